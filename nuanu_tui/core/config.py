@@ -1,0 +1,155 @@
+"""Settings from the environment and `.env` (real environment variables win), plus spec parsing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nuanu_tui.core.errors import ConfigError
+
+LLM_PROVIDERS = ("groq", "openai", "ollama", "local", "offline")
+TTS_PROVIDERS = ("elevenlabs", "espeak")
+LLM_PRESETS = (
+    "groq/llama-3.3-70b-versatile",
+    "groq/llama-3.1-8b-instant",
+    "openai/gpt-4o-mini",
+    "groq/openai/gpt-oss-20b",
+    "offline/phrasebook",
+)
+OUTPUT_FORMATS = ("pcm_24000", "pcm_22050", "pcm_16000", "mp3_44100_128", "mp3_22050_32")
+KEY_VARS = {"groq": "GROQ_API_KEY", "openai": "OPENAI_API_KEY", "elevenlabs": "ELEVENLABS_API_KEY"}
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Every knob nuanu-tui reads. Names of the variables are part of the interface (design.md)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    groq_api_key: SecretStr | None = Field(None, validation_alias=_env("GROQ_API_KEY"))
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    elevenlabs_api_key: SecretStr | None = Field(None, validation_alias=_env("ELEVENLABS_API_KEY"))
+
+    groq_base_url: str | None = Field(None, validation_alias=_env("GROQ_BASE_URL"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    ollama_base_url: str = Field("http://127.0.0.1:11434/v1", validation_alias=_env("OLLAMA_BASE_URL"))
+    local_base_url: str = Field("http://127.0.0.1:8080/v1", validation_alias=_env("LOCAL_BASE_URL"))
+    elevenlabs_base_url: str = Field("wss://api.elevenlabs.io", validation_alias=_env("ELEVENLABS_BASE_URL"))
+    elevenlabs_voice_id: str = Field("y2Y5MeVPm6ZQXK64WUui", validation_alias=_env("ELEVENLABS_VOICE_ID"))
+    elevenlabs_model_id: str = Field("eleven_flash_v2_5", validation_alias=_env("ELEVENLABS_MODEL_ID"))
+
+    llm: str | None = Field(None, validation_alias=_env("NUANU_LLM"))
+    tts: str | None = Field(None, validation_alias=_env("NUANU_TTS"))
+    audio: str = Field("device", validation_alias=_env("NUANU_AUDIO"))
+    lang: Literal["ru", "en"] = Field("ru", validation_alias=_env("NUANU_LANG"))
+    groq_model: str = Field("llama-3.1-8b-instant", validation_alias=_env("NUANU_GROQ_MODEL"))
+    openai_model: str = Field("gpt-4o-mini", validation_alias=_env("NUANU_OPENAI_MODEL"))
+    max_tokens: int = Field(80, ge=8, le=1024, validation_alias=_env("NUANU_MAX_TOKENS"))
+    temperature: float = Field(0.9, ge=0.0, le=2.0, validation_alias=_env("NUANU_TEMPERATURE"))
+    output_format: str = Field("pcm_24000", validation_alias=_env("NUANU_OUTPUT_FORMAT"))
+    ws_mode: Literal["multi", "single"] = Field("multi", validation_alias=_env("NUANU_WS_MODE"))
+    inactivity_timeout: int = Field(180, ge=5, le=180, validation_alias=_env("NUANU_INACTIVITY_TIMEOUT"))
+    keepalive_s: float = Field(10.0, gt=0, le=15.0, validation_alias=_env("NUANU_KEEPALIVE_S"))
+    connect_timeout: float = Field(5.0, gt=0, le=30.0, validation_alias=_env("NUANU_CONNECT_TIMEOUT"))
+    read_timeout: float = Field(20.0, gt=0, validation_alias=_env("NUANU_READ_TIMEOUT"))
+    first_flush_words: int = Field(3, ge=1, le=12, validation_alias=_env("NUANU_FIRST_FLUSH_WORDS"))
+    espeak_voice: str | None = Field(None, validation_alias=_env("NUANU_ESPEAK_VOICE"))
+    espeak_rate: int = Field(175, ge=80, le=450, validation_alias=_env("NUANU_ESPEAK_RATE"))
+    interrupt: bool = Field(False, validation_alias=_env("NUANU_INTERRUPT"))
+    data_dir: Path | None = Field(None, validation_alias=_env("NUANU_DATA_DIR"))
+
+    def key(self, provider: str) -> str | None:
+        secret = {
+            "groq": self.groq_api_key,
+            "openai": self.openai_api_key,
+            "elevenlabs": self.elevenlabs_api_key,
+        }.get(provider)
+        value = secret.get_secret_value().strip() if secret else ""
+        return value or None
+
+    def require_key(self, provider: str) -> str:
+        value = self.key(provider)
+        if value is None:
+            var = KEY_VARS[provider]
+            raise ConfigError(f"{var} is not set: put {var}=... in .env (see .env.example) or the environment")
+        return value
+
+    def secrets(self) -> list[str]:
+        """Every configured key, for scrubbing outputs."""
+        return [k for k in (self.key(p) for p in KEY_VARS) if k]
+
+
+def mask(secret: str | None) -> str:
+    """`gsk_…f3a9` style: enough to recognise a key, never enough to use it."""
+    if not secret:
+        return "(not set)"
+    if len(secret) <= 8:
+        return "*" * len(secret)
+    return f"{secret[:4]}…{secret[-4:]}"
+
+
+@dataclass(frozen=True, slots=True)
+class LLMSpec:
+    provider: str
+    model: str
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+
+def parse_llm_spec(spec: str) -> LLMSpec:
+    provider, sep, model = spec.strip().partition("/")
+    if not sep or provider not in LLM_PROVIDERS or not model:
+        raise ConfigError(
+            f"bad LLM spec {spec!r}: use PROVIDER/MODEL with PROVIDER one of {', '.join(LLM_PROVIDERS)}"
+            " (e.g. groq/llama-3.1-8b-instant, offline/phrasebook)"
+        )
+    return LLMSpec(provider, model)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which LLM and TTS to use, and why any part is offline."""
+
+    llm: str
+    tts: str
+    offline_reasons: tuple[str, ...] = ()
+
+    @property
+    def offline(self) -> bool:
+        return bool(self.offline_reasons)
+
+
+def choose_defaults(settings: Settings, llm: str | None = None, tts: str | None = None) -> Selection:
+    """Cloud parts that have keys, offline parts for the rest; explicit choices always win."""
+    reasons: list[str] = []
+    llm = llm or settings.llm
+    if llm is None:
+        if settings.key("groq"):
+            llm = f"groq/{settings.groq_model}"
+        elif settings.key("openai"):
+            llm = f"openai/{settings.openai_model}"
+        else:
+            llm = "offline/phrasebook"
+            reasons.append("LLM offline: no GROQ_API_KEY or OPENAI_API_KEY")
+    elif llm.startswith("offline/"):
+        reasons.append("LLM offline: chosen explicitly")
+    tts = tts or settings.tts
+    if tts is None:
+        if settings.key("elevenlabs"):
+            tts = "elevenlabs"
+        else:
+            tts = "espeak"
+            reasons.append("TTS offline: no ELEVENLABS_API_KEY")
+    elif tts.split("/")[0] == "espeak":
+        reasons.append("TTS offline: chosen explicitly")
+    if tts.split("/")[0] not in TTS_PROVIDERS:
+        raise ConfigError(f"bad TTS spec {tts!r}: use one of {', '.join(TTS_PROVIDERS)}")
+    return Selection(llm, tts, tuple(reasons))

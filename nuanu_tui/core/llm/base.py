@@ -1,0 +1,42 @@
+"""The LLM seam: every provider streams content deltas for one trigger."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(slots=True)
+class LLMRequest:
+    trigger: str
+    lang: str = "ru"  # "ru" | "en"
+    max_tokens: int = 80
+    temperature: float = 0.9
+    seed: int | None = None
+
+
+@dataclass(slots=True)
+class LLMStats:
+    """Filled in by a provider while it streams; read by the pipeline after the stream ends."""
+
+    tokens: int = 0  # content deltas received
+    provider_timings: dict[str, Any] = field(default_factory=dict)  # e.g. Groq x_groq.usage
+    connection_reused: bool | None = None
+
+
+class LLMProvider(Protocol):
+    spec: str  # "groq/llama-3.1-8b-instant"
+    offline: bool  # True for built-in providers that need no network
+
+    async def warm(self) -> None:
+        """Open and keep the HTTP connection so the first utterance pays no TCP/TLS set-up."""
+        ...
+
+    def stream(self, request: LLMRequest, stats: LLMStats) -> AsyncIterator[str]:
+        """Yield non-empty content deltas. Raises NuanuError on any fault."""
+        ...
+
+    async def list_models(self) -> list[str]: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,99 @@
+"""Stage marks for one utterance, and the result record every front end shares."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from nuanu_tui.core.clock import ms_between, now_ns
+
+STAGES = ("ttft", "first_flush", "first_audio_byte", "first_audio", "llm_done", "tts_done", "playback_done")
+STAGE_LABELS = {
+    "ttft": "TTFT",
+    "first_flush": "first flush",
+    "first_audio_byte": "first audio byte",
+    "first_audio": "first audio",
+    "llm_done": "LLM done",
+    "tts_done": "TTS done",
+    "playback_done": "playback done",
+}
+
+
+class Timeline:
+    """First-write-wins stage marks in ns since t0. Safe to mark from the audio thread."""
+
+    __slots__ = ("_lock", "marks_ns", "t0_ns")
+
+    def __init__(self, t0_ns: int | None = None) -> None:
+        self.t0_ns = now_ns() if t0_ns is None else t0_ns
+        self.marks_ns: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def mark(self, stage: str, at_ns: int | None = None) -> bool:
+        """Record `stage` once; returns True only for the first mark."""
+        if stage in self.marks_ns:
+            return False
+        at = now_ns() if at_ns is None else at_ns
+        with self._lock:
+            if stage in self.marks_ns:
+                return False
+            self.marks_ns[stage] = at
+        return True
+
+    def ms(self, stage: str) -> float | None:
+        at = self.marks_ns.get(stage)
+        return None if at is None else ms_between(self.t0_ns, at)
+
+    def stages_ms(self) -> dict[str, float | None]:
+        return {stage: self.ms(stage) for stage in STAGES}
+
+
+@dataclass(slots=True)
+class UtteranceResult:
+    """Everything recorded about one utterance. `to_json` is the stable `say --json` shape."""
+
+    trigger: str
+    llm: str
+    tts: str
+    text: str = ""
+    stages_ms: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(STAGES))
+    ws_reused: bool | None = None
+    offline: bool = False
+    simulated: bool = False
+    error: str | None = None
+    error_kind: str | None = None
+    utterance_id: str = ""
+    started_at: float = 0.0  # wall clock, for display and storage only
+    tokens: int = 0
+    chars: int = 0
+    audio_seconds: float = 0.0
+    provider_timings: dict[str, Any] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    served_by: str | None = None
+    degraded: bool = False
+    filtered: bool = False
+    source: str = "cli"
+    run_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def ttfa(self) -> float | None:
+        return self.stages_ms.get("first_audio")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "error": self.error,
+            "trigger": self.trigger,
+            "llm": self.llm,
+            "tts": self.tts,
+            "text": self.text,
+            "stages_ms": dict(self.stages_ms),
+            "ws_reused": self.ws_reused,
+            "offline": self.offline,
+            "simulated": self.simulated,
+        }
