@@ -1,0 +1,1 @@
+"""Package data: trigger sets and other small files shipped with nuanu-tui."""
