@@ -1,0 +1,205 @@
+"""`nuanu-tui`: the TUI by default; `say`, `bench`, `sim`, `models`, `doctor` for headless use."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from nuanu_tui.core.config import LLM_PROVIDERS, OUTPUT_FORMATS, Settings
+from nuanu_tui.core.errors import NuanuError
+
+
+def _common(p: argparse.ArgumentParser, *, many_llms: bool = False) -> None:
+    if many_llms:
+        p.add_argument("--llm", dest="llms", action="append", help="LLM spec (repeat for several)")
+    else:
+        p.add_argument("--llm", help="LLM spec PROVIDER/MODEL, e.g. groq/llama-3.1-8b-instant or offline/phrasebook")
+    p.add_argument("--tts", help="TTS: elevenlabs[/MODEL] or espeak[/VOICE]")
+    p.add_argument("--audio", help="audio output: device (default), null, wav:PATH")
+    p.add_argument("--demo", action="store_true", help="run against the in-process emulator (SIMULATED)")
+    p.add_argument("--output-format", choices=OUTPUT_FORMATS, help="ElevenLabs output format (default pcm_24000)")
+    p.add_argument("--ws-mode", choices=("multi", "single"), help="ElevenLabs socket: multi-stream-input or stream-input")
+    p.add_argument("--lang", choices=("ru", "en"), help="spoken language (default ru)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nuanu-tui", description="Operator console for the NUANU shuttle's live character.")
+    _common(parser)
+    sub = parser.add_subparsers(dest="command")
+
+    say = sub.add_parser("say", help="speak one remark about TRIGGER and print its stages")
+    say.add_argument("trigger", help="what the camera sees, e.g. «две собаки слева»")
+    _common(say)
+    say.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    say.add_argument("--seed", type=int, help="seed for the offline phrasebook / LLM sampling")
+
+    bench = sub.add_parser("bench", help="headless benchmark over a trigger set")
+    _common(bench, many_llms=True)
+    bench.add_argument("--runs", type=int, default=5, help="repetitions per LLM spec")
+    bench.add_argument("--triggers", default="seed", help="seed | ride | FILE (text or JSONL)")
+    bench.add_argument("--pause", type=float, default=0.0, help="seconds between utterances")
+    bench.add_argument("--no-warmup", action="store_true", help="do not run an uncounted warm-up per provider")
+    bench.add_argument("--json", dest="json_path", help="write results JSON here")
+    bench.add_argument("--csv", dest="csv_path", help="write one CSV row per run here")
+    bench.add_argument("--compare", dest="compare_path", help="earlier bench JSON to compare against")
+
+    sim = sub.add_parser("sim", help="run the emulator (OpenAI/Groq SSE + ElevenLabs WS) on 127.0.0.1")
+    sim.add_argument("--port", type=int, default=8765)
+    sim.add_argument("--profile", default="demo", help="latency profile: demo | fast | zero")
+
+    models = sub.add_parser("models", help="list what a provider's /models endpoint offers")
+    models.add_argument("provider", nargs="?", default="groq", choices=[p for p in LLM_PROVIDERS if p != "offline"])
+
+    sub.add_parser("doctor", help="keys (masked), endpoints, audio devices, offline parts")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings()
+    update: dict[str, object] = {}
+    if getattr(args, "lang", None):
+        update["lang"] = args.lang
+    if getattr(args, "ws_mode", None):
+        update["ws_mode"] = args.ws_mode
+    if getattr(args, "output_format", None):
+        update["output_format"] = args.output_format
+    return settings.model_copy(update=update) if update else settings
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"nuanu-tui: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "say":
+            return asyncio.run(_say(args))
+        if args.command == "bench":
+            from nuanu_tui.bench_cli import run_bench_cli
+
+            return asyncio.run(run_bench_cli(args, _settings(args)))
+        if args.command == "sim":
+            from nuanu_tui.sim import run_forever
+
+            run_forever(args.port, args.profile)
+            return 0
+        if args.command == "models":
+            return asyncio.run(_models(args))
+        if args.command == "doctor":
+            from nuanu_tui.doctor import run_doctor
+
+            return asyncio.run(run_doctor(_settings(args)))
+        return _tui(args)
+    except NuanuError as exc:
+        return _fail(exc.message)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # last resort: one line, no traceback, no secrets
+        from nuanu_tui.core.engine import scrub
+
+        return _fail(scrub(f"{type(exc).__name__}: {exc}", Settings().secrets()) or "unknown error")
+
+
+def _tui(args: argparse.Namespace) -> int:
+    try:
+        from nuanu_tui.ui.app import run_app
+    except ImportError:
+        build_parser().print_help()
+        return 0
+    return run_app(args, _settings(args))
+
+
+def offline_line(engine: object) -> str | None:
+    from nuanu_tui.core.engine import Engine
+
+    assert isinstance(engine, Engine)
+    parts = []
+    if engine.simulated:
+        parts.append("SIMULATED: all providers are the in-process emulator (--demo)")
+    if engine.selection.offline_reasons:
+        parts.append("OFFLINE: " + "; ".join(engine.selection.offline_reasons))
+    if engine.player.warning:
+        parts.append(f"AUDIO: {engine.player.warning}")
+    return " | ".join(parts) or None
+
+
+async def _say(args: argparse.Namespace) -> int:
+    from nuanu_tui.core.engine import Engine
+    from nuanu_tui.core.events import Notice
+
+    if not args.trigger.strip():
+        return _fail("empty trigger: type what the camera sees", 2)
+    settings = _settings(args)
+    engine = await Engine.create(
+        settings, llm=args.llm, tts=args.tts, audio=args.audio, demo=args.demo, output_format=args.output_format
+    )
+    try:
+        line = offline_line(engine)
+        if line:
+            print(line, file=sys.stderr)
+        fatal = {k: v for k, v in engine.warm_errors.items() if _fatal_warm(v)}
+        if fatal:
+            # Unreachable or refused at start-up: fail now (within the connect timeout), not after a second wait.
+            message = "; ".join(fatal.values())
+            if args.json:
+                print(json.dumps(_failed_json(args.trigger, engine, message), ensure_ascii=False))
+            return _fail(message)
+
+        def on_event(event: object) -> None:
+            if isinstance(event, Notice):
+                print(f"notice: {event.message}", file=sys.stderr)
+
+        result = await engine.say(args.trigger, on_event=on_event, seed=args.seed)
+    finally:
+        await engine.aclose()
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        print(result.text or "")
+        for stage, ms in result.stages_ms.items():
+            print(f"  {stage:<17} {'—' if ms is None else f'{ms:9.1f} ms'}")
+        print(f"  ws_reused         {result.ws_reused}")
+    if not result.ok:
+        return _fail(result.error or "failed")
+    return 0
+
+
+def _fatal_warm(message: str) -> bool:
+    low = message.lower()
+    return any(s in low for s in ("refused", "dns", "did not answer", "timed out", "api key", "handshake", "not set"))
+
+
+def _failed_json(trigger: str, engine: object, message: str) -> dict[str, object]:
+    from nuanu_tui.core.engine import Engine
+    from nuanu_tui.core.timeline import UtteranceResult
+
+    assert isinstance(engine, Engine)
+    result = UtteranceResult(trigger=trigger, llm=engine.llm_spec, tts=engine.tts.spec, error=message,
+                             offline=engine.selection.offline, simulated=engine.simulated)
+    return result.to_json()
+
+
+async def _models(args: argparse.Namespace) -> int:
+    from nuanu_tui.core.engine import make_llm
+
+    settings = _settings(args)
+    model = {"groq": settings.groq_model, "openai": settings.openai_model}.get(args.provider, "any")
+    provider = make_llm(f"{args.provider}/{model}", settings)
+    try:
+        names = await provider.list_models()
+    finally:
+        await provider.aclose()
+    for name in names:
+        print(name)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os._exit(main())

@@ -1,0 +1,371 @@
+"""The engine every front end shares: providers kept warm, one long-lived player, utterances run in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydantic import SecretStr
+
+from nuanu_tui.core.audio.player import Player
+from nuanu_tui.core.audio.sinks import make_sink
+from nuanu_tui.core.chunker import ChunkerConfig
+from nuanu_tui.core.config import Selection, Settings, choose_defaults, parse_llm_spec
+from nuanu_tui.core.errors import ConfigError, NuanuError
+from nuanu_tui.core.events import Notice, PipelineEvent, UtteranceFinished, UtteranceStarted
+from nuanu_tui.core.llm.base import LLMProvider, LLMRequest
+from nuanu_tui.core.llm.prompts import clean_trigger
+from nuanu_tui.core.pipeline import UtteranceJob, run_utterance
+from nuanu_tui.core.timeline import UtteranceResult
+from nuanu_tui.core.tts.base import TTSProvider
+
+DEMO_KEY = "sim-demo-key"
+LLM_KEEPWARM_S = 30.0
+
+
+@dataclass(slots=True)
+class EngineStatus:
+    """A snapshot for the status bar: connection states, audio device, badges, session numbers."""
+
+    llm: str
+    llm_state: str
+    tts: str
+    tts_state: str
+    audio: str
+    sample_rate: int
+    audio_warning: str | None
+    offline_reasons: tuple[str, ...]
+    simulated: bool
+    utterances: int = 0
+    ttfa_ms: list[float] = field(default_factory=list)
+
+
+def make_llm(spec: str, settings: Settings) -> LLMProvider:
+    parsed = parse_llm_spec(spec)
+    if parsed.provider == "offline":
+        from nuanu_tui.core.llm.phrasebook import PhrasebookLLM
+
+        if parsed.model != "phrasebook":
+            raise ConfigError(f"unknown offline model {parsed.model!r}: use offline/phrasebook")
+        return PhrasebookLLM(lang=settings.lang)
+    from nuanu_tui.core.llm.cloud import CloudLLM
+
+    return CloudLLM(parsed, settings)
+
+
+def make_tts(spec: str, settings: Settings, *, output_format: str | None = None) -> TTSProvider:
+    name, _, arg = spec.partition("/")
+    if name == "espeak":
+        from nuanu_tui.core.tts.espeak import EspeakTTS
+
+        voice = arg or settings.espeak_voice or ("ru" if settings.lang == "ru" else "en")
+        return EspeakTTS(voice=voice, rate=settings.espeak_rate)
+    if name == "elevenlabs":
+        from nuanu_tui.core.tts.elevenlabs import ElevenLabsTTS
+
+        if arg:
+            settings = settings.model_copy(update={"elevenlabs_model_id": arg})
+        return ElevenLabsTTS(settings, output_format=output_format)
+    raise ConfigError(f"bad TTS spec {spec!r}: use elevenlabs or espeak")
+
+
+def scrub(text: str | None, secrets: list[str]) -> str | None:
+    """Belt and braces: no configured key may leave the engine inside a message."""
+    if not text:
+        return text
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return re.sub(r"\b(sk|gsk|xi|sk_)[-_A-Za-z0-9]{16,}\b", "***", text)
+
+
+class Engine:
+    """Owns providers, the player and the emulator (demo). Front ends call `say` and read `status`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        selection: Selection,
+        player: Player,
+        tts: TTSProvider,
+        *,
+        simulated: bool = False,
+        sim: object | None = None,
+    ) -> None:
+        self.settings = settings
+        self.selection = selection
+        self.player = player
+        self.tts = tts
+        self.simulated = simulated
+        self.sim = sim
+        self.llm_spec = selection.llm
+        self.chunker_config = ChunkerConfig(first_min_words=settings.first_flush_words)
+        self.warm_errors: dict[str, str] = {}
+        self._llms: dict[str, LLMProvider] = {}
+        self._lock = asyncio.Lock()
+        self._ids = itertools.count(1)
+        self._session = os.urandom(3).hex()
+        self._current: asyncio.Task[UtteranceResult] | None = None
+        self._keepwarm: asyncio.Task[None] | None = None
+        self._silent: Player | None = None
+        self._listeners: list[Callable[[UtteranceResult], None]] = []
+        self.results: list[UtteranceResult] = []
+
+    # --- construction ---------------------------------------------------------------------------
+    @classmethod
+    async def create(
+        cls,
+        settings: Settings | None = None,
+        *,
+        llm: str | None = None,
+        tts: str | None = None,
+        audio: str | None = None,
+        demo: bool = False,
+        output_format: str | None = None,
+        sim_profile: str = "demo",
+        warm: bool = True,
+    ) -> Engine:
+        settings = settings or Settings()
+        sim = None
+        if demo:
+            settings, sim = await _start_demo(settings, sim_profile)
+            llm = llm or "groq/llama-3.1-8b-instant"
+            tts = tts or "elevenlabs"
+        selection = choose_defaults(settings, llm, tts)
+        tts_provider = make_tts(selection.tts, settings, output_format=output_format)
+        player = Player(make_sink(audio or settings.audio))
+        player.start(tts_provider.format.sample_rate)
+        engine = cls(settings, selection, player, tts_provider, simulated=demo, sim=sim)
+        if warm:
+            await engine.warm()
+        return engine
+
+    async def warm(self) -> None:
+        """Open the TTS socket and warm the LLM connection concurrently; failures become status, not crashes."""
+
+        async def warm_llm() -> None:
+            try:
+                provider = self.llm(self.llm_spec)
+                await provider.warm()
+                self.warm_errors.pop("llm", None)
+            except NuanuError as exc:
+                self.warm_errors["llm"] = exc.message
+
+        async def warm_tts() -> None:
+            try:
+                await self.tts.connect()
+                self.warm_errors.pop("tts", None)
+            except NuanuError as exc:
+                self.warm_errors["tts"] = exc.message
+
+        await asyncio.gather(warm_llm(), warm_tts())
+        if self._keepwarm is None:
+            self._keepwarm = asyncio.create_task(self._keep_llm_warm(), name="llm-keepwarm")
+
+    async def _keep_llm_warm(self) -> None:
+        while True:
+            await asyncio.sleep(LLM_KEEPWARM_S)
+            if self._lock.locked():
+                continue
+            provider = self._llms.get(self.llm_spec)
+            if provider is not None and not provider.offline:
+                with contextlib.suppress(NuanuError):
+                    await provider.warm()
+
+    def llm(self, spec: str) -> LLMProvider:
+        provider = self._llms.get(spec)
+        if provider is None:
+            provider = make_llm(spec, self.settings)
+            self._llms[spec] = provider
+        return provider
+
+    async def use_llm(self, spec: str) -> None:
+        """Switch the default LLM for the next utterance, warming it now."""
+        provider = self.llm(spec)
+        self.llm_spec = spec
+        with contextlib.suppress(NuanuError):
+            await provider.warm()
+
+    def add_listener(self, listener: Callable[[UtteranceResult], None]) -> None:
+        self._listeners.append(listener)
+
+    def silent_player(self) -> Player:
+        """A real-time paced silent output with the same rate, for a compare lane that is not heard."""
+        if self._silent is None:
+            self._silent = Player(make_sink("null"))
+            self._silent.start(self.tts.format.sample_rate)
+        return self._silent
+
+    # --- utterances -------------------------------------------------------------------------------
+    async def say(
+        self,
+        trigger: str,
+        *,
+        llm: str | None = None,
+        on_event: Callable[[PipelineEvent], None] | None = None,
+        source: str = "cli",
+        run_id: str | None = None,
+        player: Player | None = None,
+        queue: bool = True,
+        seed: int | None = None,
+    ) -> UtteranceResult:
+        """Speak one remark about `trigger`. Never raises for provider faults: see `result.error`."""
+        spec = llm or self.llm_spec
+        uid = f"u{self._session}-{next(self._ids)}"
+        text, was_cut = clean_trigger(trigger)
+        notices = []
+        if was_cut:
+            notices.append(f"trigger cut to {len(text)} characters")
+        try:
+            if not text:
+                raise NuanuError("input", "empty trigger: type what the camera sees")
+            provider = self.llm(spec)
+        except NuanuError as exc:
+            return self._finish_early(uid, trigger, spec, exc, on_event, source, run_id)
+        request = LLMRequest(
+            trigger=text,
+            lang=self.settings.lang,
+            max_tokens=self.settings.max_tokens,
+            temperature=self.settings.temperature,
+            seed=seed,
+        )
+        job = UtteranceJob(
+            utterance_id=uid,
+            trigger=text,
+            llm=provider,
+            tts=self.tts,
+            player=player or self.player,
+            request=request,
+            chunker=self.chunker_config,
+            simulated=self.simulated,
+            source=source,
+            run_id=run_id,
+        )
+        if on_event is not None:
+            for note in notices:
+                on_event(Notice(uid, note))
+        lock = self._lock if queue else contextlib.nullcontext()
+        async with lock:  # type: ignore[attr-defined]
+            task = asyncio.current_task()
+            if queue:
+                self._current = task
+            try:
+                result = await run_utterance(job, on_event)
+            finally:
+                if queue and self._current is task:
+                    self._current = None
+        result.notices.extend(notices)
+        return self._record(result)
+
+    def _finish_early(self, uid, trigger, spec, exc, on_event, source, run_id) -> UtteranceResult:  # type: ignore[no-untyped-def]
+        result = UtteranceResult(
+            trigger=trigger, llm=spec, tts=self.tts.spec, utterance_id=uid, simulated=self.simulated,
+            offline=self.selection.offline, source=source, run_id=run_id,
+        )
+        result.error, result.error_kind = exc.message, exc.kind
+        if on_event is not None:
+            on_event(UtteranceStarted(uid, trigger, spec, self.tts.spec, result.offline, self.simulated, 0.0))
+            on_event(UtteranceFinished(result))
+        return self._record(result)
+
+    def _record(self, result: UtteranceResult) -> UtteranceResult:
+        secrets = self.settings.secrets()
+        result.error = scrub(result.error, secrets)
+        self.results.append(result)
+        for listener in self._listeners:
+            with contextlib.suppress(Exception):
+                listener(result)
+        return result
+
+    def interrupt(self) -> None:
+        """Stop the audio at once and cancel the running utterance (LLM stream and TTS context)."""
+        self.player.interrupt()
+        task = self._current
+        if task is not None and not task.done():
+            task.cancel()
+
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    def status(self) -> EngineStatus:
+        provider = self._llms.get(self.llm_spec)
+        llm_state = "offline" if provider is not None and provider.offline else getattr(provider, "warm_state", "cold")
+        if "llm" in self.warm_errors and llm_state != "warm":
+            llm_state = "unreachable"
+        return EngineStatus(
+            llm=self.llm_spec,
+            llm_state=llm_state,
+            tts=self.tts.spec,
+            tts_state=self.tts.state,
+            audio=self.player.sink_name,
+            sample_rate=self.player.sample_rate,
+            audio_warning=self.player.warning,
+            offline_reasons=self.selection.offline_reasons,
+            simulated=self.simulated,
+            utterances=len(self.results),
+            ttfa_ms=[r.ttfa for r in self.results if r.ttfa is not None],
+        )
+
+    async def aclose(self) -> None:
+        """Close sockets, stop audio, stop the emulator. Idempotent, bounded in time."""
+        if self._keepwarm is not None:
+            self._keepwarm.cancel()
+            with contextlib.suppress(BaseException):
+                await self._keepwarm
+            self._keepwarm = None
+        if self._current is not None and not self._current.done():
+            self._current.cancel()
+        closers = [p.aclose() for p in self._llms.values()] + [self.tts.aclose()]
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.gather(*closers, return_exceptions=True), timeout=3.0)
+        self._llms.clear()
+        await asyncio.to_thread(self.player.close)
+        if self._silent is not None:
+            await asyncio.to_thread(self._silent.close)
+        if self.sim is not None:
+            await asyncio.to_thread(self.sim.stop)  # type: ignore[attr-defined]
+            self.sim = None
+
+
+async def _start_demo(settings: Settings, profile: str) -> tuple[Settings, object]:
+    """Start the emulator in its own thread and point every cloud client at it (with a throwaway key)."""
+    from nuanu_tui.sim import SimThread
+
+    sim = SimThread(profile=profile, **_demo_content())
+    server = await asyncio.to_thread(sim.start)
+    demo_settings = settings.model_copy(
+        update={
+            "groq_base_url": server.groq_base_url,
+            "openai_base_url": server.openai_base_url,
+            "elevenlabs_base_url": server.elevenlabs_base_url,
+            "groq_api_key": SecretStr(DEMO_KEY),
+            "openai_api_key": SecretStr(DEMO_KEY),
+            "elevenlabs_api_key": SecretStr(DEMO_KEY),
+        }
+    )
+    return demo_settings, sim
+
+
+def _demo_content() -> dict[str, object]:
+    """The emulator speaks phrasebook text with real espeak-ng audio, so demo runs sound like the product."""
+    kwargs: dict[str, object] = {}
+    try:
+        from nuanu_tui.core.llm.phrasebook import PhrasebookLLM
+
+        book = PhrasebookLLM()
+        kwargs["reply_fn"] = lambda trigger, model: book.compose(trigger)
+    except Exception:
+        pass
+    try:
+        from nuanu_tui.sim.speech import espeak_speech
+
+        kwargs["speech_fn"] = espeak_speech
+    except Exception:
+        pass
+    return kwargs

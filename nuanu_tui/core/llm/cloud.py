@@ -1,0 +1,248 @@
+"""Cloud and local LLMs over the official SDKs: `groq.AsyncGroq` for groq/, `openai.AsyncOpenAI` for the rest.
+
+The streaming call goes through the SDKs' `with_streaming_response` mode and reads raw SSE lines: that keeps
+the SDKs' auth, base-URL and error handling but skips per-chunk model parsing on the latency path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import groq
+import httpx
+import httpx2
+import openai
+import orjson
+
+from nuanu_tui.core.config import LLMSpec, Settings
+from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.llm.base import LLMRequest, LLMStats
+from nuanu_tui.core.llm.prompts import build_messages
+
+KEEPALIVE_EXPIRY_S = 600.0  # httpx's default (5 s) would drop the warm connection between utterances
+NAMES = {"groq": "Groq", "openai": "OpenAI", "ollama": "Ollama", "local": "local LLM"}
+
+
+def _reasoning_args(provider: str, model: str) -> dict[str, Any]:
+    """Ask reasoning models for little or hidden reasoning so content (and TTFT) comes early."""
+    m = model.lower()
+    if provider == "groq" and ("gpt-oss" in m or "qwen3" in m):
+        return {"reasoning_format": "hidden", "reasoning_effort": "low" if "gpt-oss" in m else "none"}
+    if provider == "openai" and (m.startswith(("o1", "o3", "o4", "gpt-5"))):
+        return {"reasoning_effort": "minimal" if m.startswith("gpt-5") else "low"}
+    return {}
+
+
+class CloudLLM:
+    """One provider/model pair on a long-lived, warmed HTTP connection."""
+
+    offline = False
+
+    def __init__(self, spec: LLMSpec, settings: Settings) -> None:
+        self.spec = str(spec)
+        self.provider = spec.provider
+        self.model = spec.model
+        self.name = NAMES.get(spec.provider, spec.provider)
+        self.warm_state = "cold"
+        self.last_error: str | None = None
+        self._known_models: list[str] | None = None
+        timeout_kw = {"connect": settings.connect_timeout, "read": settings.read_timeout}
+        if spec.provider == "groq":
+            key = settings.require_key("groq")
+            self._http: Any = httpx.AsyncClient(
+                timeout=httpx.Timeout(settings.read_timeout, **timeout_kw),
+                limits=httpx.Limits(max_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY_S),
+            )
+            self._client: Any = groq.AsyncGroq(
+                api_key=key, base_url=settings.groq_base_url, max_retries=0, http_client=self._http
+            )
+            self.base_url = str(self._client.base_url)
+        else:
+            if spec.provider == "openai":
+                key = settings.require_key("openai")
+                base = settings.openai_base_url
+            else:
+                key = settings.key("openai") if spec.provider == "local" else None
+                key = key or "not-needed"
+                base = settings.ollama_base_url if spec.provider == "ollama" else settings.local_base_url
+            self._http = httpx2.AsyncClient(
+                timeout=httpx2.Timeout(settings.read_timeout, **timeout_kw),
+                limits=httpx2.Limits(max_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY_S),
+            )
+            self._client = openai.AsyncOpenAI(api_key=key, base_url=base, max_retries=0, http_client=self._http)
+            self.base_url = str(self._client.base_url)
+        self._extra = _reasoning_args(spec.provider, spec.model)
+
+    async def warm(self) -> None:
+        """GET /models opens (and keeps) the connection; the list also feeds the model picker."""
+        try:
+            self._known_models = await self._fetch_models()
+            self.warm_state = "warm"
+            self.last_error = None
+        except NuanuError as exc:
+            self.warm_state = "cold"
+            self.last_error = exc.message
+            raise
+
+    async def list_models(self) -> list[str]:
+        self._known_models = await self._fetch_models()
+        return self._known_models
+
+    async def _fetch_models(self) -> list[str]:
+        try:
+            page = await self._client.models.list()
+            return sorted(m.id for m in page.data)
+        except Exception as exc:
+            raise self._map_error(exc) from None
+
+    async def stream(self, request: LLMRequest, stats: LLMStats) -> AsyncIterator[str]:
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": build_messages(request.trigger, request.lang),
+            "stream": True,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+        }
+        if request.seed is not None:
+            kwargs["seed"] = request.seed
+        if self._extra:
+            kwargs["extra_body"] = self._extra
+        try:
+            async with self._client.chat.completions.with_streaming_response.create(**kwargs) as resp:
+                self.warm_state = "warm"
+                event = ""
+                async for line in resp.iter_lines():
+                    if not line:
+                        event = ""
+                        continue
+                    if line.startswith("event:"):
+                        event = line[6:].strip()
+                        continue
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    chunk = self._parse(data, event)
+                    choices = chunk.get("choices")
+                    if choices:
+                        content = (choices[0].get("delta") or {}).get("content")
+                        if content:
+                            stats.tokens += 1
+                            yield content
+                    xg = chunk.get("x_groq")
+                    if xg and xg.get("usage"):
+                        stats.provider_timings = dict(xg["usage"])
+                    elif chunk.get("usage") and not stats.provider_timings:
+                        stats.provider_timings = dict(chunk["usage"])
+        except NuanuError:
+            raise
+        except Exception as exc:
+            err = self._map_error(exc)
+            if err.kind == "llm_model_not_found" and not self._known_models:
+                await self.refresh_models_quietly()
+                err = NuanuError(err.kind, self._model_not_found())
+            raise err from None
+
+    def _parse(self, data: str, event: str) -> dict[str, Any]:
+        try:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise NuanuError("llm_malformed", f"{self.name} sent a malformed stream line: {data[:60]!r}") from None
+        if not isinstance(chunk, dict):
+            raise NuanuError("llm_malformed", f"{self.name} sent a malformed stream chunk: {data[:60]!r}")
+        if event == "error" or chunk.get("error"):
+            err = chunk.get("error")
+            msg = err.get("message") if isinstance(err, dict) else err
+            raise NuanuError("llm_stream_error", f"{self.name} stopped the answer: {msg or data[:80]}")
+        return chunk
+
+    def _map_error(self, exc: BaseException) -> NuanuError:
+        """Turn SDK and transport exceptions into one-line operator messages with a stable kind."""
+        name = type(exc).__name__
+        status = getattr(exc, "status_code", None)
+        who = f"{self.name} ({self.base_url})"
+        if status is not None:
+            body_msg = _body_message(exc)
+            if status == 401:
+                var = "GROQ_API_KEY" if self.provider == "groq" else "OPENAI_API_KEY"
+                return NuanuError("llm_auth", f"{self.name} rejected the API key (401): check {var} in .env")
+            if status == 403:
+                return NuanuError("llm_forbidden", f"{self.name} refused access (403): {body_msg}")
+            if status == 404:
+                return NuanuError("llm_model_not_found", self._model_not_found())
+            if status == 429:
+                retry = _header(exc, "retry-after")
+                hint = f", retry after {retry} s" if retry else ""
+                return NuanuError("llm_rate_limit", f"{self.name} rate limit (429){hint}: {body_msg}")
+            if status >= 500:
+                return NuanuError("llm_server", f"{self.name} server error ({status}): {body_msg}")
+            return NuanuError("llm_http", f"{self.name} HTTP {status}: {body_msg}")
+        if "Timeout" in name or isinstance(exc, asyncio.TimeoutError):
+            phase = "connect" if "Connect" in repr(exc.__cause__ or exc.__context__) else "read"
+            return NuanuError("llm_timeout", f"{who} timed out ({phase})")
+        if "Connection" in name or isinstance(exc, OSError):
+            root = _root_cause(exc)
+            if isinstance(root, socket.gaierror) or "Name or service not known" in str(root):
+                return NuanuError("llm_dns", f"{who}: host name not found (DNS)")
+            if isinstance(root, ConnectionRefusedError) or "refused" in str(root).lower():
+                return NuanuError("llm_connection", f"{who}: connection refused")
+            text = str(root) or type(root).__name__
+            if "incomplete" in text.lower() or "peer closed" in text.lower() or "RemoteProtocol" in type(root).__name__:
+                return NuanuError("llm_dropped", f"{self.name}: stream dropped mid-answer")
+            return NuanuError("llm_connection", f"{who}: connection failed: {text}")
+        if "RemoteProtocol" in name or "ReadError" in name:
+            return NuanuError("llm_dropped", f"{self.name}: stream dropped mid-answer")
+        return NuanuError("llm_error", f"{self.name}: {name}: {exc}")
+
+    def _model_not_found(self) -> str:
+        known = self._known_models
+        names = ", ".join(known[:12]) + (" …" if known and len(known) > 12 else "") if known else "unknown"
+        return (
+            f"{self.name} has no model {self.model!r} (unknown or retired); available: {names}"
+            f" — run `nuanu-tui models {self.provider}`"
+        )
+
+    async def refresh_models_quietly(self) -> None:
+        """Best effort, so the 404 message can name what is available."""
+        try:
+            self._known_models = await asyncio.wait_for(self._fetch_models(), timeout=3.0)
+        except (NuanuError, TimeoutError):
+            pass
+
+    async def aclose(self) -> None:
+        try:
+            await self._client.close()
+        finally:
+            await self._http.aclose()
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = exc
+    while seen.__cause__ is not None or seen.__context__ is not None:
+        nxt = seen.__cause__ or seen.__context__
+        if nxt is None or nxt is seen:
+            break
+        seen = nxt
+    return seen
+
+
+def _header(exc: BaseException, name: str) -> str | None:
+    response = getattr(exc, "response", None)
+    try:
+        return response.headers.get(name) if response is not None else None
+    except Exception:
+        return None
+
+
+def _body_message(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return " ".join(str(err["message"]).split())[:200]
+    message = getattr(exc, "message", None) or str(exc)
+    return " ".join(str(message).split())[:200]

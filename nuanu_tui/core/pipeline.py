@@ -1,0 +1,159 @@
+"""One utterance: trigger -> LLM stream -> chunker -> TTS -> player, with every stage stamped in core.
+
+The LLM request goes out first; the TTS context opens concurrently, so neither waits on the other's set-up.
+Audio bytes are pumped into the player as they arrive; the player's writer thread stamps `first_audio`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nuanu_tui.core.audio.player import Player
+from nuanu_tui.core.chunker import Chunker, ChunkerConfig
+from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.events import PipelineEvent, StageReached, TextDelta, UtteranceFinished, UtteranceStarted
+from nuanu_tui.core.llm.base import LLMProvider, LLMRequest, LLMStats
+from nuanu_tui.core.timeline import Timeline, UtteranceResult
+from nuanu_tui.core.tts.base import TTSProvider, TTSUtterance
+
+EventSink = Callable[[PipelineEvent], None]
+
+
+def _no_events(_: PipelineEvent) -> None:
+    return None
+
+
+@dataclass(slots=True)
+class UtteranceJob:
+    utterance_id: str
+    trigger: str
+    llm: LLMProvider
+    tts: TTSProvider
+    player: Player
+    request: LLMRequest
+    chunker: ChunkerConfig
+    simulated: bool = False
+    source: str = "cli"
+    run_id: str | None = None
+
+
+async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) -> UtteranceResult:
+    """Run one utterance to the end of playback. Provider faults end up in `result.error`, never raised."""
+    emit = on_event or _no_events
+    timeline = Timeline()
+    uid = job.utterance_id
+    result = UtteranceResult(
+        trigger=job.trigger,
+        llm=job.llm.spec,
+        tts=job.tts.spec,
+        offline=bool(job.llm.offline or job.tts.offline),
+        simulated=job.simulated,
+        utterance_id=uid,
+        started_at=time.time(),
+        source=job.source,
+        run_id=job.run_id,
+    )
+
+    def stage(name: str) -> None:
+        if timeline.mark(name):
+            emit(StageReached(uid, name, timeline.ms(name) or 0.0))
+
+    def stage_from_player(name: str) -> None:  # already marked in the writer thread
+        ms = timeline.ms(name)
+        if ms is not None:
+            emit(StageReached(uid, name, ms))
+
+    emit(UtteranceStarted(uid, job.trigger, result.llm, result.tts, result.offline, job.simulated, result.started_at))
+    stats = LLMStats()
+    parts: list[str] = []
+    tts_ready: asyncio.Future[TTSUtterance] = asyncio.get_running_loop().create_future()
+    playback = None
+
+    async def llm_side() -> None:
+        chunker = Chunker(job.chunker)
+        utt: TTSUtterance | None = None
+        async for delta in job.llm.stream(job.request, stats):
+            if not parts:
+                stage("ttft")
+            parts.append(delta)
+            emit(TextDelta(uid, delta))
+            chunks = chunker.feed(delta)
+            if chunks:
+                if utt is None:
+                    utt = await tts_ready
+                for chunk in chunks:
+                    await utt.send(chunk)
+                    stage("first_flush")
+        stage("llm_done")
+        if not parts:
+            raise NuanuError("llm_empty", f"{job.llm.spec} returned an empty answer")
+        if utt is None:
+            utt = await tts_ready
+        for chunk in chunker.finish():
+            await utt.send(chunk)
+            stage("first_flush")
+        await utt.finish()
+
+    async def tts_side() -> None:
+        nonlocal playback
+        utt = await job.tts.start(uid)
+        result.ws_reused = utt.reused
+        playback = job.player.begin(uid, utt.format, timeline, on_stage=stage_from_player)
+        tts_ready.set_result(utt)
+        got_audio = False
+        async for data in utt.audio():
+            if not got_audio:
+                got_audio = True
+                stage("first_audio_byte")
+            playback.feed(data)
+        stage("tts_done")
+        playback.end()
+        if not got_audio:
+            raise NuanuError("tts_no_audio", f"{job.tts.spec} returned no audio")
+        await playback.wait_done()
+
+    tasks = [
+        asyncio.create_task(llm_side(), name=f"llm-{uid}"),
+        asyncio.create_task(tts_side(), name=f"tts-{uid}"),
+    ]
+    try:
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            exc = task.exception()
+            if exc is not None:
+                raise exc
+    except NuanuError as exc:
+        result.error, result.error_kind = exc.message, exc.kind
+    except asyncio.CancelledError:
+        result.error, result.error_kind = "interrupted by the operator", "cancelled"
+        raise
+    except Exception as exc:  # a bug or an unmapped fault: still one line, never a crash
+        result.error, result.error_kind = f"{type(exc).__name__}: {exc}", "internal"
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        if not tts_ready.done():
+            tts_ready.cancel()
+        if result.error is not None:
+            if playback is not None:
+                playback.cancel()
+            if tts_ready.done() and not tts_ready.cancelled():
+                with contextlib.suppress(BaseException):
+                    await tts_ready.result().cancel()
+        result.text = "".join(parts).strip()
+        result.stages_ms = timeline.stages_ms()
+        result.tokens = stats.tokens
+        result.chars = len(result.text)
+        result.provider_timings = stats.provider_timings
+        result.audio_seconds = playback.audio_seconds if playback is not None else 0.0
+        result.served_by = job.llm.spec
+        emit(UtteranceFinished(result))
+    return result
