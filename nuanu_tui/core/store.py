@@ -1,0 +1,546 @@
+"""SQLite memory of sessions, bench runs and every utterance — written off the audio path.
+
+Why it looks like this:
+- one writer thread owns its own connection and drains a `queue.SimpleQueue`; `record()` only enqueues,
+  so the pipeline never waits on the disk. Each item is its own transaction: a killed process loses at
+  most the write in flight, never a committed one (WAL + ``synchronous=NORMAL`` is durable against
+  process crashes; only an OS crash / power loss can drop the last commits).
+- the schema is versioned with ``PRAGMA user_version`` and an ordered list of migrations, so a newer
+  nuanu-tui opens an older database and upgrades it in place.
+- API keys are never stored: only spec strings, text and (already scrubbed) errors go in, and every text
+  field is scrubbed once more against the secrets the store was given.
+"""
+
+from __future__ import annotations
+
+import atexit
+import csv
+import json
+import logging
+import os
+import queue
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.timeline import STAGES, UtteranceResult
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "nuanu.db"
+APP_NAME = "nuanu-tui"
+SESSION_KINDS = ("console", "compare", "bench", "cli")
+RUN_STATUSES = ("running", "done", "cancelled")
+STAGE_COLUMNS = tuple(f"{stage}_ms" for stage in STAGES)
+REDACTED = "***"
+
+# Ordered migrations: index i upgrades user_version i -> i + 1. Never edit a released entry; append.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # v1: the first schema.
+    (
+        """CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            started_at REAL NOT NULL,
+            kind TEXT NOT NULL,
+            label TEXT NOT NULL DEFAULT ''
+        )""",
+        """CREATE TABLE bench_runs (
+            id TEXT PRIMARY KEY,
+            session_id TEXT REFERENCES sessions(id),
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            config TEXT NOT NULL DEFAULT '{}',
+            summary TEXT,
+            status TEXT NOT NULL DEFAULT 'running'
+        )""",
+        f"""CREATE TABLE utterances (
+            id TEXT PRIMARY KEY,
+            session_id TEXT REFERENCES sessions(id),
+            run_id TEXT REFERENCES bench_runs(id),
+            source TEXT NOT NULL DEFAULT '',
+            started_at REAL NOT NULL DEFAULT 0,
+            trigger TEXT NOT NULL DEFAULT '',
+            llm TEXT NOT NULL DEFAULT '',
+            tts TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            {", ".join(f"{c} REAL" for c in STAGE_COLUMNS)},
+            ws_reused INTEGER,
+            offline INTEGER NOT NULL DEFAULT 0,
+            simulated INTEGER NOT NULL DEFAULT 0,
+            ok INTEGER NOT NULL DEFAULT 1,
+            error_kind TEXT,
+            error TEXT,
+            provider_timings TEXT NOT NULL DEFAULT '{{}}',
+            served_by TEXT,
+            degraded INTEGER NOT NULL DEFAULT 0,
+            filtered INTEGER NOT NULL DEFAULT 0,
+            tokens INTEGER NOT NULL DEFAULT 0,
+            chars INTEGER NOT NULL DEFAULT 0,
+            audio_seconds REAL NOT NULL DEFAULT 0
+        )""",
+    ),
+    # v2: operator notices per utterance, and indexes for the history filters.
+    (
+        "ALTER TABLE utterances ADD COLUMN notices TEXT NOT NULL DEFAULT '[]'",
+        "CREATE INDEX idx_utterances_session ON utterances(session_id)",
+        "CREATE INDEX idx_utterances_run ON utterances(run_id)",
+        "CREATE INDEX idx_utterances_llm ON utterances(llm)",
+        "CREATE INDEX idx_bench_runs_session ON bench_runs(session_id)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+UTTERANCE_COLUMNS = (
+    "id",
+    "session_id",
+    "run_id",
+    "source",
+    "started_at",
+    "trigger",
+    "llm",
+    "tts",
+    "text",
+    *STAGE_COLUMNS,
+    "ws_reused",
+    "offline",
+    "simulated",
+    "ok",
+    "error_kind",
+    "error",
+    "provider_timings",
+    "served_by",
+    "degraded",
+    "filtered",
+    "tokens",
+    "chars",
+    "audio_seconds",
+    "notices",
+)
+_BOOL_COLUMNS = ("offline", "simulated", "ok", "degraded", "filtered")
+_JSON_COLUMNS = {"provider_timings": dict, "notices": list}
+
+
+def default_db_path(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """`data_dir` (Settings.data_dir), else `$NUANU_DATA_DIR`, else the platform's user data dir."""
+    base = data_dir or os.environ.get("NUANU_DATA_DIR") or platformdirs.user_data_dir(APP_NAME)
+    return Path(base).expanduser() / DB_NAME
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema up to `SCHEMA_VERSION`; each step commits with its version. Returns the version."""
+    while True:
+        conn.execute("BEGIN IMMEDIATE")  # serialises concurrent openers; re-read the version under the lock
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise NuanuError(
+                    "store",
+                    f"database schema v{version} is newer than this nuanu-tui understands (v{SCHEMA_VERSION});"
+                    " upgrade nuanu-tui or point NUANU_DATA_DIR elsewhere",
+                )
+            if version == SCHEMA_VERSION:
+                conn.execute("COMMIT")
+                return version
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class _Stop:
+    pass
+
+
+_STOP = _Stop()
+_Job = Callable[[sqlite3.Connection], None]
+
+
+class Store:
+    """The nuanu-tui database. Use as a context manager or call `open()` / `close()`.
+
+    Writes (`record`, `start_session`, `start_bench_run`, `finish_bench_run`) return at once; queries
+    first `flush()` so they see everything written before them.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, secrets: Iterable[str] = ()) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self._queue: queue.SimpleQueue[_Job | threading.Event | _Stop] = queue.SimpleQueue()
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
+        self._writer: threading.Thread | None = None
+        self.last_error: str | None = None
+        self.write_errors = 0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Store:
+        """Store at the configured data dir, scrubbing every configured API key."""
+        return cls(default_db_path(settings.data_dir), secrets=settings.secrets())
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def open(self) -> Store:
+        if self._reader is not None:
+            return self
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            reader = _connect(self.path)
+            migrate(reader)
+            writer_conn = _connect(self.path)
+        except sqlite3.Error as exc:
+            raise NuanuError("store", f"cannot open database {self.path}: {exc}") from None
+        except OSError as exc:
+            raise NuanuError("store", f"cannot create data dir {self.path.parent}: {exc.strerror}") from None
+        reader.row_factory = sqlite3.Row
+        self._reader = reader
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(writer_conn,), name="nuanu-store", daemon=True
+        )
+        self._writer.start()
+        atexit.register(self.close)
+        return self
+
+    def close(self) -> None:
+        """Write everything queued, stop the writer, close both connections. Safe to call twice."""
+        if self._reader is None:
+            return
+        atexit.unregister(self.close)
+        self._queue.put(_STOP)
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+        with self._read_lock:
+            self._reader.close()
+            self._reader = None
+
+    def __enter__(self) -> Store:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._reader is not None
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every write queued so far is committed. False on timeout."""
+        self._require_open()
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    # -- writer thread ---------------------------------------------------------------------------------
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        try:
+            while True:
+                item = self._queue.get()
+                if isinstance(item, _Stop):
+                    return
+                if isinstance(item, threading.Event):
+                    item.set()
+                    continue
+                try:
+                    conn.execute("BEGIN")
+                    item(conn)
+                    conn.execute("COMMIT")
+                except Exception as exc:  # a bad row must not stop later writes
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    self.write_errors += 1
+                    self.last_error = self._scrub(f"{type(exc).__name__}: {exc}")
+                    log.warning("store write failed: %s", self.last_error)
+        finally:
+            conn.close()
+
+    def _require_open(self) -> None:
+        if self._reader is None:
+            raise NuanuError("store", "the store is not open")
+
+    def _submit(self, job: _Job) -> None:
+        self._require_open()
+        self._queue.put(job)
+
+    # -- scrubbing -------------------------------------------------------------------------------------
+
+    def _scrub(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+
+    def _json(self, value: Any) -> str:
+        return self._scrub(json.dumps(value, ensure_ascii=False, default=str)) or ""
+
+    # -- writes ----------------------------------------------------------------------------------------
+
+    def start_session(self, kind: str, label: str = "") -> str:
+        if kind not in SESSION_KINDS:
+            raise NuanuError("store", f"unknown session kind {kind!r}: use one of {', '.join(SESSION_KINDS)}")
+        session_id, started_at, label = _new_id(), time.time(), self._scrub(label) or ""
+        self._submit(
+            lambda c: c.execute(
+                "INSERT INTO sessions (id, started_at, kind, label) VALUES (?, ?, ?, ?)",
+                (session_id, started_at, kind, label),
+            )
+        )
+        return session_id
+
+    def start_bench_run(
+        self, config: Mapping[str, Any], *, session_id: str | None = None, run_id: str | None = None
+    ) -> str:
+        run_id = run_id or _new_id()
+        started_at, config_json = time.time(), self._json(dict(config))
+        self._submit(
+            lambda c: c.execute(
+                "INSERT INTO bench_runs (id, session_id, started_at, config, status) VALUES (?, ?, ?, ?, 'running')",
+                (run_id, session_id, started_at, config_json),
+            )
+        )
+        return run_id
+
+    def finish_bench_run(self, run_id: str, summary: Mapping[str, Any] | None, status: str = "done") -> None:
+        if status not in RUN_STATUSES:
+            raise NuanuError(
+                "store", f"unknown bench status {status!r}: use one of {', '.join(RUN_STATUSES)}"
+            )
+        finished_at = time.time()
+        summary_json = None if summary is None else self._json(dict(summary))
+        self._submit(
+            lambda c: c.execute(
+                "UPDATE bench_runs SET finished_at = ?, summary = ?, status = ? WHERE id = ?",
+                (finished_at, summary_json, status, run_id),
+            )
+        )
+
+    def record(
+        self, result: UtteranceResult, session_id: str | None = None, run_id: str | None = None
+    ) -> str:
+        """Queue one utterance for writing and return its id (the result's own id, or a new one).
+
+        Only a reference is queued; the row is built on the writer thread, so call this once the
+        result is final.
+        """
+        utterance_id = result.utterance_id or _new_id()
+        run = run_id if run_id is not None else result.run_id
+        self._submit(lambda c: self._insert_utterance(c, result, utterance_id, session_id, run))
+        return utterance_id
+
+    def _insert_utterance(
+        self,
+        conn: sqlite3.Connection,
+        r: UtteranceResult,
+        utterance_id: str,
+        session_id: str | None,
+        run_id: str | None,
+    ) -> None:
+        s = self._scrub
+        row = (
+            utterance_id,
+            session_id,
+            run_id,
+            r.source,
+            r.started_at,
+            s(r.trigger),
+            s(r.llm),
+            s(r.tts),
+            s(r.text),
+            *(r.stages_ms.get(stage) for stage in STAGES),
+            None if r.ws_reused is None else int(r.ws_reused),
+            int(r.offline),
+            int(r.simulated),
+            int(r.ok),
+            r.error_kind,
+            s(r.error),
+            self._json(r.provider_timings),
+            s(r.served_by),
+            int(r.degraded),
+            int(r.filtered),
+            int(r.tokens),
+            int(r.chars),
+            float(r.audio_seconds),
+            self._json(list(r.notices)),
+        )
+        placeholders = ", ".join("?" * len(UTTERANCE_COLUMNS))
+        conn.execute(
+            f"INSERT OR REPLACE INTO utterances ({', '.join(UTTERANCE_COLUMNS)}) VALUES ({placeholders})", row
+        )
+
+    # -- queries ---------------------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        self.flush()
+        with self._read_lock:
+            assert self._reader is not None
+            return self._reader.execute(sql, params).fetchall()
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """Newest first, with the number of utterances in each."""
+        rows = self._query(
+            "SELECT s.*, (SELECT COUNT(*) FROM utterances u WHERE u.session_id = s.id) AS utterances"
+            " FROM sessions s ORDER BY s.started_at DESC, s.rowid DESC"
+        )
+        return [dict(row) for row in rows]
+
+    def bench_runs(self, session_id: str | None = None) -> list[dict[str, Any]]:
+        """Newest first; `config` and `summary` decoded from JSON."""
+        sql, params = "SELECT * FROM bench_runs", []
+        if session_id is not None:
+            sql, params = sql + " WHERE session_id = ?", [session_id]
+        out = []
+        for row in self._query(sql + " ORDER BY started_at DESC, rowid DESC", params):
+            item = dict(row)
+            item["config"] = json.loads(item["config"] or "{}")
+            item["summary"] = None if item["summary"] is None else json.loads(item["summary"])
+            out.append(item)
+        return out
+
+    def utterances(
+        self,
+        session_id: str | None = None,
+        run_id: str | None = None,
+        provider: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Flat rows in the order they were recorded (the latest `limit` when given).
+
+        `provider` matches an exact LLM/TTS spec (`groq/llama-3.1-8b-instant`) or a provider prefix
+        (`groq`, `elevenlabs`).
+        """
+        where, params = _filters(session_id, run_id, provider)
+        sql = f"SELECT rowid AS _seq, * FROM utterances{where} ORDER BY rowid DESC"
+        if limit is not None:
+            sql, params = sql + " LIMIT ?", [*params, int(limit)]
+        rows = self._query(sql, params)
+        return [_decode_row(row) for row in reversed(rows)]
+
+    def results(self, **filters: Any) -> list[UtteranceResult]:
+        """Same filters as `utterances`, rebuilt as `UtteranceResult`s."""
+        return [row_to_result(row) for row in self.utterances(**filters)]
+
+    def export_csv(self, path: str | os.PathLike[str], **filters: Any) -> int:
+        """One row per utterance, every column; JSON columns as JSON text. Returns the row count."""
+        rows = self.utterances(**filters)
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(UTTERANCE_COLUMNS))
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: _csv_value(row[k]) for k in UTTERANCE_COLUMNS})
+        return len(rows)
+
+    def export_json(self, path: str | os.PathLike[str], **filters: Any) -> int:
+        """A JSON array: each utterance in the `say --json` shape plus its stored metadata."""
+        items = [
+            result_json(row_to_result(row), session_id=row["session_id"])
+            for row in self.utterances(**filters)
+        ]
+        Path(path).write_text(json.dumps(items, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        return len(items)
+
+
+def _filters(session_id: str | None, run_id: str | None, provider: str | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if session_id is not None:
+        clauses.append("session_id = ?")
+        params.append(session_id)
+    if run_id is not None:
+        clauses.append("run_id = ?")
+        params.append(run_id)
+    if provider is not None:
+        like = provider.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        clauses.append("(llm = ? OR tts = ? OR llm LIKE ? ESCAPE '\\' OR tts LIKE ? ESCAPE '\\')")
+        params += [provider, provider, like, like]
+    return ((" WHERE " + " AND ".join(clauses)) if clauses else ""), params
+
+
+def _decode_row(row: sqlite3.Row) -> dict[str, Any]:
+    item = {k: row[k] for k in UTTERANCE_COLUMNS}
+    for key in _BOOL_COLUMNS:
+        item[key] = bool(item[key])
+    if item["ws_reused"] is not None:
+        item["ws_reused"] = bool(item["ws_reused"])
+    for key, kind in _JSON_COLUMNS.items():
+        item[key] = json.loads(item[key]) if item[key] else kind()
+    return item
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else value
+
+
+def row_to_result(row: Mapping[str, Any]) -> UtteranceResult:
+    """Rebuild an `UtteranceResult` from a decoded row (`ok` follows from `error`)."""
+    return UtteranceResult(
+        trigger=row["trigger"],
+        llm=row["llm"],
+        tts=row["tts"],
+        text=row["text"],
+        stages_ms={stage: row[f"{stage}_ms"] for stage in STAGES},
+        ws_reused=row["ws_reused"],
+        offline=row["offline"],
+        simulated=row["simulated"],
+        error=row["error"],
+        error_kind=row["error_kind"],
+        utterance_id=row["id"],
+        started_at=row["started_at"],
+        tokens=row["tokens"],
+        chars=row["chars"],
+        audio_seconds=row["audio_seconds"],
+        provider_timings=row["provider_timings"],
+        notices=list(row["notices"]),
+        served_by=row["served_by"],
+        degraded=row["degraded"],
+        filtered=row["filtered"],
+        source=row["source"],
+        run_id=row["run_id"],
+    )
+
+
+def result_json(result: UtteranceResult, **extra: Any) -> dict[str, Any]:
+    """The `say --json` object plus the fields kept for history and bench files."""
+    out = result.to_json()
+    out.update(
+        utterance_id=result.utterance_id,
+        run_id=result.run_id,
+        source=result.source,
+        started_at=result.started_at,
+        error_kind=result.error_kind,
+        served_by=result.served_by,
+        degraded=result.degraded,
+        filtered=result.filtered,
+        tokens=result.tokens,
+        chars=result.chars,
+        audio_seconds=result.audio_seconds,
+        provider_timings=dict(result.provider_timings),
+        notices=list(result.notices),
+    )
+    out.update(extra)
+    return out
