@@ -1,0 +1,63 @@
+"""Shared fixtures: an emulator on its own thread with known injected latencies, and an env that points at it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from nuanu_tui.sim import SimThread
+from nuanu_tui.sim.profiles import LLMProfile, ProfileSet, TTSProfile
+
+# Injected latencies the end-to-end tests check against (ms).
+TTFT_MS = 120.0
+TOKEN_MS = 5.0
+TTS_FIRST_AUDIO_MS = 40.0
+E2E_PROFILE = ProfileSet(
+    name="e2e",
+    groq=LLMProfile(ttft_ms=TTFT_MS, token_interval_ms=TOKEN_MS),
+    openai=LLMProfile(ttft_ms=TTFT_MS, token_interval_ms=TOKEN_MS),
+    tts=TTSProfile(first_audio_ms=TTS_FIRST_AUDIO_MS, chunk_interval_ms=5.0, chunk_ms=100.0),
+)
+FAKE_KEYS = {
+    "GROQ_API_KEY": "gsk_TESTKEY_groq_0123456789abcdef",
+    "OPENAI_API_KEY": "sk-TESTKEY-openai-0123456789abcdef",
+    "ELEVENLABS_API_KEY": "xi_TESTKEY_eleven_0123456789abcdef",
+}
+ENV_VARS = (
+    *FAKE_KEYS,
+    "GROQ_BASE_URL",
+    "OPENAI_BASE_URL",
+    "ELEVENLABS_BASE_URL",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No developer .env, keys or data dir leak into tests."""
+    for name in list(os.environ):
+        if name.startswith("NUANU_") or name in ENV_VARS:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NUANU_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(scope="session")
+def sim() -> Iterator[object]:
+    thread = SimThread(profile=E2E_PROFILE)
+    server = thread.start()
+    yield server
+    thread.stop()
+
+
+@pytest.fixture
+def sim_env(sim: object) -> dict[str, str]:
+    """Environment for a `nuanu-tui` subprocess pointed at the emulator."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUANU_") and k not in ENV_VARS}
+    env.update(FAKE_KEYS)
+    env["GROQ_BASE_URL"] = sim.groq_base_url  # type: ignore[attr-defined]
+    env["OPENAI_BASE_URL"] = sim.openai_base_url  # type: ignore[attr-defined]
+    env["ELEVENLABS_BASE_URL"] = sim.elevenlabs_base_url  # type: ignore[attr-defined]
+    env["NUANU_DATA_DIR"] = os.environ["NUANU_DATA_DIR"]
+    return env

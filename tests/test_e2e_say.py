@@ -1,0 +1,157 @@
+"""End to end through the emulator: real SDK clients, our WebSocket client, the real player and WAV sink."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+
+import pytest
+
+from nuanu_tui.core.config import Settings
+from nuanu_tui.core.engine import Engine
+from nuanu_tui.core.tts.elevenlabs import KEEPALIVE_CONTEXT
+from tests.conftest import FAKE_KEYS, TTFT_MS
+
+ORDER = ("ttft", "first_flush", "first_audio_byte", "first_audio", "playback_done")
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nuanu_tui", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def wav_frames(path: Path) -> tuple[int, bytes]:
+    with wave.open(str(path), "rb") as w:
+        return w.getframerate(), w.readframes(w.getnframes())
+
+
+def contexts_since(sim: object, before: set[str]) -> list[str]:
+    return [c for c in sim.sent_audio if c not in before and c != KEEPALIVE_CONTEXT]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("llm", ["groq/llama-3.1-8b-instant", "openai/gpt-4o-mini"])
+def test_say_json_groq_and_openai(llm: str, sim: object, sim_env: dict[str, str], tmp_path: Path) -> None:
+    before = set(sim.sent_audio)  # type: ignore[attr-defined]
+    out = tmp_path / "out.wav"
+    proc = run_cli(
+        ["say", "две собаки слева", "--llm", llm, "--tts", "elevenlabs", "--audio", f"wav:{out}", "--json"],
+        sim_env,
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)  # stdout is exactly one JSON object
+    assert set(data) == {
+        "ok", "error", "trigger", "llm", "tts", "text", "stages_ms", "ws_reused", "offline", "simulated",
+    }
+    assert data["ok"] is True and data["error"] is None
+    assert data["llm"] == llm and data["tts"] == "elevenlabs/eleven_flash_v2_5"
+    assert data["trigger"] == "две собаки слева"
+    assert data["text"]
+    assert data["offline"] is False and data["simulated"] is False
+    stages = data["stages_ms"]
+    assert set(stages) == {"ttft", "first_flush", "first_audio_byte", "first_audio", "llm_done", "tts_done", "playback_done"}
+    assert all(stages[s] is not None for s in stages)
+    values = [stages[s] for s in ORDER]
+    assert values == sorted(values), stages
+    # correctness, not speed: TTFT cannot beat the injected delay and our client adds little on top
+    assert TTFT_MS <= stages["ttft"] <= TTFT_MS + 50
+    assert data["ws_reused"] is True  # the socket was opened at start-up, before the trigger
+    # the WAV holds exactly the PCM the emulator sent for this utterance's context
+    new = contexts_since(sim, before)
+    assert len(new) == 1
+    rate, frames = wav_frames(out)
+    assert rate == 24000
+    assert frames == sim.sent_audio[new[0]]  # type: ignore[attr-defined]
+    assert len(frames) > 24000  # more than half a second of speech
+
+
+async def test_second_utterance_reuses_socket(sim: object) -> None:
+    settings = Settings().model_copy(
+        update={
+            "groq_base_url": sim.groq_base_url,  # type: ignore[attr-defined]
+            "elevenlabs_base_url": sim.elevenlabs_base_url,  # type: ignore[attr-defined]
+        }
+    )
+    from pydantic import SecretStr
+
+    settings = settings.model_copy(
+        update={"groq_api_key": SecretStr(FAKE_KEYS["GROQ_API_KEY"]), "elevenlabs_api_key": SecretStr(FAKE_KEYS["ELEVENLABS_API_KEY"])}
+    )
+    engine = await Engine.create(settings, llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null")
+    try:
+        connects_after_warm = engine.tts.connects  # type: ignore[attr-defined]
+        first = await engine.say("справа скутер обгоняет")
+        second = await engine.say("проезжаем рисовые поля, красиво")
+    finally:
+        await engine.aclose()
+    assert first.ok and second.ok, (first.error, second.error)
+    assert first.ws_reused is True and second.ws_reused is True
+    assert engine.tts.connects == connects_after_warm == 1  # type: ignore[attr-defined]
+    assert second.text and second.stages_ms["first_audio"] is not None
+
+
+def test_empty_trigger_is_an_error(sim_env: dict[str, str], tmp_path: Path) -> None:
+    proc = run_cli(["say", "   ", "--audio", "null"], sim_env, tmp_path)
+    assert proc.returncode != 0
+    assert "empty trigger" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_long_trigger_is_cut_with_notice(sim_env: dict[str, str], tmp_path: Path) -> None:
+    long = "собака " * 120
+    proc = run_cli(["say", long, "--llm", "groq/llama-3.1-8b-instant", "--audio", "null", "--json"], sim_env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "trigger cut to" in proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["ok"] is True
+
+
+def test_missing_key_names_variable_and_env(sim_env: dict[str, str], tmp_path: Path) -> None:
+    env = dict(sim_env)
+    del env["GROQ_API_KEY"]
+    proc = run_cli(["say", "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--audio", "null"], env, tmp_path)
+    assert proc.returncode != 0
+    line = proc.stderr.strip().splitlines()[-1]
+    assert "GROQ_API_KEY" in line and ".env" in line
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_llm_spec_lists_providers(sim_env: dict[str, str], tmp_path: Path) -> None:
+    proc = run_cli(["say", "две собаки", "--llm", "gemini-pro", "--audio", "null"], sim_env, tmp_path)
+    assert proc.returncode != 0
+    line = proc.stderr.strip().splitlines()[-1]
+    for provider in ("groq", "openai", "ollama", "local", "offline"):
+        assert provider in line
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("which", ["llm", "tts"])
+def test_unreachable_host_fails_fast_without_traceback(which: str, sim_env: dict[str, str], tmp_path: Path) -> None:
+    env = dict(sim_env)
+    env["NUANU_CONNECT_TIMEOUT"] = "2"
+    if which == "llm":
+        env["GROQ_BASE_URL"] = "http://10.255.255.1:81"  # non-routable: only the connect timeout ends it
+    else:
+        env["ELEVENLABS_BASE_URL"] = "ws://10.255.255.1:81"
+    started = time.monotonic()
+    proc = run_cli(["say", "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--tts", "elevenlabs", "--audio", "null"], env, tmp_path)
+    elapsed = time.monotonic() - started
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 2
+    assert elapsed < 15  # generous bound on the whole process; the connect timeout itself is 2 s
+    assert ("timed out" in proc.stderr) or ("did not answer" in proc.stderr) or ("unreachable" in proc.stderr.lower())
+
+
+def test_secrets_never_printed(sim_env: dict[str, str], tmp_path: Path) -> None:
+    env = dict(sim_env)
+    env["GROQ_BASE_URL"] = "http://127.0.0.1:9"  # refused
+    proc = run_cli(["say", "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--audio", "null", "--json"], env, tmp_path)
+    assert proc.returncode != 0
+    for key in FAKE_KEYS.values():
+        assert key not in proc.stdout and key not in proc.stderr
