@@ -191,6 +191,20 @@ class Engine:
         with contextlib.suppress(NuanuError):
             await provider.warm()
 
+    async def use_tts(self, spec: str, output_format: str | None = None) -> None:
+        """Switch TTS voice/model/format for the next utterance: connect the new one first, swap between
+        utterances, then close the old one. Raises NuanuError (e.g. bad spec) and keeps the old one then."""
+        provider = make_tts(spec, self.settings, output_format=output_format)
+        try:
+            await provider.connect()
+            self.warm_errors.pop("tts", None)
+        except NuanuError as exc:
+            self.warm_errors["tts"] = exc.message
+        async with self._lock:
+            old, self.tts = self.tts, provider
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(old.aclose(), timeout=3.0)
+
     def add_listener(self, listener: Callable[[UtteranceResult], None]) -> None:
         self._listeners.append(listener)
 
