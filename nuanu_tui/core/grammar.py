@@ -69,7 +69,7 @@ def _spell_counted(match: re.Match[str]) -> str:
     """«21 собака» → «двадцать одна собака»: the numeral takes the gender of a following noun."""
     n, space, word = int(match.group(1)), match.group(2), match.group(3)
     parse = next((p for p in get_morph().parse(word) if p.tag.POS == "NOUN"), None)
-    gender = parse.tag.gender if parse is not None else None
+    gender = str(parse.tag.gender) if parse is not None and parse.tag.gender else None
     return number_words(n, "nomn", gender or "masc") + space + word
 
 
@@ -84,6 +84,27 @@ def clean_text(text: str, lang: str = "ru") -> str:
     """Speakable text: no control characters or emoji, digits as words, tidy spaces before punctuation."""
     text = spell_digits(strip_unspeakable(text), lang)
     return _SPACE_BEFORE_PUNCT_RE.sub(r"\1", _SPACES_RE.sub(" ", text)).strip()
+
+
+_CONS = "бвгджзйклмнпрстфхцчшщ"
+_EUPHONY = (
+    # «со скутером», «со звездой» (с + с/з/ш/ж + consonant, or щ): a bare «с» there is unpronounceable
+    (re.compile(rf"(?<!\w)([сС]) (?=[сзшжСЗШЖ][{_CONS}]|[щЩ])"), r"\1о "),
+    # «об обезьянах», «об одной собаке»
+    (re.compile(r"(?<!\w)([оО]) (?=[аоуэиАОУЭИ])"), r"\1б "),
+    # «во Франции», «во время» style: в + в/ф + consonant
+    (re.compile(rf"(?<!\w)([вВ]) (?=[вфВФ][{_CONS}])"), r"\1о "),
+    # «ко мне», «ко всем»
+    (re.compile(r"(?<!\w)([кК]) (?=(?:мн|вс)\w)"), r"\1о "),
+)
+
+
+def fix_prepositions(text: str) -> str:
+    """Russian prepositions before the word that follows them: «с скутером» → «со скутером»,
+    «о обезьянах» → «об обезьянах». Templates cannot know which noun will fill a slot."""
+    for pattern, repl in _EUPHONY:
+        text = pattern.sub(repl, text)
+    return text
 
 
 # --- numerals ---------------------------------------------------------------------------------------
@@ -179,7 +200,8 @@ class NounPhrase:
     @property
     def gender(self) -> str:
         g = self._parse.tag.gender
-        return {"ms-f": "masc"}.get(g, g) if g else "masc"
+        g = str(g) if g else "masc"  # pymorphy's grammeme objects refuse comparisons with case names
+        return "masc" if g == "ms-f" else g
 
     @property
     def animate(self) -> bool:
@@ -274,10 +296,40 @@ def en_plural(noun: str) -> str:
     return noun + "s"
 
 
+_EN_MASS = frozenset(
+    [
+        "rain",
+        "drizzle",
+        "shower",
+        "fog",
+        "mist",
+        "heat",
+        "sunshine",
+        "wind",
+        "breeze",
+        "thunder",
+        "lightning",
+        "coffee",
+        "food",
+        "rice",
+        "traffic",
+        "fruit",
+        "people",
+        "police",
+        "cattle",
+    ]
+)
+_EN_UNIQUE = frozenset(["sun", "ocean", "sea", "sky", "moon", "jungle"])
+
+
 def en_phrase(noun: str, count: int | None = None, plural: bool = False) -> str:
-    """«a dog», «an elephant», «dogs», «twenty-one dogs», «one dog»."""
+    """«a dog», «an elephant», «dogs», «twenty-one dogs», «rain», «the sun»."""
     if count is not None:
         return f"{num2words(count, lang='en')} {noun if count == 1 else en_plural(noun)}"
     if plural:
         return en_plural(noun)
+    if noun in _EN_MASS:
+        return noun
+    if noun in _EN_UNIQUE:
+        return f"the {noun}"
     return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
