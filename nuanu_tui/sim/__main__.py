@@ -1,0 +1,20 @@
+"""`python -m nuanu_tui.sim [--port N] [--profile NAME]`: the emulator without the full CLI."""
+
+from __future__ import annotations
+
+import argparse
+
+from nuanu_tui.sim.profiles import PROFILES
+from nuanu_tui.sim.server import run_forever
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m nuanu_tui.sim", description=__doc__)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="demo")
+    args = parser.parse_args()
+    run_forever(args.port, args.profile)
+
+
+if __name__ == "__main__":
+    main()
