@@ -148,7 +148,31 @@ QUANTIFIERS: dict[str, int | None] = {
 
 # Dictionary nouns that never become the object of a generic remark (they describe the report itself).
 NOT_OBJECTS = frozenset(
-    ["камера", "кадр", "объект", "сторона", "вид", "раз", "штука", "что-то", "нечто", "картинка", "изображение", "обзор", "зона", "дорога", "трасса", "детекция", "распознавание", "событие", "момент", "время", "секунда", "минута", "метр"]
+    [
+        "камера",
+        "кадр",
+        "объект",
+        "сторона",
+        "вид",
+        "раз",
+        "штука",
+        "что-то",
+        "нечто",
+        "картинка",
+        "изображение",
+        "обзор",
+        "зона",
+        "дорога",
+        "трасса",
+        "детекция",
+        "распознавание",
+        "событие",
+        "момент",
+        "время",
+        "секунда",
+        "минута",
+        "метр",
+    ]
 )
 
 SIDES_RU = {"left": "слева", "right": "справа", "ahead": "впереди", "behind": "сзади"}
@@ -269,6 +293,8 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
             "Интересно, очень интересно. Продолжаем наблюдение и улыбаемся.",
             "Если это было важно, я обязательно сделаю вид, что так и задумано.",
             "Шаттл Нуану всё видит и всё прощает. Едем дальше.",
+            "Бали снова удивляет, а я снова делаю вид, что всё под контролем.",
+            "Отличный повод улыбнуться. Пассажиры, улыбаемся, шаттл не против.",
         ),
     },
     "en": {
@@ -280,6 +306,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
             "Camera spotted {obj}. Photo saved to the shuttle's family album.",
             "Something furry {side}! Quiet and polite, we're guests here.",
             "The local wildlife came to say hello. Wave back, but keep your hands inside.",
+            "Nature has the right of way here. The shuttle waits politely.",
         ),
         "people": (
             "I see {obj}! Wave and smile, that's how we do it on Bali.",
