@@ -1,0 +1,106 @@
+"""NuanuApp: the Textual shell. Modes: console now; compare, bench, history register themselves when present."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import PurePath
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from nuanu_tui.ui.bridge import EngineBridge, EngineFactory, engine_factory
+from nuanu_tui.ui.commands import NuanuCommands
+from nuanu_tui.ui.screens.console import ConsoleScreen
+
+OPTIONAL_MODES = {
+    "compare": ("nuanu_tui.ui.screens.compare", "CompareScreen"),
+    "bench": ("nuanu_tui.ui.screens.bench", "BenchScreen"),
+    "history": ("nuanu_tui.ui.screens.history", "HistoryScreen"),
+}
+QUIT_TIMEOUT_S = 6.0
+
+
+def available_modes() -> dict[str, type[Screen[Any]]]:
+    """Console always; the other views as soon as their screen modules exist."""
+    modes: dict[str, type[Screen[Any]]] = {"console": ConsoleScreen}
+    for name, (module, cls) in OPTIONAL_MODES.items():
+        try:
+            modes[name] = getattr(importlib.import_module(module), cls)
+        except (ImportError, AttributeError):
+            continue
+    return modes
+
+
+class NuanuApp(App[int]):
+    """Owns the bridge (and so the engine thread); screens observe it through messages."""
+
+    TITLE = "nuanu-tui"
+    CSS_PATH: ClassVar[list[str | PurePath]] = ["tcss/base.tcss", "tcss/console.tcss"]
+    MODES = available_modes()  # type: ignore[assignment]
+    DEFAULT_MODE = "console"
+    COMMANDS = App.COMMANDS | {NuanuCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", "Quit", priority=True, id="quit")]
+
+    def __init__(self, bridge: EngineBridge, *, interrupt: bool = False, live_status: bool = True) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.interrupt_mode = interrupt
+        self.live_status = live_status
+        self._engine_started = False
+
+    def start_engine(self, target: Screen[Any]) -> None:
+        """Create the engine once, for the whole app lifetime (so the worker lives on the App)."""
+        if not self._engine_started:
+            self._engine_started = True
+            self._open_engine(target)
+
+    @work(group="engine", exit_on_error=False, description="create and warm the engine")
+    async def _open_engine(self, target: Screen[Any]) -> bool:
+        return await self.bridge.open(target)
+
+    def has_mode(self, name: str) -> bool:
+        return name in self.MODES
+
+    async def action_quit(self) -> None:
+        """Close sockets and stop audio (bounded), then leave."""
+        await self.bridge.aclose(QUIT_TIMEOUT_S)
+        self.exit(0)
+
+    async def on_unmount(self) -> None:
+        await self.bridge.aclose(QUIT_TIMEOUT_S)
+
+
+def make_app(
+    settings: Any,
+    *,
+    llm: str | None = None,
+    tts: str | None = None,
+    audio: str | None = None,
+    demo: bool = False,
+    output_format: str | None = None,
+    factory: EngineFactory | None = None,
+    live_status: bool = True,
+) -> NuanuApp:
+    """One factory for the CLI and the tests."""
+    fmt = output_format or getattr(settings, "output_format", None)
+    if factory is None:
+        factory = engine_factory(settings, llm=llm, tts=tts, audio=audio, demo=demo, output_format=fmt)
+    bridge = EngineBridge(factory, output_format=fmt or "")
+    return NuanuApp(bridge, interrupt=bool(getattr(settings, "interrupt", False)), live_status=live_status)
+
+
+def run_app(args: argparse.Namespace, settings: Any) -> int:
+    app = make_app(
+        settings,
+        llm=getattr(args, "llm", None),
+        tts=getattr(args, "tts", None),
+        audio=getattr(args, "audio", None),
+        demo=bool(getattr(args, "demo", False)),
+        output_format=getattr(args, "output_format", None),
+    )
+    app.run()
+    return app.return_code or 0

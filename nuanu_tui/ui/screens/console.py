@@ -1,0 +1,268 @@
+"""The console: trigger input, live transcript, provider picker, latency waterfall, status."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from nuanu_tui.ui.messages import (
+    EngineFailed,
+    EngineReady,
+    ModelsListed,
+    NoticeArrived,
+    ProviderSwitched,
+    StageArrived,
+    StatusChanged,
+    StatusView,
+    TextArrived,
+    UtteranceBegan,
+    UtteranceDone,
+    UtteranceView,
+)
+from nuanu_tui.ui.widgets.provider_picker import ProviderPicker
+from nuanu_tui.ui.widgets.status_bar import StatusBar
+from nuanu_tui.ui.widgets.transcript import Transcript, UtteranceCard
+from nuanu_tui.ui.widgets.trigger_input import TriggerBar, TriggerInput
+from nuanu_tui.ui.widgets.waterfall import Waterfall
+
+if TYPE_CHECKING:
+    from nuanu_tui.ui.app import NuanuApp
+    from nuanu_tui.ui.bridge import EngineBridge
+
+STATUS_POLL_S = 2.0
+SAY_GROUP = "console-say"
+
+
+class ConsoleScreen(Screen[None]):
+    """Every engine event arrives here as a message posted by the bridge; handlers stay O(1)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "seed(1)", "Seeds F1–F5", id="seed-1"),
+        Binding("f2", "seed(2)", "Seed 2", show=False, id="seed-2"),
+        Binding("f3", "seed(3)", "Seed 3", show=False, id="seed-3"),
+        Binding("f4", "seed(4)", "Seed 4", show=False, id="seed-4"),
+        Binding("f5", "seed(5)", "Seed 5", show=False, id="seed-5"),
+        Binding("escape", "stop", "Stop", id="stop"),
+        Binding("f6", "step(-1)", "Prev", id="prev-card"),
+        Binding("f7", "step(1)", "Next", id="next-card"),
+        Binding("f8", "toggle_mode", "Queue/Interrupt", id="toggle-mode"),
+        Binding("f9", "focus_trigger", "Input", id="focus-input"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.views: dict[str, UtteranceView] = {}
+        self.live_uid: str | None = None
+        self.pinned_uid: str | None = None
+        self.status: StatusView | None = None
+        self.results: list[UtteranceView] = []
+
+    @property
+    def nuanu(self) -> NuanuApp:
+        return cast("NuanuApp", self.app)
+
+    @property
+    def bridge(self) -> EngineBridge:
+        return self.nuanu.bridge
+
+    @property
+    def interrupt_mode(self) -> bool:
+        return self.nuanu.interrupt_mode
+
+    def compose(self) -> ComposeResult:
+        cat = self.bridge.catalog
+        yield StatusBar(id="status")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield Transcript(id="transcript")
+                yield Waterfall(cat.stages, cat.stage_labels, id="waterfall")
+            yield ProviderPicker(
+                cat.llm_presets,
+                cat.tts_choices,
+                cat.output_formats,
+                interrupt=self.interrupt_mode,
+                id="picker",
+            )
+        yield TriggerBar(cat.seeds, id="trigger-bar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TriggerInput).focus()
+        self.nuanu.start_engine(self)
+        if self.nuanu.live_status:
+            self.set_interval(STATUS_POLL_S, lambda: self.bridge.request_status(self))
+
+    # --- operator actions ---------------------------------------------------------------------------
+    def fire(self, trigger: str) -> Worker[UtteranceView] | None:
+        """Speak `trigger` now (interrupt mode) or after what is playing (queue mode)."""
+        if not self.bridge.ready:
+            self.notify("The engine is still starting; try again in a moment.", severity="warning", timeout=4)
+            return None
+        return self.run_trigger(trigger)
+
+    @work(group=SAY_GROUP, exit_on_error=False, description="speak one trigger")
+    async def run_trigger(self, trigger: str) -> UtteranceView:
+        future = self.bridge.say(trigger, self, interrupt=self.interrupt_mode)
+        return await asyncio.wrap_future(future)
+
+    def action_seed(self, index: int) -> None:
+        seeds = self.bridge.catalog.seeds
+        if 1 <= index <= len(seeds):
+            self.fire(seeds[index - 1])
+
+    def action_stop(self) -> None:
+        self.bridge.interrupt()
+
+    def action_step(self, delta: int) -> None:
+        uid = self.query_one(Transcript).step(delta)
+        if uid is not None:
+            self.pin(uid)
+
+    def action_toggle_mode(self) -> None:
+        self.set_interrupt_mode(not self.interrupt_mode)
+        self.query_one(ProviderPicker).set_interrupt(self.interrupt_mode)
+
+    def action_focus_trigger(self) -> None:
+        self.query_one(TriggerInput).focus()
+
+    def set_interrupt_mode(self, on: bool) -> None:
+        self.nuanu.interrupt_mode = on
+        if self.status is not None:
+            self.query_one(StatusBar).show(self.status, interrupt_mode=on)
+
+    def switch_llm(self, spec: str) -> None:
+        if self.bridge.ready:
+            self.bridge.use_llm(spec, self)
+
+    def switch_tts(self, spec: str | None = None, fmt: str | None = None) -> None:
+        if not self.bridge.ready:
+            return
+        current = self.status.tts if self.status else ""
+        self.bridge.use_tts(spec or current, fmt, self)
+
+    def pin(self, uid: str) -> None:
+        self.pinned_uid = uid
+        self.query_one(Transcript).select(uid)
+        self.query_one(Waterfall).view = self.views.get(uid)
+
+    # --- widget messages ----------------------------------------------------------------------------
+    def on_trigger_bar_fire(self, event: TriggerBar.Fire) -> None:
+        self.fire(event.trigger)
+
+    def on_utterance_card_selected(self, event: UtteranceCard.Selected) -> None:
+        self.pin(event.utterance_id)
+
+    def on_provider_picker_changed(self, event: ProviderPicker.Changed) -> None:
+        if event.kind == "llm":
+            self.switch_llm(event.value)
+        elif event.kind == "tts":
+            self.switch_tts(event.value)
+        elif event.kind == "format":
+            self.switch_tts(None, event.value)
+        elif event.kind == "interrupt":
+            self.set_interrupt_mode(event.value == "on")
+
+    # --- bridge messages ----------------------------------------------------------------------------
+    def on_engine_ready(self, message: EngineReady) -> None:
+        self._show_status(message.status)
+        for part, why in message.warm_errors.items():
+            self.notify(f"{part.upper()} not warm: {why}", title="Warm-up", severity="warning", timeout=8)
+        for provider in ("groq", "openai"):
+            self.bridge.list_models(provider, self)
+
+    def on_engine_failed(self, message: EngineFailed) -> None:
+        self.query_one(StatusBar).show_failure(message.message)
+        self.notify(message.message, title="Engine failed to start", severity="error", timeout=12)
+
+    def on_status_changed(self, message: StatusChanged) -> None:
+        self._show_status(message.status)
+
+    def _show_status(self, status: StatusView) -> None:
+        self.status = status
+        self.query_one(StatusBar).show(status, interrupt_mode=self.interrupt_mode)
+        self.query_one(ProviderPicker).show_current(status.llm, status.tts, status.output_format)
+
+    def on_models_listed(self, message: ModelsListed) -> None:
+        if message.models:
+            added = self.query_one(ProviderPicker).add_models(message.models)
+            if added:
+                self.log(f"{message.provider}: {added} models from /models")
+
+    def on_provider_switched(self, message: ProviderSwitched) -> None:
+        what = message.kind.upper()
+        if message.error:
+            self.notify(
+                f"{what} {message.spec}: {message.error}", title="Switch failed", severity="error", timeout=8
+            )
+        else:
+            self.notify(f"{what} → {message.spec} (next utterance)", timeout=3)
+
+    async def on_utterance_began(self, message: UtteranceBegan) -> None:
+        view = message.view
+        self.views[view.utterance_id] = view
+        self.live_uid = view.utterance_id
+        self.pinned_uid = None
+        transcript = self.query_one(Transcript)
+        await transcript.add(view)
+        transcript.select(None)
+        self.query_one(Waterfall).view = view
+
+    def on_text_arrived(self, message: TextArrived) -> None:
+        card = self.query_one(Transcript).card(message.utterance_id)
+        if card is not None:
+            card.append_text(message.text)
+
+    def on_stage_arrived(self, message: StageArrived) -> None:
+        uid = message.utterance_id
+        view = self.views.get(uid)
+        if view is None:
+            return
+        stages = dict(view.stages_ms)
+        stages[message.stage] = message.ms
+        self.views[uid] = view = dataclasses.replace(view, stages_ms=stages)
+        card = self.query_one(Transcript).card(uid)
+        if card is not None:
+            card.add_stage(message.stage, message.ms)
+        self._refresh_waterfall(uid)
+
+    def on_notice_arrived(self, message: NoticeArrived) -> None:
+        card = self.query_one(Transcript).card(message.utterance_id)
+        if card is not None:
+            card.add_notice(message.message)
+
+    def on_utterance_done(self, message: UtteranceDone) -> None:
+        view = message.view
+        self.views[view.utterance_id] = view
+        self.results.append(view)
+        card = self.query_one(Transcript).card(view.utterance_id)
+        if card is not None:
+            card.finish(view)
+        self._refresh_waterfall(view.utterance_id)
+        if view.error and view.error_kind == "cancelled":
+            self.notify("Interrupted.", timeout=2)
+        elif view.error:
+            self.notify(
+                view.error, title=f"Utterance failed ({view.error_kind})", severity="error", timeout=8
+            )
+
+    def _refresh_waterfall(self, uid: str) -> None:
+        shown = self.pinned_uid or self.live_uid
+        if uid == shown:
+            self.query_one(Waterfall).view = self.views[uid]
+
+    @on(Worker.StateChanged)
+    def on_worker_failed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == SAY_GROUP and event.state == WorkerState.ERROR and worker.error is not None:
+            self.notify(
+                str(worker.error) or type(worker.error).__name__, title="Trigger failed", severity="error"
+            )

@@ -1,0 +1,104 @@
+"""LLM / TTS / output-format choice and the queue-or-interrupt toggle. Applies to the next utterance."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Label, Select, Static, Switch
+
+
+class ProviderPicker(VerticalScroll):
+    """Posts `Changed(kind, value)` when the operator picks something different from the current choice."""
+
+    DEFAULT_CSS = """
+    ProviderPicker { height: auto; max-height: 100%; padding: 0 1; }
+    ProviderPicker > Label { margin-top: 1; color: $text-muted; }
+    ProviderPicker > Select { width: 100%; }
+    ProviderPicker > #mode-row { height: auto; margin-top: 1; }
+    ProviderPicker > #mode-row > Label { padding: 1 1 0 1; }
+    ProviderPicker > #now { margin-top: 1; color: $text-muted; height: auto; }
+    """
+
+    class Changed(Message):
+        def __init__(self, kind: str, value: str) -> None:
+            super().__init__()
+            self.kind = kind  # "llm" | "tts" | "format" | "interrupt"
+            self.value = value
+
+    def __init__(
+        self,
+        llm_presets: tuple[str, ...],
+        tts_choices: tuple[str, ...],
+        formats: tuple[str, ...],
+        *,
+        interrupt: bool = False,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.llms = list(llm_presets)
+        self.tts_choices = list(tts_choices)
+        self.formats = list(formats)
+        self.interrupt = interrupt
+        self.current: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Label("LLM provider/model")
+        yield Select([(s, s) for s in self.llms], id="pick-llm", allow_blank=True, prompt="(starting…)")
+        yield Label("TTS voice/model")
+        yield Select(
+            [(s, s) for s in self.tts_choices], id="pick-tts", allow_blank=True, prompt="(starting…)"
+        )
+        yield Label("Output format")
+        yield Select([(s, s) for s in self.formats], id="pick-format", allow_blank=True, prompt="(default)")
+        with Horizontal(id="mode-row"):
+            yield Switch(
+                self.interrupt, id="pick-interrupt", tooltip="On: a new trigger interrupts the current one"
+            )
+            yield Label("interrupt", id="mode-label")
+        yield Static("", id="now")
+
+    def show_current(self, llm: str, tts: str, fmt: str) -> None:
+        """Reflect the engine's actual choice (after start-up or a switch)."""
+        self.current = {"llm": llm, "tts": tts, "format": fmt}
+        if llm and llm not in self.llms:
+            self.llms.append(llm)
+            self.query_one("#pick-llm", Select).set_options([(s, s) for s in self.llms])
+        if tts and tts not in self.tts_choices:
+            self.tts_choices.append(tts)
+            self.query_one("#pick-tts", Select).set_options([(s, s) for s in self.tts_choices])
+        for wid, value in (("#pick-llm", llm), ("#pick-tts", tts), ("#pick-format", fmt)):
+            select = self.query_one(wid, Select)
+            if value and select.value != value:
+                select.value = value
+        self.query_one("#now", Static).update(
+            f"[b]next utterance[/]\n{escape(llm)}\n{escape(tts)}{' · ' + escape(fmt) if fmt else ''}"
+        )
+
+    def add_models(self, models: tuple[str, ...]) -> int:
+        """Merge what /models returned into the LLM list; returns how many were new."""
+        new = [m for m in models if m not in self.llms]
+        if new:
+            self.llms.extend(sorted(new))
+            select = self.query_one("#pick-llm", Select)
+            value = select.value
+            select.set_options([(s, s) for s in self.llms])
+            if isinstance(value, str):
+                select.value = value
+        return len(new)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        kind = {"pick-llm": "llm", "pick-tts": "tts", "pick-format": "format"}.get(event.select.id or "")
+        if kind and isinstance(event.value, str) and event.value != self.current.get(kind):
+            self.post_message(self.Changed(kind, event.value))
+
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        event.stop()
+        self.interrupt = event.value
+        self.post_message(self.Changed("interrupt", "on" if event.value else "off"))
+
+    def set_interrupt(self, value: bool) -> None:
+        self.interrupt = value
+        self.query_one("#pick-interrupt", Switch).value = value

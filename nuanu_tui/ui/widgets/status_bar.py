@@ -1,0 +1,84 @@
+"""Connection states, audio device, OFFLINE/SIMULATED badges and session TTFA statistics."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.widget import Widget
+from textual.widgets import Static
+
+from nuanu_tui.ui.messages import StatusView
+
+STATE_STYLE = {
+    "warm": "$success",
+    "connected": "$success",
+    "local": "$success",
+    "offline": "$warning",
+    "cold": "$warning",
+    "reconnecting": "$warning",
+    "closed": "$error",
+    "unreachable": "$error",
+}
+
+
+def _state(state: str) -> str:
+    return f"[{STATE_STYLE.get(state, '$text-muted')}]● {escape(state)}[/]"
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} ms"
+
+
+class StatusBar(Widget):
+    """A banner (only when something is offline, simulated or silent) above two status lines."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: auto; }
+    StatusBar > #banner { height: auto; padding: 0 1; background: $warning 20%; display: none; }
+    StatusBar > #banner.-shown { display: block; }
+    StatusBar > #status-line { height: auto; padding: 0 1; background: $panel; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="banner")
+        yield Static("[dim]engine starting… (warming LLM connection and TTS socket)[/]", id="status-line")
+
+    def show(self, status: StatusView, *, interrupt_mode: bool) -> None:
+        banner: list[str] = []
+        if status.simulated:
+            banner.append(
+                "[b reverse $secondary] SIMULATED [/] all providers are the in-process emulator (--demo)"
+            )
+        if status.offline_reasons:
+            banner.append("[b reverse $warning] OFFLINE [/] " + escape("; ".join(status.offline_reasons)))
+        if status.audio_warning:
+            banner.append("[b reverse $error] NO AUDIO [/] " + escape(status.audio_warning))
+        banner_w = self.query_one("#banner", Static)
+        banner_w.update("\n".join(banner))
+        banner_w.set_class(bool(banner), "-shown")
+
+        reused = {True: ", reused", False: ", new socket", None: ""}[status.last_ws_reused]
+        fmt = f" {status.output_format}" if status.output_format else ""
+        audio = f"{escape(status.audio)} {status.sample_rate} Hz"
+        if status.audio_warning:
+            audio += " [$warning](null sink)[/]"
+        activity = "idle"
+        if status.busy:
+            activity = "speaking" + (f" +{status.queued} queued" if status.queued else "")
+        line1 = (
+            f"[b]LLM[/] {escape(status.llm)} {_state(status.llm_state)}   "
+            f"[b]TTS[/] {escape(status.tts)}{escape(fmt)} {_state(status.tts_state)}{reused}   "
+            f"[b]audio[/] {audio}"
+        )
+        line2 = (
+            f"[b]session[/] {status.utterances} utt   [b]TTFA[/] p50 {_ms(status.ttfa_p50)} · "
+            f"p90 {_ms(status.ttfa_p90)} (n={status.ttfa_n})   "
+            f"[b]mode[/] {'interrupt' if interrupt_mode else 'queue'}   [b]engine[/] {activity}"
+        )
+        self.query_one("#status-line", Static).update(f"{line1}\n{line2}")
+
+    def show_failure(self, message: str) -> None:
+        banner = self.query_one("#banner", Static)
+        banner.update(f"[b reverse $error] ENGINE DOWN [/] {escape(message)}")
+        banner.add_class("-shown")
+        self.query_one("#status-line", Static).update("[dim]no engine: fix the cause and restart[/]")

@@ -1,0 +1,174 @@
+"""The live transcript: one card per utterance; remark text arrives already coalesced by the bridge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.markup import escape
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Static
+
+from nuanu_tui.ui.messages import UtteranceView
+
+
+def ttfa_badge(ms: float | None) -> str:
+    """The operator's one-glance verdict on time to first audio."""
+    if ms is None:
+        return "—"
+    if ms < 700:
+        return "🔥"
+    if ms < 1200:
+        return "✅"
+    if ms < 2000:
+        return "⚠️"
+    return "❌"
+
+
+def clock_time(started_at: float) -> str:
+    return datetime.fromtimestamp(started_at).strftime("%H:%M:%S") if started_at else "--:--:--"
+
+
+class UtteranceCard(Widget, can_focus=True):
+    """Header (time, trigger, specs, badges), the remark, and a footer with TTFA or the error."""
+
+    DEFAULT_CSS = """
+    UtteranceCard { height: auto; padding: 0 1; margin: 0 0 1 0; border-left: wide $panel; }
+    UtteranceCard.-selected { border-left: wide $accent; background: $boost; }
+    UtteranceCard:focus { border-left: wide $accent-lighten-1; }
+    UtteranceCard > Static { height: auto; }
+    UtteranceCard > .card--text { color: $text; }
+    UtteranceCard > .card--foot { color: $text-muted; }
+    UtteranceCard.-error > .card--foot { color: $error; }
+    """
+
+    class Selected(Message):
+        def __init__(self, utterance_id: str) -> None:
+            super().__init__()
+            self.utterance_id = utterance_id
+
+    def __init__(self, view: UtteranceView) -> None:
+        super().__init__(id=f"card-{view.utterance_id}")
+        self.view = view
+        self.text_parts: list[str] = []
+        self.notices: list[str] = []
+        self.stages: dict[str, float] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._head(), classes="card--head", markup=True)
+        yield Static("…", classes="card--text", markup=False)
+        yield Static(self._foot(), classes="card--foot", markup=True)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+    def _head(self) -> str:
+        v = self.view
+        badges = ""
+        if v.offline:
+            badges += " [reverse $warning] OFFLINE [/]"
+        if v.simulated:
+            badges += " [reverse $secondary] SIMULATED [/]"
+        return (
+            f"[dim]{clock_time(v.started_at)}[/]  [b]«{escape(v.trigger)}»[/]\n"
+            f"[dim]{escape(v.llm)} → {escape(v.tts)}[/]{badges}"
+        )
+
+    def _foot(self) -> str:
+        v = self.view
+        notes = "".join(f"\n[dim]note: {escape(n)}[/]" for n in self.notices)
+        if v.done and v.error:
+            kind = f"{v.error_kind}: " if v.error_kind else ""
+            ttfa = f"  TTFA {v.ttfa:.0f} ms" if v.ttfa is not None else ""
+            return f"✖ {escape(kind + v.error)}{ttfa}{notes}"
+        ttfa = self.stages.get("first_audio") if not v.done else v.ttfa
+        byte = self.stages.get("first_audio_byte") if not v.done else v.stages_ms.get("first_audio_byte")
+        if ttfa is None:
+            state = "done" if v.done else "streaming…"
+            return f"TTFA — {state}{notes}"
+        first_byte = f" · first byte {byte:.0f} ms" if byte is not None else ""
+        tail = "" if v.done else " · playing…"
+        return f"TTFA [b]{ttfa:.0f} ms[/] {ttfa_badge(ttfa)}{first_byte}{tail}{notes}"
+
+    def append_text(self, text: str) -> None:
+        self.text_parts.append(text)
+        self.query_one(".card--text", Static).update(self.text)
+
+    def add_stage(self, stage: str, ms: float) -> None:
+        self.stages[stage] = ms
+        if stage in ("first_audio", "first_audio_byte"):
+            self.query_one(".card--foot", Static).update(self._foot())
+
+    def add_notice(self, message: str) -> None:
+        self.notices.append(message)
+        self.query_one(".card--foot", Static).update(self._foot())
+
+    def finish(self, view: UtteranceView) -> None:
+        self.view = view
+        if view.text and view.text != self.text.strip():
+            self.text_parts = [view.text]
+        self.query_one(".card--text", Static).update(self.text.strip() or ("—" if view.error else "…"))
+        self.query_one(".card--head", Static).update(self._head())
+        self.query_one(".card--foot", Static).update(self._foot())
+        self.set_class(bool(view.error), "-error")
+
+    def on_click(self, event: events.Click) -> None:
+        self.post_message(self.Selected(self.view.utterance_id))
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key in ("enter", "space"):
+            event.stop()
+            self.post_message(self.Selected(self.view.utterance_id))
+
+
+class Transcript(VerticalScroll):
+    """Cards in arrival order; follows the newest card unless the operator scrolled up."""
+
+    DEFAULT_CSS = """
+    Transcript { height: 1fr; }
+    Transcript > #transcript-empty { color: $text-muted; padding: 1 2; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.cards: dict[str, UtteranceCard] = {}
+        self.selected: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            "No utterances yet. Type what the camera sees and press Enter, or press F1–F5 for a seed trigger.",
+            id="transcript-empty",
+        )
+
+    def card(self, utterance_id: str) -> UtteranceCard | None:
+        return self.cards.get(utterance_id)
+
+    async def add(self, view: UtteranceView) -> UtteranceCard:
+        for empty in self.query("#transcript-empty"):
+            await empty.remove()
+        card = UtteranceCard(view)
+        self.cards[view.utterance_id] = card
+        await self.mount(card)
+        self.scroll_end(animate=False)
+        return card
+
+    def select(self, utterance_id: str | None) -> None:
+        self.selected = utterance_id
+        for uid, card in self.cards.items():
+            card.set_class(uid == utterance_id, "-selected")
+        if utterance_id in self.cards:
+            self.scroll_to_widget(self.cards[utterance_id], animate=False)
+
+    def step(self, delta: int) -> str | None:
+        """Select the previous (-1) or next (+1) card; returns its id."""
+        ids = list(self.cards)
+        if not ids:
+            return None
+        i = ids.index(self.selected) if self.selected in ids else len(ids)
+        uid = ids[max(0, min(len(ids) - 1, i + delta))]
+        self.select(uid)
+        return uid

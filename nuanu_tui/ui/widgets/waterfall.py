@@ -1,0 +1,117 @@
+"""Per-stage latency waterfall for one utterance: one bar per stage on a shared time axis."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.reactive import reactive
+from textual.renderables.bar import Bar
+from textual.widget import Widget
+
+from nuanu_tui.ui.messages import UtteranceView
+
+# Each stage's bar runs from the moment it waits on (its parent stage, or t0) to the moment it is reached.
+PARENT = {
+    "ttft": None,
+    "first_flush": "ttft",
+    "first_audio_byte": "first_flush",
+    "first_audio": "first_audio_byte",
+    "llm_done": "ttft",
+    "tts_done": "first_audio_byte",
+    "playback_done": "first_audio",
+}
+LABEL_W = 17
+MS_W = 10
+
+
+def nice_axis(ms: float) -> float:
+    """Round the axis up to 1/2/5 × 10^k so the scale stays still while bars grow."""
+    ms = max(ms, 100.0)
+    exp = 10 ** math.floor(math.log10(ms))
+    for step in (1, 2, 5, 10):
+        if ms <= step * exp:
+            return float(step * exp)
+    return float(10 * exp)
+
+
+class Waterfall(Widget):
+    """Render-only: assign `view` (a new UtteranceView) to redraw; bars appear as stages arrive."""
+
+    DEFAULT_CSS = """
+    Waterfall { height: auto; min-height: 11; padding: 0 1; }
+    """
+
+    view: reactive[UtteranceView | None] = reactive(None, layout=True)
+
+    def __init__(self, stages: tuple[str, ...], labels: dict[str, str], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.stages = stages
+        self.labels = labels
+
+    def render(self) -> RenderableType:
+        view = self.view
+        width = max(20, self.size.width - 2)
+        bar_w = max(8, width - LABEL_W - MS_W - 2)
+        grid = Table.grid(padding=(0, 1), expand=False)
+        grid.add_column(width=LABEL_W, no_wrap=True)
+        grid.add_column(width=bar_w, no_wrap=True)
+        grid.add_column(width=MS_W, justify="right", no_wrap=True)
+        if view is None:
+            grid.add_row(Text("Latency", style="bold"), Text("no utterance yet", style="dim"), "")
+            for stage in self.stages:
+                grid.add_row(
+                    Text(self.labels.get(stage, stage), style="dim"), Bar(width=bar_w), Text("—", style="dim")
+                )
+            return grid
+        stages = view.stages_ms
+        known = [v for v in stages.values() if v is not None]
+        axis = nice_axis(max([*known, view.floor_ms or 0.0], default=0.0))
+        scale = bar_w / axis
+        state = "error" if view.error else ("done" if view.done else "live")
+        reused = {True: "reused", False: "new socket", None: "socket ?"}[view.ws_reused]
+        title = Text.assemble(("Latency ", "bold"), (f"{state} · {reused}", "dim"))
+        grid.add_row(title, Text(f"0 ms … {axis:.0f} ms", style="dim"), "")
+        for stage in self.stages:
+            ms = stages.get(stage)
+            label = Text(self.labels.get(stage, stage), style="bold" if stage == "first_audio" else "")
+            if ms is None:
+                pending = "—" if view.done else "…"
+                grid.add_row(label, Bar(width=bar_w, background_style="grey30"), Text(pending, style="dim"))
+                continue
+            parent = PARENT.get(stage)
+            start = stages.get(parent) if parent else 0.0
+            start = 0.0 if start is None else min(start, ms)
+            bar = Bar(
+                highlight_range=(start * scale, max(ms * scale, start * scale + 0.5)),
+                highlight_style=_style(stage),
+                background_style="grey23",
+                width=bar_w,
+            )
+            grid.add_row(label, bar, Text(f"{ms:,.0f} ms", style="bold" if stage == "first_audio" else ""))
+        floor = view.floor_ms
+        if floor is not None:
+            bar = Bar(
+                highlight_range=(0, max(floor * scale, 0.5)),
+                highlight_style="grey62",
+                background_style="grey15",
+                width=bar_w,
+            )
+            grid.add_row(Text("provider floor", style="dim"), bar, Text(f"{floor:,.0f} ms", style="dim"))
+        else:
+            grid.add_row(Text("provider floor", style="dim"), Text("not reported", style="dim"), "")
+        return grid
+
+
+def _style(stage: str) -> str:
+    return {
+        "ttft": "#5fafff",
+        "first_flush": "#87d7ff",
+        "first_audio_byte": "#d7af5f",
+        "first_audio": "bold #ff8700",
+        "llm_done": "#5f87af",
+        "tts_done": "#af875f",
+        "playback_done": "#5faf5f",
+    }.get(stage, "magenta")
