@@ -733,7 +733,7 @@ class _TTSConnection:
         if context_id is not None:
             frame[self.server.context_key] = context_id
         with contextlib.suppress(Exception):
-            await self.ws.send_str(orjson.dumps(frame).decode())
+            await self.ws.send_frame(orjson.dumps(frame), WSMsgType.TEXT)
         with contextlib.suppress(Exception):
             await self.ws.close(code=code, message=error.encode()[:120])
 
@@ -916,7 +916,7 @@ class _TTSConnection:
             return False
         try:
             async with self.lock:
-                await self.ws.send_str(orjson.dumps(obj).decode())
+                await self.ws.send_frame(orjson.dumps(obj), WSMsgType.TEXT)
         except Exception:
             return False
         return True
@@ -994,8 +994,8 @@ class _TTSConnection:
             if not payload:
                 continue
             f0, f1 = i * self.chunk_ms, (i + 1) * self.chunk_ms
-            first = int(f0 // per_char) if per_char > 0 else 0
-            idx = [j for j in range(first, len(text)) if f0 <= j * per_char < f1]
+            lo, hi = (int(f0 // per_char), int(f1 // per_char) + 2) if per_char > 0 else (0, len(text))
+            idx = [j for j in range(lo, min(hi, len(text))) if f0 <= j * per_char < f1]
             alignment = {
                 "chars": [text[j] for j in idx],
                 "charStartTimesMs": [round(j * per_char - f0) for j in idx],
