@@ -16,6 +16,7 @@ class ProviderPicker(VerticalScroll):
     ProviderPicker { height: auto; max-height: 100%; padding: 0 1; }
     ProviderPicker > Label { margin-top: 1; color: $text-muted; }
     ProviderPicker > Select { width: 100%; }
+    ProviderPicker SelectCurrent Static#label { text-wrap: nowrap; text-overflow: ellipsis; }
     ProviderPicker > #mode-row { height: auto; margin-top: 1; }
     ProviderPicker > #mode-row > Label { padding: 1 1 0 1; }
     ProviderPicker > #now { margin-top: 1; color: $text-muted; height: auto; }
@@ -45,13 +46,25 @@ class ProviderPicker(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Label("LLM provider/model")
-        yield Select([(s, s) for s in self.llms], id="pick-llm", allow_blank=True, prompt="(starting…)")
+        yield Select(
+            [(s, s) for s in self.llms], id="pick-llm", allow_blank=True, prompt="(starting…)", compact=True
+        )
         yield Label("TTS voice/model")
         yield Select(
-            [(s, s) for s in self.tts_choices], id="pick-tts", allow_blank=True, prompt="(starting…)"
+            [(s, s) for s in self.tts_choices],
+            id="pick-tts",
+            allow_blank=True,
+            prompt="(starting…)",
+            compact=True,
         )
         yield Label("Output format")
-        yield Select([(s, s) for s in self.formats], id="pick-format", allow_blank=True, prompt="(default)")
+        yield Select(
+            [(s, s) for s in self.formats],
+            id="pick-format",
+            allow_blank=True,
+            prompt="(default)",
+            compact=True,
+        )
         with Horizontal(id="mode-row"):
             yield Switch(
                 self.interrupt, id="pick-interrupt", tooltip="On: a new trigger interrupts the current one"

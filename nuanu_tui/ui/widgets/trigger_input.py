@@ -66,7 +66,7 @@ class TriggerBar(Widget):
         yield TriggerInput(id="trigger")
         with Horizontal(id="seeds"):
             for i, seed in enumerate(self.seeds, start=1):
-                yield Button(f"F{i} {short(seed)}", id=f"seed-{i}", compact=True, tooltip=seed)
+                yield Button(f"F{i} {short(seed, 12)}", id=f"seed-{i}", compact=True, tooltip=seed)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

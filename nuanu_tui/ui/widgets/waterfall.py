@@ -72,8 +72,11 @@ class Waterfall(Widget):
         scale = bar_w / axis
         state = "error" if view.error else ("done" if view.done else "live")
         reused = {True: "reused", False: "new socket", None: "socket ?"}[view.ws_reused]
-        title = Text.assemble(("Latency ", "bold"), (f"{state} · {reused}", "dim"))
-        grid.add_row(title, Text(f"0 ms … {axis:.0f} ms", style="dim"), "")
+        grid.add_row(
+            Text.assemble(("Latency ", "bold"), (state, "dim")),
+            Text(f"axis 0 … {axis:,.0f} ms · {reused}", style="dim"),
+            "",
+        )
         for stage in self.stages:
             ms = stages.get(stage)
             label = Text(self.labels.get(stage, stage), style="bold" if stage == "first_audio" else "")
