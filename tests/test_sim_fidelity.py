@@ -429,3 +429,27 @@ async def test_first_audio_not_before_profile_delay() -> None:
         await ws.close()
     finally:
         await sim.stop()
+
+
+def test_profiles_map_models_by_substring_and_path() -> None:
+    from nuanu_tui.sim import get_profile
+
+    demo = get_profile("demo")
+    assert demo.llm_for("gpt-4o-mini", "openai") == LLMProfile(500.0, 12.5)
+    assert demo.llm_for("llama-3.1-8b-instant", "groq") == LLMProfile(200.0, 2.0)
+    assert demo.llm_for("openai/gpt-oss-20b", "groq").token_interval_ms == 1.0
+    assert demo.llm_for("something-new", "groq") == demo.groq
+    assert demo.llm_for("something-new", "openai") == demo.openai
+    assert demo.tts.first_audio_ms == 150.0
+    assert get_profile("zero").llm_for("x", "groq").ttft_ms == 0.0
+    with pytest.raises(ValueError):
+        get_profile("nope")
+
+
+async def test_ws_key_in_authorization_query(server: SimServer) -> None:
+    server.api_keys = {"good"}
+    ws = await ws_connect(server, "stream-input", "&output_format=pcm_16000&authorization=good", key=None)
+    await ws.send(orjson.dumps({"text": " "}).decode())
+    await ws.send(orjson.dumps({"text": "Да. ", "flush": True}).decode())
+    assert orjson.loads(await asyncio.wait_for(ws.recv(), 5))["audio"]
+    await ws.close()
