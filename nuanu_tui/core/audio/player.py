@@ -1,0 +1,353 @@
+"""The player: one long-lived output and one writer thread that plays utterances in order.
+
+TTS bytes are decoded (and resampled when needed) on the caller's thread — it is cheap — and queued as
+PCM. The writer thread stamps `first_audio` right before an utterance's first sample goes to
+`sink.write`, and `playback_done` once the sink has drained the tail plus a short silence pad. Nothing on
+the writer thread waits on the asyncio loop: stage callbacks and `wait_done` are posted with
+`call_soon_threadsafe`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from nuanu_tui.core.audio.base import AudioFormat, AudioSink, Decoder
+from nuanu_tui.core.audio.decoders import make_decoder
+from nuanu_tui.core.audio.sinks import NullSink
+from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.timeline import Timeline
+
+log = logging.getLogger(__name__)
+
+_END = object()  # no more audio for this playback
+_WAKE = object()  # re-check the cancel flag
+_STOP = object()  # writer thread: exit
+
+PAD_MS = 30  # silence written after the tail so the last sample is not cut
+PIECE_MS = 20  # writes are split so a cancel takes effect within one piece
+
+
+class Playback:
+    """One utterance's audio: `feed` bytes, `end`, then `await wait_done()`."""
+
+    def __init__(
+        self,
+        player: Player,
+        utterance_id: str,
+        fmt: AudioFormat,
+        timeline: Timeline,
+        on_stage: Callable[[str], None] | None,
+        loop: asyncio.AbstractEventLoop | None,
+    ) -> None:
+        self.utterance_id = utterance_id
+        self.fmt = fmt
+        self.timeline = timeline
+        self.audio_seconds = 0.0
+        self.error: str | None = None
+        self.cancelled = False
+        self.ended = False
+        self.played = False  # playback_done was stamped
+        self._player = player
+        self._on_stage = on_stage
+        self._loop = loop
+        self._decoder: Decoder = make_decoder(fmt)
+        self._resampler: Any = None
+        self._samples = 0
+        self._chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._done = threading.Event()
+        self._future: asyncio.Future[None] | None = loop.create_future() if loop is not None else None
+
+    # --- caller side -------------------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        """Raw TTS bytes (pcm or mp3). Decodes here, resamples to the device rate, queues the PCM."""
+        if self.cancelled or self.ended or not data:
+            return
+        pcm = self._decoder.feed(data)
+        if pcm:
+            self._enqueue(pcm, last=False)
+
+    def end(self) -> None:
+        """No more data for this utterance; the writer plays the tail, drains and stamps playback_done."""
+        if self.ended:
+            return
+        self.ended = True
+        if not self.cancelled:
+            tail = self._decoder.flush()
+            self._enqueue(tail, last=True)
+        self._chunks.put(_END)
+
+    def cancel(self) -> None:
+        """Stop this utterance (now if it is playing); `wait_done` resolves without playback_done."""
+        if self._mark_cancelled():
+            self._player._cancelled(self)
+            self._finish()
+
+    async def wait_done(self) -> None:
+        """Resolves once playback_done is stamped, or the playback is cancelled."""
+        if self._future is None:
+            raise RuntimeError("wait_done needs the playback to be begun on a running event loop")
+        await asyncio.shield(self._future)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Blocking variant of `wait_done` for code without an event loop."""
+        return self._done.wait(timeout)
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def _enqueue(self, pcm: bytes, last: bool) -> None:
+        rate = self._player.sample_rate
+        source_rate = self._decoder.sample_rate or self.fmt.sample_rate
+        if source_rate != rate or self._resampler is not None:
+            pcm = self._resample(pcm, source_rate, rate, last)
+        if not pcm:
+            return
+        self._samples += len(pcm) // 2
+        self.audio_seconds = self._samples / rate
+        self._chunks.put(pcm)
+
+    def _resample(self, pcm: bytes, source_rate: int, rate: int, last: bool) -> bytes:
+        import soxr
+
+        if self._resampler is None:
+            if not pcm:
+                return b""
+            self._resampler = soxr.ResampleStream(source_rate, rate, 1, dtype="int16")
+        samples = np.frombuffer(pcm, dtype=np.int16)
+        return self._resampler.resample_chunk(samples, last=last).tobytes()
+
+    def _mark_cancelled(self) -> bool:
+        """Flag the cancel and wake the writer; False when there was nothing to cancel."""
+        if self.cancelled or self._done.is_set():
+            return False
+        self.cancelled = True
+        self._chunks.put(_WAKE)
+        return True
+
+    # --- writer side -------------------------------------------------------------------------------
+    def _stage(self, stage: str) -> None:
+        if self._on_stage is None or self._loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # loop already closed: nobody is listening
+            self._loop.call_soon_threadsafe(self._on_stage, stage)
+
+    def _finish(self) -> None:
+        if self._done.is_set():
+            return
+        self._done.set()
+        self._player._forget(self)
+        fut, loop = self._future, self._loop
+        if fut is not None and loop is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_resolve, fut)
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class Player:
+    """One long-lived sink and one writer thread; playbacks play strictly in `begin` order."""
+
+    def __init__(self, sink: AudioSink) -> None:
+        self._sink: AudioSink = sink
+        self._pending: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._live: set[Playback] = set()
+        self._current: Playback | None = None
+        self._closed = False
+        self._started = False
+        self._warning: str | None = getattr(sink, "warning", None)
+        self.last_error: str | None = None
+
+    # --- properties ------------------------------------------------------------------------------------
+    @property
+    def sink(self) -> AudioSink:
+        return self._sink
+
+    @property
+    def sink_name(self) -> str:
+        return self._sink.name
+
+    @property
+    def sample_rate(self) -> int:
+        return self._sink.sample_rate
+
+    @property
+    def warning(self) -> str | None:
+        return self._warning
+
+    @property
+    def underruns(self) -> int:
+        return int(getattr(self._sink, "underruns", 0))
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+    def start(self, sample_rate: int) -> None:
+        """Open the sink once and start the writer thread. A device that fails to open falls back to null."""
+        if self._closed:
+            raise NuanuError("audio", "player is closed")
+        if self._started:
+            return
+        try:
+            self._sink.open(sample_rate)
+        except Exception as exc:
+            if isinstance(self._sink, NullSink):
+                raise
+            reason = exc.message if isinstance(exc, NuanuError) else " ".join(str(exc).split())
+            fallback = NullSink()
+            fallback.open(sample_rate)
+            self._warning = f"{self._sink.name} failed ({reason}); audio goes to a silent null sink"
+            fallback.warning = self._warning
+            self._sink = fallback
+        self._started = True
+        self._thread = threading.Thread(target=self._run, name="nuanu-audio", daemon=True)
+        self._thread.start()
+
+    def begin(
+        self,
+        utterance_id: str,
+        fmt: AudioFormat,
+        timeline: Timeline,
+        on_stage: Callable[[str], None] | None = None,
+    ) -> Playback:
+        """Queue a new utterance. Call from the event loop (stages are posted back to it)."""
+        if self._closed:
+            raise NuanuError("audio", "player is closed")
+        if not self._started:
+            self.start(fmt.sample_rate)
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        playback = Playback(self, utterance_id, fmt, timeline, on_stage, loop)
+        with self._lock:
+            self._live.add(playback)
+        self._pending.put(playback)
+        return playback
+
+    def interrupt(self) -> None:
+        """Stop the current audio at once and drop everything queued."""
+        with self._lock:
+            live = list(self._live)
+        # flag every playback before the sink is aborted, so the writer cannot move on to a queued one
+        cancelled = [playback for playback in live if playback._mark_cancelled()]
+        self._abort_sink()
+        for playback in cancelled:
+            playback._finish()
+
+    def close(self) -> None:
+        """Drop queued audio, stop the writer thread, close the sink. Idempotent; never hangs."""
+        if self._closed:
+            return
+        self._closed = True
+        self.interrupt()
+        self._pending.put(_STOP)
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2.0)
+            if thread.is_alive():
+                log.warning("audio writer thread did not stop within 2 s")
+        try:
+            self._sink.close()
+        except Exception as exc:
+            log.warning("closing %s: %s", self._sink.name, exc)
+
+    # --- bookkeeping called by Playback -----------------------------------------------------------------
+    def _cancelled(self, playback: Playback) -> None:
+        if self._current is playback:
+            self._abort_sink()
+
+    def _forget(self, playback: Playback) -> None:
+        with self._lock:
+            self._live.discard(playback)
+
+    def _abort_sink(self) -> None:
+        try:
+            self._sink.abort()
+        except Exception as exc:
+            log.warning("aborting %s: %s", self._sink.name, exc)
+
+    # --- writer thread ---------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            playback = self._pending.get()
+            if playback is _STOP:
+                return
+            self._current = playback
+            try:
+                self._play(playback)
+            except Exception as exc:  # a device error must not kill the thread
+                message = exc.message if isinstance(exc, NuanuError) else " ".join(str(exc).split())
+                playback.error = message
+                self.last_error = message
+                log.warning("audio playback %s failed: %s", playback.utterance_id, message)
+            finally:
+                self._current = None
+                playback._finish()
+
+    def _play(self, playback: Playback) -> None:
+        sink = self._sink
+        started_hook = getattr(sink, "utterance_started", None)
+        ended_hook = getattr(sink, "utterance_ended", None)
+        chunks = playback._chunks
+        started = False
+        try:
+            while True:
+                item = chunks.get()
+                if playback.cancelled:
+                    return
+                if item is _WAKE:
+                    continue
+                if item is _END:
+                    if started:
+                        self._finish_tail(playback, ended_hook)
+                        started = False
+                    return
+                if not started:
+                    started = True
+                    if started_hook is not None:
+                        started_hook()
+                    self._write(playback, item, first=True)
+                else:
+                    self._write(playback, item, first=False)
+        finally:
+            if started and ended_hook is not None:
+                ended_hook()
+
+    def _write(self, playback: Playback, pcm: bytes, first: bool) -> None:
+        sink = self._sink
+        step = max(2, sink.sample_rate * PIECE_MS // 1000 * 2)
+        view = memoryview(pcm)
+        for start in range(0, len(view), step):
+            if playback.cancelled:
+                return
+            if first and start == 0 and playback.timeline.mark("first_audio"):
+                playback._stage("first_audio")
+            sink.write(view[start : start + step])
+
+    def _finish_tail(self, playback: Playback, ended_hook: Callable[[], None] | None) -> None:
+        sink = self._sink
+        sink.write(bytes(sink.sample_rate * PAD_MS // 1000 * 2))
+        if ended_hook is not None:
+            ended_hook()
+        sink.drain()
+        if playback.cancelled:
+            return
+        playback.played = True
+        if playback.timeline.mark("playback_done"):
+            playback._stage("playback_done")
