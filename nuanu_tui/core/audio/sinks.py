@@ -42,7 +42,12 @@ def _quiet_stderr() -> Iterator[None]:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    """One readable line; miniaudio errors carry (message, code) args."""
+    if isinstance(exc, NuanuError):
+        return exc.message
+    args = exc.args
+    text = f"{args[0]} ({', '.join(map(str, args[1:]))})" if len(args) > 1 else str(exc)
+    return " ".join(text.split()) or type(exc).__name__
 
 
 class NullSink:
@@ -66,7 +71,6 @@ class NullSink:
         self._wake = threading.Event()
         self._in_utterance = False
         self._utterance_samples = 0
-        self._closed = False
         self._clock = clock
 
     def open(self, sample_rate: int) -> None:
@@ -74,7 +78,6 @@ class NullSink:
             raise NuanuError("audio", f"bad sample rate {sample_rate}")
         self.sample_rate = sample_rate
         self._end_ns = 0
-        self._closed = False
 
     def utterance_started(self) -> None:
         self._in_utterance = True
@@ -135,7 +138,6 @@ class NullSink:
         self._wake.set()
 
     def close(self) -> None:
-        self._closed = True
         self.abort()
 
 
