@@ -44,6 +44,7 @@ _WS = re.compile(r"\s")
 _SENT_END = ".!?…"
 _CLOSERS = "»\"')]}”“’"  # may follow a sentence end and belong to it («Стой!», "Wow!", (да.))
 _DASHES = "—–"
+_QUOTE_MARKS = '"„“”«»()'
 _WS_CHARS = (" ", "\n", "\t", "\r", "\u00a0")
 
 # Abbreviations that never end a sentence (the dot is never a boundary). Lower case, inner dots kept.
@@ -82,6 +83,7 @@ class Chunker:
         self._buf = ""  # text not yet flushed, never starting with whitespace
         self._pos = 0  # scan resumes here; everything before is decided "no boundary"
         self._no_ws_until = 0  # the valve found no whitespace in buf[max_chunk_chars + 1 : this]
+        self._quotes = dict.fromkeys(_QUOTE_MARKS, 0)  # quote marks in the chunks already returned
         self._flushed_any = False
 
     @property
@@ -128,7 +130,10 @@ class Chunker:
             self._emit(out, end)
 
     def _emit(self, out: list[str], end: int) -> None:
-        out.append(self._buf[:end].rstrip() + " ")
+        chunk = self._buf[:end].rstrip()
+        for mark in self._quotes:
+            self._quotes[mark] += chunk.count(mark)
+        out.append(chunk + " ")
         self._buf = self._buf[end:].lstrip()
         self._pos = self._no_ws_until = 0
         self._flushed_any = True
@@ -182,7 +187,7 @@ class Chunker:
                 if buf[j].isdigit():
                     return _SKIP, j
             end = _skip_closers(buf, j, n)
-            if end == n and _quote_open(buf, end, double_only=True):  # "Hello," he said
+            if end == n and _quote_open(self._quotes, buf, end, double_only=True):  # "Hello," he said
                 return _WAIT, i
         elif c in _DASHES:
             end = j
@@ -232,7 +237,7 @@ class Chunker:
         if end == n:
             if end == j and (run[-1] == "…" or run.endswith("..")):  # the ellipsis may go on
                 return _WAIT, i
-            if _quote_open(buf, end, double_only=False):  # «Стой! → the » may follow
+            if _quote_open(self._quotes, buf, end, double_only=False):  # «Стой! → the » may follow
                 return _WAIT, i
             return self._accept(buf, start, end, first)
         if not buf[end].isspace():  # "a.b", "Стой!Да" — not a boundary
@@ -254,18 +259,25 @@ def _skip_closers(buf: str, j: int, n: int) -> int:
     return j
 
 
-def _quote_open(buf: str, end: int, *, double_only: bool) -> bool:
-    """Is a quote (or bracket) opened in buf[:end] still unclosed? Then its closing mark may follow."""
-    if buf.count('"', 0, end) % 2:
+def _quote_open(counts: dict[str, int], buf: str, end: int, *, double_only: bool) -> bool:
+    """Is a quote (or bracket) opened earlier in the reply still unclosed? Then its closing mark may follow.
+
+    `counts` holds the marks already flushed, so a reply wrapped in «…» still keeps its final ».
+    """
+
+    def n(ch: str) -> int:
+        return counts[ch] + buf.count(ch, 0, end)
+
+    if n('"') % 2:
         return True
-    if buf.count("„", 0, end):  # Russian „…“
-        if buf.count("„", 0, end) > buf.count("“", 0, end):
+    if n("„"):  # Russian „…“
+        if n("„") > n("“"):
             return True
-    elif buf.count("“", 0, end) > buf.count("”", 0, end):  # English “…”
+    elif n("“") > n("”"):  # English “…”
         return True
     if double_only:
         return False
-    return buf.count("«", 0, end) > buf.count("»", 0, end) or buf.count("(", 0, end) > buf.count(")", 0, end)
+    return n("«") > n("»") or n("(") > n(")")
 
 
 def _abbrev_kind(buf: str, dot: int) -> int:
