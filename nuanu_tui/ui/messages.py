@@ -1,5 +1,7 @@
 """Textual messages the bridge posts, and the plain view records they carry.
 
+They do not bubble: the bridge posts each one to the screen that handles it.
+
 Widgets only ever see these records, never engine objects: the bridge converts engine events into them,
 so nothing outside `bridge.py` needs to import `nuanu_tui.core`.
 """
@@ -71,7 +73,7 @@ class StatusView:
     output_format: str = ""
 
 
-class EngineReady(Message):
+class EngineReady(Message, bubble=False):
     """The engine is created and warm (or warmed with recorded failures)."""
 
     def __init__(self, status: StatusView, warm_errors: dict[str, str]) -> None:
@@ -80,7 +82,7 @@ class EngineReady(Message):
         self.warm_errors = warm_errors
 
 
-class EngineFailed(Message):
+class EngineFailed(Message, bubble=False):
     """The engine could not start; the UI stays up and says why."""
 
     def __init__(self, message: str) -> None:
@@ -88,13 +90,13 @@ class EngineFailed(Message):
         self.message = message
 
 
-class UtteranceBegan(Message):
+class UtteranceBegan(Message, bubble=False):
     def __init__(self, view: UtteranceView) -> None:
         super().__init__()
         self.view = view
 
 
-class TextArrived(Message):
+class TextArrived(Message, bubble=False):
     """Coalesced remark text (many LLM deltas joined, at most ~30 per second)."""
 
     def __init__(self, utterance_id: str, text: str) -> None:
@@ -103,7 +105,7 @@ class TextArrived(Message):
         self.text = text
 
 
-class StageArrived(Message):
+class StageArrived(Message, bubble=False):
     def __init__(self, utterance_id: str, stage: str, ms: float) -> None:
         super().__init__()
         self.utterance_id = utterance_id
@@ -111,20 +113,20 @@ class StageArrived(Message):
         self.ms = ms
 
 
-class NoticeArrived(Message):
+class NoticeArrived(Message, bubble=False):
     def __init__(self, utterance_id: str, message: str) -> None:
         super().__init__()
         self.utterance_id = utterance_id
         self.message = message
 
 
-class UtteranceDone(Message):
+class UtteranceDone(Message, bubble=False):
     def __init__(self, view: UtteranceView) -> None:
         super().__init__()
         self.view = view
 
 
-class StatusChanged(Message):
+class StatusChanged(Message, bubble=False):
     """Snapshot payload: a newer one replaces an older one still waiting in the queue."""
 
     def __init__(self, status: StatusView) -> None:
@@ -135,7 +137,7 @@ class StatusChanged(Message):
         return isinstance(message, StatusChanged)
 
 
-class ModelsListed(Message):
+class ModelsListed(Message, bubble=False):
     """What a provider's /models offered (fetched off the UI loop)."""
 
     def __init__(self, provider: str, models: tuple[str, ...], error: str | None = None) -> None:
@@ -145,7 +147,7 @@ class ModelsListed(Message):
         self.error = error
 
 
-class ProviderSwitched(Message):
+class ProviderSwitched(Message, bubble=False):
     """An LLM/TTS/format switch finished; `error` is a one-line cause when it did not take."""
 
     def __init__(self, kind: str, spec: str, error: str | None = None) -> None:

@@ -168,7 +168,7 @@ class Transcript(VerticalScroll):
         ids = list(self.cards)
         if not ids:
             return None
-        i = ids.index(self.selected) if self.selected in ids else len(ids)
+        i = ids.index(self.selected) if self.selected in ids else len(ids) - 1  # the live (newest) card
         uid = ids[max(0, min(len(ids) - 1, i + delta))]
         self.select(uid)
         return uid

@@ -1,0 +1,276 @@
+"""Pilot tests for the console: real engine on the emulator (null audio) and a scripted fake engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from textual.notifications import Notify
+from textual.widgets import Select
+from ui_fakes import FakeEngine, Messages, fake_app, ready
+
+from nuanu_tui.core.config import Settings
+from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.timeline import STAGES
+from nuanu_tui.ui.app import make_app
+from nuanu_tui.ui.messages import (
+    EngineFailed,
+    ProviderSwitched,
+    StageArrived,
+    TextArrived,
+    UtteranceDone,
+)
+from nuanu_tui.ui.widgets.status_bar import StatusBar
+from nuanu_tui.ui.widgets.transcript import Transcript
+from nuanu_tui.ui.widgets.trigger_input import TriggerInput
+from nuanu_tui.ui.widgets.waterfall import Waterfall
+
+SIZE = (120, 40)
+
+
+def sim_settings(sim: Any, **update: Any) -> Settings:
+    keys = {
+        k: SecretStr(f"{k}-TESTKEY-0123456789")
+        for k in ("groq_api_key", "openai_api_key", "elevenlabs_api_key")
+    }
+    return Settings().model_copy(
+        update={
+            **keys,
+            "groq_base_url": sim.groq_base_url,
+            "openai_base_url": sim.openai_base_url,
+            "elevenlabs_base_url": sim.elevenlabs_base_url,
+            **update,
+        }
+    )
+
+
+def errors(messages: Messages) -> list[str]:
+    return [m.notification.message for m in messages.of(Notify) if m.notification.severity == "error"]
+
+
+# --- real engine (emulator, null audio) ------------------------------------------------------------------
+@pytest.mark.slow
+async def test_typed_trigger_streams_remark_and_fills_waterfall(sim: Any) -> None:
+    app = make_app(
+        sim_settings(sim), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", live_status=False
+    )
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        await pilot.press(*"две собаки слева", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        view = messages.of(UtteranceDone)[-1].view
+        assert view.error is None, view.error
+        assert view.trigger == "две собаки слева"
+        assert view.text
+        streamed = "".join(m.text for m in messages.of(TextArrived) if m.utterance_id == view.utterance_id)
+        assert streamed.strip() == view.text
+        card = app.screen.query_one(Transcript).card(view.utterance_id)
+        assert card is not None and card.text.strip() == view.text
+        assert {m.stage for m in messages.of(StageArrived)} == set(STAGES)
+        waterfall = app.screen.query_one(Waterfall)
+        assert waterfall.view is not None and waterfall.view.utterance_id == view.utterance_id
+        assert all(waterfall.view.stages_ms[s] is not None for s in STAGES)
+        assert waterfall.view.floor_ms is not None  # the emulator reports Groq queue/prompt time
+
+
+@pytest.mark.slow
+async def test_switching_llm_changes_the_next_run(sim: Any) -> None:
+    app = make_app(
+        sim_settings(sim), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", live_status=False
+    )
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        app.screen.query_one("#pick-llm", Select).value = "openai/gpt-4o-mini"
+        switched = await messages.wait_for(lambda m: isinstance(m, ProviderSwitched))
+        assert (switched.kind, switched.spec, switched.error) == ("llm", "openai/gpt-4o-mini", None)
+        await pilot.press("f3")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        view = messages.of(UtteranceDone)[-1].view
+        assert view.llm == "openai/gpt-4o-mini"
+        assert view.error is None, view.error
+        assert app.bridge.engine.results[-1].llm == "openai/gpt-4o-mini"
+
+
+@pytest.mark.slow
+async def test_interrupt_mode_cancels_what_is_playing(sim: Any) -> None:
+    app = make_app(
+        sim_settings(sim), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", live_status=False
+    )
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        await pilot.press("f8")  # queue -> interrupt
+        assert app.interrupt_mode is True
+        await pilot.press("f1")
+        first = await messages.wait_for(lambda m: isinstance(m, StageArrived) and m.stage == "first_audio")
+        await pilot.press("f2")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        done = {m.view.utterance_id: m.view for m in messages.of(UtteranceDone)}
+        cut = done[first.utterance_id]
+        assert cut.error_kind == "cancelled"
+        assert cut.stages_ms["playback_done"] is None
+        later = [v for uid, v in done.items() if uid != first.utterance_id]
+        assert len(later) == 1 and later[0].error is None and later[0].stages_ms["playback_done"] is not None
+
+
+@pytest.mark.slow
+async def test_provider_fault_notifies_and_app_stays_alive() -> None:
+    settings = Settings().model_copy(
+        update={
+            "openai_base_url": "http://127.0.0.1:9/v1",
+            "openai_api_key": SecretStr("sk-FAKEKEY-not-real-0123456789abcdef"),
+            "connect_timeout": 1.0,
+        }
+    )
+    app = make_app(settings, llm="openai/gpt-4o-mini", tts="espeak", audio="null", live_status=False)
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        await pilot.press("f1")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        view = messages.of(UtteranceDone)[-1].view
+        assert view.error is not None and view.error_kind not in (None, "internal")
+        assert any(view.error in e for e in errors(messages))
+        assert "FAKEKEY" not in " ".join(errors(messages))
+        card = app.screen.query_one(Transcript).card(view.utterance_id)
+        assert card is not None and card.has_class("-error")
+        # Still alive: switch to the offline phrasebook and speak.
+        app.screen.switch_llm("offline/phrasebook")
+        await messages.wait_for(lambda m: isinstance(m, ProviderSwitched) and m.spec == "offline/phrasebook")
+        await pilot.press("f2")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        last = messages.of(UtteranceDone)[-1].view
+        assert last.llm == "offline/phrasebook" and last.error is None, last.error
+        assert app.is_running
+
+
+# --- fake engine (fast, deterministic) ------------------------------------------------------------------
+async def test_queue_mode_plays_triggers_in_order() -> None:
+    engine = FakeEngine()
+    app = fake_app(engine)
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        await pilot.press("f1", "f2", "f3")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        seeds = app.bridge.catalog.seeds
+        assert engine.calls == list(seeds[:3])
+        assert [m.view.trigger for m in messages.of(UtteranceDone)] == list(seeds[:3])
+        assert engine.interrupted == 0
+        assert len(app.screen.query_one(Transcript).cards) == 3
+
+
+async def test_deltas_are_coalesced_not_posted_per_token() -> None:
+    tokens = tuple(f"слово{i} " for i in range(300))
+    app = fake_app(FakeEngine(text=tokens))
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        await pilot.press("f1")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        texts = messages.of(TextArrived)
+        assert "".join(m.text for m in texts) == "".join(tokens)
+        assert len(texts) <= 3  # 300 deltas in one burst: the first at once, the rest batched
+
+
+async def test_history_walks_with_up_and_down() -> None:
+    app = fake_app(FakeEngine())
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press(*"one", "enter", *"two", "enter")
+        field = app.screen.query_one(TriggerInput)
+        assert field.value == ""
+        await pilot.press("up")
+        assert field.value == "two"
+        await pilot.press("up", "up")
+        assert field.value == "one"
+        await pilot.press("down")
+        assert field.value == "two"
+        await pilot.press("down")
+        assert field.value == ""
+        await app.workers.wait_for_complete()
+
+
+async def test_selecting_an_earlier_card_shows_its_waterfall() -> None:
+    app = fake_app(FakeEngine())
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        await pilot.press("f1", "f2")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        waterfall = app.screen.query_one(Waterfall)
+        ids = [m.view.utterance_id for m in messages.of(UtteranceDone)]
+        assert waterfall.view is not None and waterfall.view.utterance_id == ids[1]
+        await pilot.press("f6")
+        assert waterfall.view.utterance_id == ids[0]
+        assert app.screen.query_one(Transcript).cards[ids[0]].has_class("-selected")
+        await pilot.click(f"#card-{ids[1]}")
+        assert waterfall.view.utterance_id == ids[1]
+
+
+async def test_interrupt_key_cancels_a_held_utterance() -> None:
+    engine = FakeEngine(hold_after="first_audio")
+    app = fake_app(engine)
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        await pilot.press("f1")
+        await messages.wait_for(lambda m: isinstance(m, StageArrived) and m.stage == "first_audio")
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert engine.interrupted == 1
+        assert messages.of(UtteranceDone)[-1].view.error_kind == "cancelled"
+
+
+async def test_engine_start_failure_is_shown_not_fatal() -> None:
+    async def broken() -> Any:
+        raise NuanuError("config", "bad audio spec 'speakers': use device, null or wav:PATH")
+
+    app = make_app(Settings(), factory=broken, live_status=False)
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        assert messages.of(EngineFailed)[0].message.startswith("bad audio spec")
+        assert any("bad audio spec" in e for e in errors(messages))
+        await pilot.press("f1")  # no engine: a warning, no crash
+        await pilot.pause()
+        assert app.is_running
+        banner = str(app.screen.query_one(StatusBar).query_one("#banner").render())
+        assert "ENGINE DOWN" in banner
+
+
+async def test_status_bar_shows_badges_and_stats() -> None:
+    engine = FakeEngine(offline_reasons=("LLM offline: no GROQ_API_KEY or OPENAI_API_KEY",))
+    app = fake_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f1", "f2")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        bar = app.screen.query_one(StatusBar)
+        banner = str(bar.query_one("#banner").render())
+        line = str(bar.query_one("#status-line").render())
+        assert "SIMULATED" in banner and "OFFLINE" in banner and "no GROQ_API_KEY" in banner
+        assert "2 utt" in line and "p50 384 ms" in line and "p90 384 ms" in line
+
+
+async def test_quit_closes_the_engine() -> None:
+    engine = FakeEngine()
+    app = fake_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+q")
+    assert engine.closed
+    assert not app.bridge._thread.is_alive()
