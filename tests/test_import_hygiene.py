@@ -1,0 +1,44 @@
+"""The engine must stay usable without the UI: importing any core module must not load textual or rich."""
+
+from __future__ import annotations
+
+import pkgutil
+import re
+import subprocess
+import sys
+
+import pytest
+
+import nuanu_tui.core
+
+CORE_MODULES = [
+    "nuanu_tui.core",
+    *sorted(m.name for m in pkgutil.walk_packages(nuanu_tui.core.__path__, prefix="nuanu_tui.core.")),
+]
+CORE_IMPORT = re.compile(r"^\s*(from|import)\s+nuanu_tui\.core\b", re.MULTILINE)
+PROBE = (
+    "import importlib, sys; importlib.import_module(sys.argv[1]); "
+    "bad = sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'rich'}); print(','.join(bad))"
+)
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_module_does_not_import_ui_libraries(module: str) -> None:
+    out = subprocess.run([sys.executable, "-c", PROBE, module], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "", f"{module} loads {out.stdout.strip()}"
+
+
+def test_only_the_bridge_imports_core_under_ui() -> None:
+    """Widgets, screens and messages see view records, never engine objects (bridge.py is the one seam)."""
+    import pathlib
+
+    import nuanu_tui.ui
+
+    root = pathlib.Path(nuanu_tui.ui.__file__).parent
+    offenders = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if p.name != "bridge.py" and CORE_IMPORT.search(p.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
