@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from types import SimpleNamespace
@@ -70,6 +71,7 @@ class FakeEngine:
         self.interrupted = 0
         self.closed = False
         self._n = 0
+        self.held = threading.Event()  # set (engine thread) once the script is paused at `hold_after`
         self._lock: asyncio.Lock | None = None
 
     async def say(
@@ -107,6 +109,7 @@ class FakeEngine:
                             result.stages_ms[stage] = self.stages[stage]
                             emit(StageReached(uid, stage, self.stages[stage]))
                         if stage == self.hold_after:
+                            self.held.set()
                             await asyncio.Event().wait()
                     result.text = "".join(self.text).strip()
                     result.provider_timings = dict(self.provider_timings)
