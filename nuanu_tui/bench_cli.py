@@ -63,12 +63,23 @@ async def run_bench_cli(args: argparse.Namespace, settings: Settings) -> int:
     triggers = load_triggers(args.triggers)
     llms = args.llms or []
     engine = await Engine.create(
-        settings, llm=llms[0] if llms else None, tts=args.tts, audio=args.audio, demo=args.demo,
+        settings,
+        llm=llms[0] if llms else None,
+        tts=args.tts,
+        audio=args.audio,
+        demo=args.demo,
         output_format=args.output_format,
     )
     llms = llms or [engine.llm_spec]
-    config = BenchConfig(llms=llms, triggers=triggers, runs=args.runs, pause_s=args.pause,
-                         warmup=not args.no_warmup, tts=engine.tts.spec, label=f"bench {args.triggers}")
+    config = BenchConfig(
+        llms=llms,
+        triggers=triggers,
+        runs=args.runs,
+        pause_s=args.pause,
+        warmup=not args.no_warmup,
+        tts=engine.tts.spec,
+        label=f"bench {args.triggers}",
+    )
     store = Store.from_settings(settings).open()
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()

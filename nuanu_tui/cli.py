@@ -17,17 +17,25 @@ def _common(p: argparse.ArgumentParser, *, many_llms: bool = False) -> None:
     if many_llms:
         p.add_argument("--llm", dest="llms", action="append", help="LLM spec (repeat for several)")
     else:
-        p.add_argument("--llm", help="LLM spec PROVIDER/MODEL, e.g. groq/llama-3.1-8b-instant or offline/phrasebook")
+        p.add_argument(
+            "--llm", help="LLM spec PROVIDER/MODEL, e.g. groq/llama-3.1-8b-instant or offline/phrasebook"
+        )
     p.add_argument("--tts", help="TTS: elevenlabs[/MODEL] or espeak[/VOICE]")
     p.add_argument("--audio", help="audio output: device (default), null, wav:PATH")
     p.add_argument("--demo", action="store_true", help="run against the in-process emulator (SIMULATED)")
-    p.add_argument("--output-format", choices=OUTPUT_FORMATS, help="ElevenLabs output format (default pcm_24000)")
-    p.add_argument("--ws-mode", choices=("multi", "single"), help="ElevenLabs socket: multi-stream-input or stream-input")
+    p.add_argument(
+        "--output-format", choices=OUTPUT_FORMATS, help="ElevenLabs output format (default pcm_24000)"
+    )
+    p.add_argument(
+        "--ws-mode", choices=("multi", "single"), help="ElevenLabs socket: multi-stream-input or stream-input"
+    )
     p.add_argument("--lang", choices=("ru", "en"), help="spoken language (default ru)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nuanu-tui", description="Operator console for the NUANU shuttle's live character.")
+    parser = argparse.ArgumentParser(
+        prog="nuanu-tui", description="Operator console for the NUANU shuttle's live character."
+    )
     _common(parser)
     sub = parser.add_subparsers(dest="command")
 
@@ -42,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--runs", type=int, default=5, help="repetitions per LLM spec")
     bench.add_argument("--triggers", default="seed", help="seed | ride | FILE (text or JSONL)")
     bench.add_argument("--pause", type=float, default=0.0, help="seconds between utterances")
-    bench.add_argument("--no-warmup", action="store_true", help="do not run an uncounted warm-up per provider")
+    bench.add_argument(
+        "--no-warmup", action="store_true", help="do not run an uncounted warm-up per provider"
+    )
     bench.add_argument("--json", dest="json_path", help="write results JSON here")
     bench.add_argument("--csv", dest="csv_path", help="write one CSV row per run here")
     bench.add_argument("--compare", dest="compare_path", help="earlier bench JSON to compare against")
@@ -52,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--profile", default="demo", help="latency profile: demo | fast | zero")
 
     models = sub.add_parser("models", help="list what a provider's /models endpoint offers")
-    models.add_argument("provider", nargs="?", default="groq", choices=[p for p in LLM_PROVIDERS if p != "offline"])
+    models.add_argument(
+        "provider", nargs="?", default="groq", choices=[p for p in LLM_PROVIDERS if p != "offline"]
+    )
 
     sub.add_parser("doctor", help="keys (masked), endpoints, audio devices, offline parts")
     return parser
@@ -138,7 +150,12 @@ async def _say(args: argparse.Namespace) -> int:
         return _fail("empty trigger: type what the camera sees", 2)
     settings = _settings(args)
     engine = await Engine.create(
-        settings, llm=args.llm, tts=args.tts, audio=args.audio, demo=args.demo, output_format=args.output_format
+        settings,
+        llm=args.llm,
+        tts=args.tts,
+        audio=args.audio,
+        demo=args.demo,
+        output_format=args.output_format,
     )
     try:
         line = offline_line(engine)
@@ -173,7 +190,9 @@ async def _say(args: argparse.Namespace) -> int:
 
 def _fatal_warm(message: str) -> bool:
     low = message.lower()
-    return any(s in low for s in ("refused", "dns", "did not answer", "timed out", "api key", "handshake", "not set"))
+    return any(
+        s in low for s in ("refused", "dns", "did not answer", "timed out", "api key", "handshake", "not set")
+    )
 
 
 def _failed_json(trigger: str, engine: object, message: str) -> dict[str, object]:
@@ -181,8 +200,14 @@ def _failed_json(trigger: str, engine: object, message: str) -> dict[str, object
     from nuanu_tui.core.timeline import UtteranceResult
 
     assert isinstance(engine, Engine)
-    result = UtteranceResult(trigger=trigger, llm=engine.llm_spec, tts=engine.tts.spec, error=message,
-                             offline=engine.selection.offline, simulated=engine.simulated)
+    result = UtteranceResult(
+        trigger=trigger,
+        llm=engine.llm_spec,
+        tts=engine.tts.spec,
+        error=message,
+        offline=engine.selection.offline,
+        simulated=engine.simulated,
+    )
     return result.to_json()
 
 

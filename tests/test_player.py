@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 
 from nuanu_tui.core.audio.base import AudioFormat
-from nuanu_tui.core.audio.player import PAD_MS, Player
+from nuanu_tui.core.audio.player import PAD_MS, Player  # noqa: F401
 from nuanu_tui.core.audio.sinks import NullSink, WavSink
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.timeline import Timeline
 
 RATE = 24000
 PCM24 = AudioFormat("pcm", RATE)
-PAD = bytes(RATE * PAD_MS // 1000 * 2)
+PAD = b""  # the tail pad is time, not samples: the WAV holds exactly what the TTS sent
 
 
 def noise(seconds: float, seed: int = 0, rate: int = RATE) -> bytes:

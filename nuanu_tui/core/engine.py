@@ -278,8 +278,14 @@ class Engine:
 
     def _finish_early(self, uid, trigger, spec, exc, on_event, source, run_id) -> UtteranceResult:  # type: ignore[no-untyped-def]
         result = UtteranceResult(
-            trigger=trigger, llm=spec, tts=self.tts.spec, utterance_id=uid, simulated=self.simulated,
-            offline=self.selection.offline, source=source, run_id=run_id,
+            trigger=trigger,
+            llm=spec,
+            tts=self.tts.spec,
+            utterance_id=uid,
+            simulated=self.simulated,
+            offline=self.selection.offline,
+            source=source,
+            run_id=run_id,
         )
         result.error, result.error_kind = exc.message, exc.kind
         if on_event is not None:
@@ -309,7 +315,11 @@ class Engine:
 
     def status(self) -> EngineStatus:
         provider = self._llms.get(self.llm_spec)
-        llm_state = "offline" if provider is not None and provider.offline else getattr(provider, "warm_state", "cold")
+        llm_state = (
+            "offline"
+            if provider is not None and provider.offline
+            else getattr(provider, "warm_state", "cold")
+        )
         if "llm" in self.warm_errors and llm_state != "warm":
             llm_state = "unreachable"
         return EngineStatus(

@@ -67,7 +67,11 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
         if ms is not None:
             emit(StageReached(uid, name, ms))
 
-    emit(UtteranceStarted(uid, job.trigger, result.llm, result.tts, result.offline, job.simulated, result.started_at))
+    emit(
+        UtteranceStarted(
+            uid, job.trigger, result.llm, result.tts, result.offline, job.simulated, result.started_at
+        )
+    )
     stats = LLMStats()
     parts: list[str] = []
     tts_ready: asyncio.Future[TTSUtterance] = asyncio.get_running_loop().create_future()
@@ -121,7 +125,7 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
         asyncio.create_task(tts_side(), name=f"tts-{uid}"),
     ]
     try:
-        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
             exc = task.exception()
             if exc is not None:

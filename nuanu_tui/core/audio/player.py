@@ -63,6 +63,7 @@ class Playback:
         self._samples = 0
         self._chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._done = threading.Event()
+        self._cancel_event = threading.Event()
         self._future: asyncio.Future[None] | None = loop.create_future() if loop is not None else None
 
     # --- caller side -------------------------------------------------------------------------------
@@ -130,6 +131,7 @@ class Playback:
         if self.cancelled or self._done.is_set():
             return False
         self.cancelled = True
+        self._cancel_event.set()
         self._chunks.put(_WAKE)
         return True
 
@@ -341,11 +343,18 @@ class Player:
             sink.write(view[start : start + step])
 
     def _finish_tail(self, playback: Playback, ended_hook: Callable[[], None] | None) -> None:
+        """Drain, then let PAD_MS of the device's own silence pass before `playback_done`.
+
+        The pad is time, not samples: the stream stays open between utterances, so nothing cuts the tail,
+        and a WAV sink keeps exactly the TTS's samples.
+        """
         sink = self._sink
-        sink.write(bytes(sink.sample_rate * PAD_MS // 1000 * 2))
         if ended_hook is not None:
             ended_hook()
         sink.drain()
+        if playback.cancelled:
+            return
+        playback._cancel_event.wait(PAD_MS / 1000)
         if playback.cancelled:
             return
         playback.played = True

@@ -7,6 +7,7 @@ the SDKs' auth, base-URL and error handling but skips per-chunk model parsing on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,6 +24,7 @@ from nuanu_tui.core.llm.base import LLMRequest, LLMStats
 from nuanu_tui.core.llm.prompts import build_messages
 
 KEEPALIVE_EXPIRY_S = 600.0  # httpx's default (5 s) would drop the warm connection between utterances
+_SSE = {"content-type": "text/event-stream"}
 NAMES = {"groq": "Groq", "openai": "OpenAI", "ollama": "Ollama", "local": "local LLM"}
 
 
@@ -49,6 +51,10 @@ class CloudLLM:
         self.warm_state = "cold"
         self.last_error: str | None = None
         self._known_models: list[str] | None = None
+        self._code_warm = False
+        self._warm_timeout = (
+            settings.connect_timeout
+        )  # a hung host must fail start-up within the connect timeout
         timeout_kw = {"connect": settings.connect_timeout, "read": settings.read_timeout}
         if spec.provider == "groq":
             key = settings.require_key("groq")
@@ -72,12 +78,17 @@ class CloudLLM:
                 timeout=httpx2.Timeout(settings.read_timeout, **timeout_kw),
                 limits=httpx2.Limits(max_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY_S),
             )
-            self._client = openai.AsyncOpenAI(api_key=key, base_url=base, max_retries=0, http_client=self._http)
+            self._client = openai.AsyncOpenAI(
+                api_key=key, base_url=base, max_retries=0, http_client=self._http
+            )
             self.base_url = str(self._client.base_url)
         self._extra = _reasoning_args(spec.provider, spec.model)
 
     async def warm(self) -> None:
         """GET /models opens (and keeps) the connection; the list also feeds the model picker."""
+        if not self._code_warm:
+            self._code_warm = True
+            await self._warm_code_path()
         try:
             self._known_models = await self._fetch_models()
             self.warm_state = "warm"
@@ -93,12 +104,12 @@ class CloudLLM:
 
     async def _fetch_models(self) -> list[str]:
         try:
-            page = await self._client.models.list()
+            page = await self._client.models.list(timeout=self._warm_timeout)
             return sorted(m.id for m in page.data)
         except Exception as exc:
             raise self._map_error(exc) from None
 
-    async def stream(self, request: LLMRequest, stats: LLMStats) -> AsyncIterator[str]:
+    def _kwargs(self, request: LLMRequest) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": build_messages(request.trigger, request.lang),
@@ -110,6 +121,40 @@ class CloudLLM:
             kwargs["seed"] = request.seed
         if self._extra:
             kwargs["extra_body"] = self._extra
+        return kwargs
+
+    async def _warm_code_path(self) -> None:
+        """Run one streaming call through an offline twin of the client (same SDK, mock transport).
+
+        The SDKs build and cache their request transforms on first use (15-80 ms here); paying that at
+        start-up keeps the first utterance as fast as a warm one, without spending tokens on the service.
+        """
+        sse = b'data: {"choices":[{"index":0,"delta":{"content":"ok"}}]}\n\ndata: [DONE]\n\n'
+        if self.provider == "groq":
+            transport: Any = httpx.MockTransport(lambda _req: httpx.Response(200, content=sse, headers=_SSE))
+            http: Any = httpx.AsyncClient(transport=transport)
+            twin: Any = groq.AsyncGroq(
+                api_key="warm", base_url="http://warm.invalid", max_retries=0, http_client=http
+            )
+        else:
+            transport = httpx2.MockTransport(lambda _req: httpx2.Response(200, content=sse, headers=_SSE))
+            http = httpx2.AsyncClient(transport=transport)
+            twin = openai.AsyncOpenAI(
+                api_key="warm", base_url="http://warm.invalid/v1", max_retries=0, http_client=http
+            )
+        try:
+            async with twin.chat.completions.with_streaming_response.create(
+                **self._kwargs(LLMRequest(trigger="warm-up"))
+            ) as resp:
+                async for _ in resp.iter_lines():
+                    pass
+        except Exception:
+            pass  # only a lost optimisation
+        finally:
+            await http.aclose()
+
+    async def stream(self, request: LLMRequest, stats: LLMStats) -> AsyncIterator[str]:
+        kwargs = self._kwargs(request)
         try:
             async with self._client.chat.completions.with_streaming_response.create(**kwargs) as resp:
                 self.warm_state = "warm"
@@ -151,7 +196,9 @@ class CloudLLM:
         try:
             chunk = orjson.loads(data)
         except orjson.JSONDecodeError:
-            raise NuanuError("llm_malformed", f"{self.name} sent a malformed stream line: {data[:60]!r}") from None
+            raise NuanuError(
+                "llm_malformed", f"{self.name} sent a malformed stream line: {data[:60]!r}"
+            ) from None
         if not isinstance(chunk, dict):
             raise NuanuError("llm_malformed", f"{self.name} sent a malformed stream chunk: {data[:60]!r}")
         if event == "error" or chunk.get("error"):
@@ -191,7 +238,11 @@ class CloudLLM:
             if isinstance(root, ConnectionRefusedError) or "refused" in str(root).lower():
                 return NuanuError("llm_connection", f"{who}: connection refused")
             text = str(root) or type(root).__name__
-            if "incomplete" in text.lower() or "peer closed" in text.lower() or "RemoteProtocol" in type(root).__name__:
+            if (
+                "incomplete" in text.lower()
+                or "peer closed" in text.lower()
+                or "RemoteProtocol" in type(root).__name__
+            ):
                 return NuanuError("llm_dropped", f"{self.name}: stream dropped mid-answer")
             return NuanuError("llm_connection", f"{who}: connection failed: {text}")
         if "RemoteProtocol" in name or "ReadError" in name:
@@ -208,10 +259,8 @@ class CloudLLM:
 
     async def refresh_models_quietly(self) -> None:
         """Best effort, so the 404 message can name what is available."""
-        try:
+        with contextlib.suppress(NuanuError, TimeoutError):
             self._known_models = await asyncio.wait_for(self._fetch_models(), timeout=3.0)
-        except (NuanuError, TimeoutError):
-            pass
 
     async def aclose(self) -> None:
         try:

@@ -26,7 +26,13 @@ from nuanu_tui.core.clock import now_ns
 from nuanu_tui.core.config import Settings
 from nuanu_tui.core.errors import NuanuError
 
-VOICE_SETTINGS = {"stability": 0.5, "similarity_boost": 0.8, "use_speaker_boost": False, "style": 0.0, "speed": 1.0}
+VOICE_SETTINGS = {
+    "stability": 0.5,
+    "similarity_boost": 0.8,
+    "use_speaker_boost": False,
+    "style": 0.0,
+    "speed": 1.0,
+}
 MAX_CONTEXTS = 5
 KEEPALIVE_CONTEXT = "nuanu-keepalive"
 _END = None
@@ -49,11 +55,15 @@ def error_from_frame(msg: dict[str, Any]) -> NuanuError:
     if "quota" in low:
         return NuanuError("tts_quota", f"ElevenLabs: character quota exceeded ({text})")
     if "input_timeout" in low or "have not received a new text input" in low:
-        return NuanuError("tts_input_timeout", "ElevenLabs closed the stream: no text within the inactivity timeout")
+        return NuanuError(
+            "tts_input_timeout", "ElevenLabs closed the stream: no text within the inactivity timeout"
+        )
     if "api key" in low or "api_key" in low or "unauthor" in low or "invalid_key" in low:
         return NuanuError("tts_auth", "ElevenLabs rejected the API key: check ELEVENLABS_API_KEY in .env")
     if "context" in low and ("max" in low or "limit" in low or "too many" in low):
-        return NuanuError("tts_context_limit", f"ElevenLabs refused a new context (max {MAX_CONTEXTS}): {text}")
+        return NuanuError(
+            "tts_context_limit", f"ElevenLabs refused a new context (max {MAX_CONTEXTS}): {text}"
+        )
     return NuanuError("tts_error", f"ElevenLabs error: {text}")
 
 
@@ -61,7 +71,9 @@ def error_from_close(code: int | None, reason: str) -> NuanuError:
     if code == 1008:
         err = error_from_frame({"message": reason or "policy violation"})
         if err.kind == "tts_error":
-            return NuanuError("tts_policy", f"ElevenLabs closed the socket (1008): {reason or 'policy violation'}")
+            return NuanuError(
+                "tts_policy", f"ElevenLabs closed the socket (1008): {reason or 'policy violation'}"
+            )
         return err
     if code == 1011:
         return NuanuError("tts_server", f"ElevenLabs internal error (1011){': ' + reason if reason else ''}")
@@ -103,7 +115,9 @@ class ElevenLabsTTS:
 
     offline = False
 
-    def __init__(self, settings: Settings, *, output_format: str | None = None, mode: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, output_format: str | None = None, mode: str | None = None
+    ) -> None:
         self._key = settings.require_key("elevenlabs")
         self._settings = settings
         self.mode = mode or settings.ws_mode
@@ -161,19 +175,31 @@ class ElevenLabsTTS:
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status in (401, 403):
-                kind, msg = "tts_auth", f"ElevenLabs refused the connection (HTTP {status}): check ELEVENLABS_API_KEY in .env"
+                kind, msg = (
+                    "tts_auth",
+                    f"ElevenLabs refused the connection (HTTP {status}): check ELEVENLABS_API_KEY in .env",
+                )
             else:
                 kind, msg = "tts_handshake", f"ElevenLabs handshake failed (HTTP {status})"
             raise self._fail(NuanuError(kind, msg)) from None
         except TimeoutError:
             raise self._fail(
-                NuanuError("tts_timeout", f"ElevenLabs ({self._host()}) did not answer within {self._settings.connect_timeout:.0f} s")
+                NuanuError(
+                    "tts_timeout",
+                    f"ElevenLabs ({self._host()}) did not answer within {self._settings.connect_timeout:.0f} s",
+                )
             ) from None
         except InvalidHandshake as exc:
             raise self._fail(NuanuError("tts_handshake", f"ElevenLabs handshake failed: {exc}")) from None
         except OSError as exc:
-            why = "host name not found (DNS)" if "Name or service" in str(exc) or "getaddrinfo" in str(exc) else (
-                "connection refused" if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower() else str(exc)
+            why = (
+                "host name not found (DNS)"
+                if "Name or service" in str(exc) or "getaddrinfo" in str(exc)
+                else (
+                    "connection refused"
+                    if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower()
+                    else str(exc)
+                )
             )
             kind = "tts_dns" if "DNS" in why else "tts_connection"
             raise self._fail(NuanuError(kind, f"ElevenLabs ({self._host()}): {why}")) from None
@@ -217,7 +243,9 @@ class ElevenLabsTTS:
         try:
             await ws.send(_dumps(obj))
         except ConnectionClosed as exc:
-            raise error_from_close(exc.rcvd.code if exc.rcvd else None, exc.rcvd.reason if exc.rcvd else "") from None
+            raise error_from_close(
+                exc.rcvd.code if exc.rcvd else None, exc.rcvd.reason if exc.rcvd else ""
+            ) from None
         self._last_send_ns = now_ns()
 
     async def _keepalive(self) -> None:
@@ -232,7 +260,9 @@ class ElevenLabsTTS:
                 continue
             try:
                 if not self._ka_open:
-                    await self._send(ws, {"text": " ", "context_id": KEEPALIVE_CONTEXT, "voice_settings": VOICE_SETTINGS})
+                    await self._send(
+                        ws, {"text": " ", "context_id": KEEPALIVE_CONTEXT, "voice_settings": VOICE_SETTINGS}
+                    )
                     self._ka_open = True
                 else:
                     await self._send(ws, {"text": "", "context_id": KEEPALIVE_CONTEXT})
