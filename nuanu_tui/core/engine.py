@@ -224,7 +224,7 @@ class Engine:
         on_event: Callable[[PipelineEvent], None] | None = None,
         source: str = "cli",
         run_id: str | None = None,
-        player: Player | None = None,
+        player: Player | Callable[[], Player] | None = None,
         queue: bool = True,
         seed: int | None = None,
     ) -> UtteranceResult:

@@ -33,7 +33,9 @@ class UtteranceJob:
     trigger: str
     llm: LLMProvider
     tts: TTSProvider
-    player: Player
+    player: (
+        Player | Callable[[], Player]
+    )  # a callable picks the output at the first audio byte (compare lanes)
     request: LLMRequest
     chunker: ChunkerConfig
     simulated: bool = False
@@ -105,19 +107,18 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
     async def tts_side() -> None:
         nonlocal playback
         utt = await job.tts.start(uid)
-        result.ws_reused = utt.reused
-        playback = job.player.begin(uid, utt.format, timeline, on_stage=stage_from_player)
+        result.ws_reused = None if job.tts.offline else utt.reused  # no socket, nothing to reuse
         tts_ready.set_result(utt)
-        got_audio = False
         async for data in utt.audio():
-            if not got_audio:
-                got_audio = True
+            if playback is None:
                 stage("first_audio_byte")
+                player = job.player if isinstance(job.player, Player) else job.player()
+                playback = player.begin(uid, utt.format, timeline, on_stage=stage_from_player)
             playback.feed(data)
         stage("tts_done")
-        playback.end()
-        if not got_audio:
+        if playback is None:
             raise NuanuError("tts_no_audio", f"{job.tts.spec} returned no audio")
+        playback.end()
         await playback.wait_done()
 
     tasks = [
