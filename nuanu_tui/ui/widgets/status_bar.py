@@ -57,8 +57,11 @@ class StatusBar(Widget):
         banner_w.update("\n".join(banner))
         banner_w.set_class(bool(banner), "-shown")
 
-        reused = {True: ", reused", False: ", new socket", None: ""}[status.last_ws_reused]
-        fmt = f" {status.output_format}" if status.output_format else ""
+        socket = status.tts_state != "local"
+        reused = {True: ", reused", False: ", new socket", None: ""}[status.last_ws_reused] if socket else ""
+        fmt = (
+            f" {status.output_format}" if status.output_format and status.tts.startswith("elevenlabs") else ""
+        )
         audio = f"{escape(status.audio)} {status.sample_rate} Hz"
         if status.audio_warning:
             audio += " [$warning](null sink)[/]"

@@ -71,7 +71,11 @@ class Waterfall(Widget):
         axis = nice_axis(max([*known, view.floor_ms or 0.0], default=0.0))
         scale = bar_w / axis
         state = "error" if view.error else ("done" if view.done else "live")
-        reused = {True: "reused", False: "new socket", None: "socket ?"}[view.ws_reused]
+        reused = {
+            True: "socket reused",
+            False: "new socket",
+            None: "socket …" if not view.done else "socket ?",
+        }[view.ws_reused]
         grid.add_row(
             Text.assemble(("Latency ", "bold"), (state, "dim")),
             Text(f"axis 0 … {axis:,.0f} ms · {reused}", style="dim"),
