@@ -30,6 +30,11 @@ def _common(p: argparse.ArgumentParser, *, many_llms: bool = False) -> None:
         "--ws-mode", choices=("multi", "single"), help="ElevenLabs socket: multi-stream-input or stream-input"
     )
     p.add_argument("--lang", choices=("ru", "en"), help="spoken language (default ru)")
+    p.add_argument(
+        "--no-failover",
+        action="store_true",
+        help="strict: no LLM failover chain and no espeak fallback; a provider fault fails the utterance",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +84,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         update["ws_mode"] = args.ws_mode
     if getattr(args, "output_format", None):
         update["output_format"] = args.output_format
+    if getattr(args, "no_failover", False):
+        update["failover"] = "off"
+        update["tts_fallback"] = False
     return settings.model_copy(update=update) if update else settings
 
 
@@ -161,8 +169,12 @@ async def _say(args: argparse.Namespace) -> int:
         line = offline_line(engine)
         if line:
             print(line, file=sys.stderr)
+        strict = settings.failover == "off" and not settings.tts_fallback
         fatal = {k: v for k, v in engine.warm_errors.items() if _fatal_warm(v)}
-        if fatal:
+        if fatal and not strict:
+            for message in fatal.values():
+                print(f"warning: {message}; falling back", file=sys.stderr)
+        elif fatal:
             # Unreachable or refused at start-up: fail now (within the connect timeout), not after a second wait.
             message = "; ".join(fatal.values())
             if args.json:

@@ -18,6 +18,7 @@ from nuanu_tui.core.engine import Engine
 from nuanu_tui.core.tts.elevenlabs import KEEPALIVE_CONTEXT
 from tests.conftest import FAKE_KEYS, TTFT_MS
 
+STRICT = ["say", "--no-failover"]
 ORDER = ("ttft", "first_flush", "first_audio_byte", "first_audio", "playback_done")
 
 
@@ -146,7 +147,7 @@ def test_missing_key_names_variable_and_env(sim_env: dict[str, str], tmp_path: P
     env = dict(sim_env)
     del env["GROQ_API_KEY"]
     proc = run_cli(
-        ["say", "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--audio", "null"], env, tmp_path
+        [*STRICT, "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--audio", "null"], env, tmp_path
     )
     assert proc.returncode != 0
     line = proc.stderr.strip().splitlines()[-1]
@@ -185,7 +186,7 @@ def test_unreachable_host_fails_fast_without_traceback(
         env["ELEVENLABS_BASE_URL"] = f"ws://127.0.0.1:{silent_port}"
     started = time.monotonic()
     proc = run_cli(
-        ["say", "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--tts", "elevenlabs", "--audio", "null"],
+        [*STRICT, "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--tts", "elevenlabs", "--audio", "null"],
         env,
         tmp_path,
     )
@@ -212,7 +213,7 @@ def test_refused_and_dns_failures_are_one_line(
     env = dict(sim_env)
     env[url_var] = url
     proc = run_cli(
-        ["say", "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--tts", "elevenlabs", "--audio", "null"],
+        [*STRICT, "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--tts", "elevenlabs", "--audio", "null"],
         env,
         tmp_path,
     )
@@ -225,10 +226,37 @@ def test_secrets_never_printed(sim_env: dict[str, str], tmp_path: Path) -> None:
     env = dict(sim_env)
     env["GROQ_BASE_URL"] = "http://127.0.0.1:9"  # refused
     proc = run_cli(
-        ["say", "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--audio", "null", "--json"],
+        [*STRICT, "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--audio", "null", "--json"],
         env,
         tmp_path,
     )
     assert proc.returncode != 0
     for key in FAKE_KEYS.values():
         assert key not in proc.stdout and key not in proc.stderr
+
+
+def test_unreachable_llm_and_tts_fail_over_and_keep_talking(
+    sim_env: dict[str, str], tmp_path: Path, silent_port: int
+) -> None:
+    """Default behaviour: a dead cloud is reported in one line per fault and the offline parts speak."""
+    env = dict(sim_env)
+    env["GROQ_BASE_URL"] = "http://127.0.0.1:9"  # refused
+    env["ELEVENLABS_BASE_URL"] = f"ws://127.0.0.1:{silent_port}"  # never answers
+    env["NUANU_CONNECT_TIMEOUT"] = "1"
+    del env["OPENAI_API_KEY"]  # so the chain is groq -> offline/phrasebook
+    out = tmp_path / "fallback.wav"
+    proc = run_cli(
+        ["say", "две собаки слева", "--llm", "groq/llama-3.1-8b-instant", "--audio", f"wav:{out}", "--json"],
+        env,
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["ok"] is True and data["text"]
+    assert data["stages_ms"]["first_audio"] is not None
+    assert "Traceback" not in proc.stderr
+    assert "connection refused" in proc.stderr  # the LLM fault, one line
+    assert "did not answer" in proc.stderr  # the TTS fault, one line
+    assert "offline/phrasebook" in proc.stderr  # who answered instead
+    rate, frames = wav_frames(out)
+    assert rate == 24000 and len(frames) > 24000  # espeak audio resampled into the running 24 kHz stream

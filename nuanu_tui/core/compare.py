@@ -418,6 +418,7 @@ class CompareSession:
                     run_id=run_id,
                     player=player,
                     queue=False,
+                    failover=False,  # a lane must be answered by its own provider, or lose
                 )
             finally:
                 end_ns[lane] = time.perf_counter_ns()

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     espeak_rate: int = Field(175, ge=80, le=450, validation_alias=_env("NUANU_ESPEAK_RATE"))
     interrupt: bool = Field(False, validation_alias=_env("NUANU_INTERRUPT"))
     data_dir: Path | None = Field(None, validation_alias=_env("NUANU_DATA_DIR"))
+    failover: str = Field("auto", validation_alias=_env("NUANU_FAILOVER"))
+    ttft_budget_ms: float = Field(1500.0, gt=0, validation_alias=_env("NUANU_TTFT_BUDGET_MS"))
+    hedge_ms: float | None = Field(None, gt=0, validation_alias=_env("NUANU_HEDGE_MS"))
+    tts_fallback: bool = Field(True, validation_alias=_env("NUANU_TTS_FALLBACK"))
 
     def key(self, provider: str) -> str | None:
         secret = {
@@ -78,12 +82,42 @@ class Settings(BaseSettings):
         value = self.key(provider)
         if value is None:
             var = KEY_VARS[provider]
-            raise ConfigError(f"{var} is not set: put {var}=... in .env (see .env.example) or the environment")
+            raise ConfigError(
+                f"{var} is not set: put {var}=... in .env (see .env.example) or the environment"
+            )
         return value
 
     def secrets(self) -> list[str]:
         """Every configured key, for scrubbing outputs."""
         return [k for k in (self.key(p) for p in KEY_VARS) if k]
+
+
+def failover_chain(settings: Settings, primary: str) -> list[str]:
+    """The LLM chain for `primary`: itself, then the other cloud providers that have keys, then offline.
+
+    `NUANU_FAILOVER` may list the chain explicitly (comma-separated specs, the primary first or not),
+    `off` disables failover, `auto` (default) builds it from the keys that are set.
+    """
+    if primary.startswith("offline/"):
+        return [primary]
+    value = settings.failover.strip().lower()
+    if value in ("off", "none", "false", "0"):
+        return [primary]
+    if value and value != "auto":
+        chain = [primary] + [
+            s.strip() for s in settings.failover.split(",") if s.strip() and s.strip() != primary
+        ]
+    else:
+        chain = [primary]
+        if not primary.startswith("openai/") and settings.key("openai"):
+            chain.append(f"openai/{settings.openai_model}")
+        if not primary.startswith("groq/") and settings.key("groq"):
+            chain.append(f"groq/{settings.groq_model}")
+    for spec in chain:
+        parse_llm_spec(spec)
+    if not chain[-1].startswith("offline/"):
+        chain.append("offline/phrasebook")
+    return chain
 
 
 def mask(secret: str | None) -> str:

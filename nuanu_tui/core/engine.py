@@ -15,9 +15,11 @@ from pydantic import SecretStr
 from nuanu_tui.core.audio.player import Player
 from nuanu_tui.core.audio.sinks import make_sink
 from nuanu_tui.core.chunker import ChunkerConfig
-from nuanu_tui.core.config import Selection, Settings, choose_defaults, parse_llm_spec
+from nuanu_tui.core.config import Selection, Settings, choose_defaults, failover_chain, parse_llm_spec
 from nuanu_tui.core.errors import ConfigError, NuanuError
 from nuanu_tui.core.events import Notice, PipelineEvent, UtteranceFinished, UtteranceStarted
+from nuanu_tui.core.failover import FailoverLLM, FailoverPolicy
+from nuanu_tui.core.health import HealthBoard
 from nuanu_tui.core.llm.base import LLMProvider, LLMRequest
 from nuanu_tui.core.llm.prompts import clean_trigger
 from nuanu_tui.core.pipeline import UtteranceJob, run_utterance
@@ -43,6 +45,8 @@ class EngineStatus:
     simulated: bool
     utterances: int = 0
     ttfa_ms: list[float] = field(default_factory=list)
+    unavailable: tuple[str, ...] = ()  # providers failing right now (probed in the background)
+    fallback_tts: str | None = None
 
 
 def make_llm(spec: str, settings: Settings) -> LLMProvider:
@@ -115,6 +119,12 @@ class Engine:
         self._silent: Player | None = None
         self._listeners: list[Callable[[UtteranceResult], None]] = []
         self.results: list[UtteranceResult] = []
+        self.health = HealthBoard()
+        self.policy = FailoverPolicy(settings.ttft_budget_ms, settings.hedge_ms)
+        self.fallback_tts: TTSProvider | None = None
+        if settings.tts_fallback and not tts.offline:
+            with contextlib.suppress(NuanuError):
+                self.fallback_tts = make_tts("espeak", settings)
 
     # --- construction ---------------------------------------------------------------------------
     @classmethod
@@ -163,7 +173,12 @@ class Engine:
             except NuanuError as exc:
                 self.warm_errors["tts"] = exc.message
 
-        await asyncio.gather(warm_llm(), warm_tts())
+        async def warm_fallback() -> None:
+            if self.fallback_tts is not None:
+                with contextlib.suppress(NuanuError):
+                    await self.fallback_tts.connect()
+
+        await asyncio.gather(warm_llm(), warm_tts(), warm_fallback())
         if self._keepwarm is None:
             self._keepwarm = asyncio.create_task(self._keep_llm_warm(), name="llm-keepwarm")
 
@@ -184,6 +199,13 @@ class Engine:
             self._llms[spec] = provider
         return provider
 
+    def llm_chain(self, spec: str) -> LLMProvider:
+        """`spec` behind deadline-driven failover (or the bare provider when the chain is just itself)."""
+        chain = [self.llm(s) for s in failover_chain(self.settings, spec)]
+        if len(chain) == 1:
+            return chain[0]
+        return FailoverLLM(chain, self.policy, self.health)
+
     async def use_llm(self, spec: str) -> None:
         """Switch the default LLM for the next utterance, warming it now."""
         provider = self.llm(spec)
@@ -200,6 +222,11 @@ class Engine:
             self.warm_errors.pop("tts", None)
         except NuanuError as exc:
             self.warm_errors["tts"] = exc.message
+        if self.fallback_tts is None and self.settings.tts_fallback and not provider.offline:
+            with contextlib.suppress(NuanuError):
+                fallback = make_tts("espeak", self.settings)
+                await fallback.connect()
+                self.fallback_tts = fallback
         async with self._lock:
             old, self.tts = self.tts, provider
         with contextlib.suppress(Exception):
@@ -227,6 +254,7 @@ class Engine:
         player: Player | Callable[[], Player] | None = None,
         queue: bool = True,
         seed: int | None = None,
+        failover: bool = True,
     ) -> UtteranceResult:
         """Speak one remark about `trigger`. Never raises for provider faults: see `result.error`."""
         spec = llm or self.llm_spec
@@ -238,7 +266,7 @@ class Engine:
         try:
             if not text:
                 raise NuanuError("input", "empty trigger: type what the camera sees")
-            provider = self.llm(spec)
+            provider = self.llm_chain(spec) if failover else self.llm(spec)
         except NuanuError as exc:
             return self._finish_early(uid, trigger, spec, exc, on_event, source, run_id)
         request = LLMRequest(
@@ -259,6 +287,8 @@ class Engine:
             simulated=self.simulated,
             source=source,
             run_id=run_id,
+            fallback_tts=self.fallback_tts if failover else None,
+            health=self.health,
         )
         if on_event is not None:
             for note in notices:
@@ -270,6 +300,19 @@ class Engine:
                 self._current = task
             try:
                 result = await run_utterance(job, on_event)
+            except asyncio.CancelledError:
+                cancelled = UtteranceResult(
+                    trigger=text,
+                    llm=spec,
+                    tts=self.tts.spec,
+                    utterance_id=uid,
+                    simulated=self.simulated,
+                    source=source,
+                    run_id=run_id,
+                )
+                cancelled.error, cancelled.error_kind = "interrupted by the operator", "cancelled"
+                self._record(cancelled)
+                raise
             finally:
                 if queue and self._current is task:
                     self._current = None
@@ -313,6 +356,19 @@ class Engine:
     def busy(self) -> bool:
         return self._lock.locked()
 
+    def offline_reasons(self) -> tuple[str, ...]:
+        """Why parts are offline right now: follows provider switches made after start-up."""
+        reasons = []
+        if self.llm_spec.startswith("offline/"):
+            keyless = not (self.settings.key("groq") or self.settings.key("openai"))
+            reasons.append("LLM offline: " + ("no GROQ_API_KEY or OPENAI_API_KEY" if keyless else "chosen"))
+        if self.tts.offline:
+            reasons.append(
+                "TTS offline: "
+                + ("no ELEVENLABS_API_KEY" if not self.settings.key("elevenlabs") else "chosen")
+            )
+        return tuple(reasons)
+
     def status(self) -> EngineStatus:
         provider = self._llms.get(self.llm_spec)
         llm_state = (
@@ -330,10 +386,12 @@ class Engine:
             audio=self.player.sink_name,
             sample_rate=self.player.sample_rate,
             audio_warning=self.player.warning,
-            offline_reasons=self.selection.offline_reasons,
+            offline_reasons=self.offline_reasons(),
             simulated=self.simulated,
             utterances=len(self.results),
             ttfa_ms=[r.ttfa for r in self.results if r.ttfa is not None],
+            unavailable=tuple(name for name, h in self.health.snapshot().items() if not h.available),
+            fallback_tts=self.fallback_tts.spec if self.fallback_tts is not None else None,
         )
 
     async def aclose(self) -> None:
@@ -349,6 +407,10 @@ class Engine:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.gather(*closers, return_exceptions=True), timeout=3.0)
         self._llms.clear()
+        await self.health.aclose()
+        if self.fallback_tts is not None:
+            with contextlib.suppress(Exception):
+                await self.fallback_tts.aclose()
         await asyncio.to_thread(self.player.close)
         if self._silent is not None:
             await asyncio.to_thread(self._silent.close)

@@ -12,13 +12,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nuanu_tui.core.audio.player import Player
+from nuanu_tui.core.audio.player import Playback, Player
 from nuanu_tui.core.chunker import Chunker, ChunkerConfig
 from nuanu_tui.core.errors import NuanuError
-from nuanu_tui.core.events import PipelineEvent, StageReached, TextDelta, UtteranceFinished, UtteranceStarted
+from nuanu_tui.core.events import (
+    Notice,
+    PipelineEvent,
+    StageReached,
+    TextDelta,
+    UtteranceFinished,
+    UtteranceStarted,
+)
+from nuanu_tui.core.health import HealthBoard
 from nuanu_tui.core.llm.base import LLMProvider, LLMRequest, LLMStats
 from nuanu_tui.core.timeline import Timeline, UtteranceResult
 from nuanu_tui.core.tts.base import TTSProvider, TTSUtterance
+from nuanu_tui.core.tts.fallback import FallbackUtterance
 
 EventSink = Callable[[PipelineEvent], None]
 
@@ -41,6 +50,8 @@ class UtteranceJob:
     simulated: bool = False
     source: str = "cli"
     run_id: str | None = None
+    fallback_tts: TTSProvider | None = None  # speaks the rest when the cloud voice fails
+    health: HealthBoard | None = None
 
 
 async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) -> UtteranceResult:
@@ -78,6 +89,7 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
     parts: list[str] = []
     tts_ready: asyncio.Future[TTSUtterance] = asyncio.get_running_loop().create_future()
     playback = None
+    segments: list[Playback] = []  # earlier playback segments of this utterance (before a TTS fallback)
 
     async def llm_side() -> None:
         chunker = Chunker(job.chunker)
@@ -104,21 +116,41 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
             stage("first_flush")
         await utt.finish()
 
+    def tts_fault(fault: NuanuError) -> None:
+        result.degraded = True
+        result.error_kind = result.error_kind or fault.kind
+        note = f"TTS fell back to {job.fallback_tts.spec if job.fallback_tts else 'nothing'}: {fault.message}"
+        result.notices.append(note)
+        emit(Notice(uid, note))
+
     async def tts_side() -> None:
         nonlocal playback
-        utt = await job.tts.start(uid)
+        utt: TTSUtterance
+        if job.fallback_tts is not None and job.health is not None and not job.tts.offline:
+            utt = await FallbackUtterance(uid, job.tts, job.fallback_tts, job.health, tts_fault).open()
+        else:
+            utt = await job.tts.start(uid)
         result.ws_reused = None if job.tts.offline else utt.reused  # no socket, nothing to reuse
         tts_ready.set_result(utt)
+        player: Player | None = None
         async for data in utt.audio():
-            if playback is None:
-                stage("first_audio_byte")
-                player = job.player if isinstance(job.player, Player) else job.player()
+            if playback is None or playback.fmt != utt.format:
+                if playback is None:
+                    stage("first_audio_byte")
+                    player = job.player if isinstance(job.player, Player) else job.player()
+                else:  # the fallback voice took over: a new segment at its rate, after what was received
+                    playback.final = False
+                    playback.end()
+                    segments.append(playback)
+                assert player is not None
                 playback = player.begin(uid, utt.format, timeline, on_stage=stage_from_player)
             playback.feed(data)
         stage("tts_done")
         if playback is None:
             raise NuanuError("tts_no_audio", f"{job.tts.spec} returned no audio")
         playback.end()
+        for segment in segments:
+            await segment.wait_done()
         await playback.wait_done()
 
     tasks = [
@@ -148,6 +180,8 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
         if not tts_ready.done():
             tts_ready.cancel()
         if result.error is not None:
+            for segment in segments:
+                segment.cancel()
             if playback is not None:
                 playback.cancel()
             if tts_ready.done() and not tts_ready.cancelled():
@@ -155,10 +189,22 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
                     await tts_ready.result().cancel()
         result.text = "".join(parts).strip()
         result.stages_ms = timeline.stages_ms()
+        result.t0_ns = timeline.t0_ns
         result.tokens = stats.tokens
         result.chars = len(result.text)
         result.provider_timings = stats.provider_timings
-        result.audio_seconds = playback.audio_seconds if playback is not None else 0.0
-        result.served_by = job.llm.spec
+        result.audio_seconds = sum(p.audio_seconds for p in [*segments, playback] if p is not None)
+        result.served_by = stats.served_by or job.llm.spec
+        if stats.failover_reasons:
+            note = f"answered by {result.served_by}: " + "; ".join(stats.failover_reasons)
+            result.notices.append(note)
+            result.degraded = True
+            emit(Notice(uid, note))
+        if stats.fault is not None and result.error is None:
+            result.degraded = True
+            result.error_kind = result.error_kind or stats.fault.kind
+            note = f"answer cut short: {stats.fault.message}"
+            result.notices.append(note)
+            emit(Notice(uid, note))
         emit(UtteranceFinished(result))
     return result

@@ -75,6 +75,7 @@ class UtteranceResult:
     filtered: bool = False
     source: str = "cli"
     run_id: str | None = None
+    t0_ns: int = 0  # perf_counter_ns at t0, for cross-utterance timing (compare start skew)
 
     @property
     def ok(self) -> bool:

@@ -126,6 +126,7 @@ async def test_provider_fault_notifies_and_app_stays_alive() -> None:
             "openai_base_url": "http://127.0.0.1:9/v1",
             "openai_api_key": SecretStr("sk-FAKEKEY-not-real-0123456789abcdef"),
             "connect_timeout": 1.0,
+            "failover": "off",  # strict: this test is about the error path (failover has its own tests)
         }
     )
     app = make_app(settings, llm="openai/gpt-4o-mini", tts="espeak", audio="null", live_status=False)

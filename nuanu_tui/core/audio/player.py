@@ -55,6 +55,7 @@ class Playback:
         self.cancelled = False
         self.ended = False
         self.played = False  # playback_done was stamped
+        self.final = True  # False for a segment followed by another of the same utterance (TTS fallback)
         self._player = player
         self._on_stage = on_stage
         self._loop = loop
@@ -358,5 +359,5 @@ class Player:
         if playback.cancelled:
             return
         playback.played = True
-        if playback.timeline.mark("playback_done"):
+        if playback.final and playback.timeline.mark("playback_done"):
             playback._stage("playback_done")

@@ -224,7 +224,11 @@ class CloudLLM:
             if status == 429:
                 retry = _header(exc, "retry-after")
                 hint = f", retry after {retry} s" if retry else ""
-                return NuanuError("llm_rate_limit", f"{self.name} rate limit (429){hint}: {body_msg}")
+                return NuanuError(
+                    "llm_rate_limit",
+                    f"{self.name} rate limit (429){hint}: {body_msg}",
+                    retry_after=_seconds(retry),
+                )
             if status >= 500:
                 return NuanuError("llm_server", f"{self.name} server error ({status}): {body_msg}")
             return NuanuError("llm_http", f"{self.name} HTTP {status}: {body_msg}")
@@ -284,6 +288,13 @@ def _header(exc: BaseException, name: str) -> str | None:
     try:
         return response.headers.get(name) if response is not None else None
     except Exception:
+        return None
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
         return None
 
 

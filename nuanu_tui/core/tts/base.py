@@ -44,7 +44,7 @@ class TTSProvider(Protocol):
 
     @property
     def state(self) -> str:
-        """"connected" | "reconnecting" | "closed" | "local" — for the status bar."""
+        """ "connected" | "reconnecting" | "closed" | "local" — for the status bar."""
         ...
 
     async def aclose(self) -> None: ...

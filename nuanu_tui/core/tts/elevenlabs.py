@@ -11,6 +11,7 @@ import asyncio
 import base64
 import contextlib
 import itertools
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -35,6 +36,8 @@ VOICE_SETTINGS = {
 }
 MAX_CONTEXTS = 5
 KEEPALIVE_CONTEXT = "nuanu-keepalive"
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 15.0
 _END = None
 
 
@@ -83,10 +86,11 @@ def error_from_close(code: int | None, reason: str) -> NuanuError:
 
 
 class _Context:
-    __slots__ = ("closed", "id", "queue")
+    __slots__ = ("chars", "closed", "id", "queue")
 
     def __init__(self, context_id: str) -> None:
         self.id = context_id
+        self.chars = 0  # characters the service has sent audio for (from alignment), for a fallback to resume
         self.queue: asyncio.Queue[bytes | NuanuError | None] = asyncio.Queue()
         self.closed = False
 
@@ -141,6 +145,9 @@ class ElevenLabsTTS:
         self.malformed_frames = 0
         self.last_error: str | None = None
         self._seq = itertools.count(1)
+        self._failures = 0
+        self._last_fault: NuanuError | None = None
+        self._retry_at = 0.0
 
     # --- connection -----------------------------------------------------------------------------
     def url(self, endpoint: str | None = None) -> str:
@@ -228,8 +235,23 @@ class ElevenLabsTTS:
         async with self._lock:
             if self._ws is not None and self._ws.state is State.OPEN:
                 return True
+            wait = self._retry_at - time.monotonic()
+            if self._last_fault is not None and wait > 0:
+                # Backing off: fail at once with the known cause, so a fallback can speak without waiting.
+                raise NuanuError(self._last_fault.kind, f"{self._last_fault.message} (retry in {wait:.1f} s)")
             self._state = "reconnecting" if self.connects else "connecting"
-            ws = await self._open()
+            try:
+                ws = await self._open()
+            except NuanuError as exc:
+                self._failures += 1
+                self._last_fault = exc
+                self._retry_at = time.monotonic() + min(
+                    BACKOFF_MAX_S, BACKOFF_START_S * 2 ** (self._failures - 1)
+                )
+                self._state = "reconnecting"
+                raise
+            self._failures = 0
+            self._last_fault = None
             self._ws = ws
             self._ka_open = False
             self._state = "connected"
@@ -314,6 +336,9 @@ class ElevenLabsTTS:
             if ctx_id != KEEPALIVE_CONTEXT:
                 self.ignored_frames += 1
             return
+        alignment = msg.get("alignment") or msg.get("normalizedAlignment")
+        if isinstance(alignment, dict) and isinstance(alignment.get("chars"), list):
+            ctx.chars += len(alignment["chars"])
         audio = msg.get("audio")
         if audio:
             try:
@@ -425,6 +450,10 @@ class _MultiUtterance:
     def audio(self) -> AsyncIterator[bytes]:
         return _iter_audio(self._ctx, self._owner._settings.read_timeout)
 
+    @property
+    def chars_spoken(self) -> int:
+        return self._ctx.chars
+
     async def cancel(self) -> None:
         if self._ctx.id in self._owner._contexts:
             await self._owner._close_context(self._ctx.id)
@@ -468,6 +497,10 @@ class _SingleUtterance:
 
     def audio(self) -> AsyncIterator[bytes]:
         return _iter_audio(self._ctx, self._owner._settings.read_timeout)
+
+    @property
+    def chars_spoken(self) -> int:
+        return self._ctx.chars
 
     async def cancel(self) -> None:
         self._ctx.end()

@@ -1,0 +1,157 @@
+"""TTS fallback: when the cloud voice fails before or during an utterance, the local voice says the rest.
+
+`FallbackUtterance` is an ordinary TTSUtterance to the pipeline. It remembers the text it was given; on a
+fault it opens an utterance on the fallback provider, re-sends the text the cloud had not voiced yet (by its
+alignment data), and keeps yielding audio. `format` changes at that moment, so the pipeline can start a new
+playback segment at the new sample rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+from nuanu_tui.core.audio.base import AudioFormat
+from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.health import HealthBoard
+from nuanu_tui.core.tts.base import TTSProvider, TTSUtterance
+
+
+def unspoken_text(sent: list[str], chars_spoken: int | None, got_audio: bool) -> str:
+    """What is left to say, resuming at a word boundary after what the cloud already voiced."""
+    text = "".join(sent)
+    if not got_audio or not chars_spoken:
+        return text if not got_audio else _after_first_chunk(sent)
+    if chars_spoken >= len(text):
+        return ""
+    cut = text.find(" ", chars_spoken)
+    return "" if cut < 0 else text[cut + 1 :]
+
+
+def _after_first_chunk(sent: list[str]) -> str:
+    """Audio came but no alignment: assume the first chunk was voiced."""
+    return "".join(sent[1:])
+
+
+class FallbackUtterance:
+    """Primary utterance with a local understudy. Faults become `self.fault`; the utterance keeps going."""
+
+    def __init__(
+        self,
+        utterance_id: str,
+        primary: TTSProvider,
+        fallback: TTSProvider,
+        health: HealthBoard,
+        on_fault: Callable[[NuanuError], None],
+    ) -> None:
+        self._id = utterance_id
+        self._primary_provider = primary
+        self._fallback_provider = fallback
+        self._health = health
+        self._on_fault = on_fault
+        self._primary: TTSUtterance | None = None
+        self._fallback: TTSUtterance | None = None
+        self._sent: list[str] = []
+        self._finished = False
+        self._got_primary_audio = False
+        self._switching: asyncio.Event | None = None
+        self._fallback_finished = False
+        self.fault: NuanuError | None = None
+        self.format: AudioFormat = primary.format
+        self.reused: bool | None = None
+
+    async def open(self) -> FallbackUtterance:
+        if not self._health.available(self._primary_provider.spec):
+            await self._switch(
+                NuanuError("tts_unavailable", f"{self._primary_provider.spec} is marked unavailable")
+            )
+            return self
+        try:
+            self._primary = await self._primary_provider.start(self._id)
+            self.reused = self._primary.reused
+        except NuanuError as exc:
+            await self._switch(exc)
+        return self
+
+    @property
+    def degraded(self) -> bool:
+        return self._fallback is not None
+
+    async def _switch(self, fault: NuanuError) -> None:
+        if self._switching is not None:
+            await self._switching.wait()
+            return
+        self._switching = asyncio.Event()  # set before any await: concurrent senders wait for the understudy
+        try:
+            self.fault = fault
+            self._health.failure(self._primary_provider.spec, fault, probe=self._primary_provider.connect)
+            self._on_fault(fault)
+            primary, self._primary = self._primary, None
+            chars = getattr(primary, "chars_spoken", None) if primary is not None else None
+            rest = unspoken_text(self._sent, chars, self._got_primary_audio)
+            if primary is not None:
+                with contextlib.suppress(Exception):
+                    await primary.cancel()
+            self._fallback = await self._fallback_provider.start(self._id)
+            self.format = self._fallback.format
+            if rest.strip():
+                await self._fallback.send(rest if rest.endswith(" ") else rest + " ")
+            if self._finished:
+                await self._finish_fallback()
+        finally:
+            self._switching.set()
+
+    async def _finish_fallback(self) -> None:
+        if self._fallback is not None and not self._fallback_finished:
+            self._fallback_finished = True
+            await self._fallback.finish()
+
+    async def send(self, text: str) -> None:
+        if self._switching is not None:
+            await self._switching.wait()
+        self._sent.append(text)
+        if self._primary is not None:
+            try:
+                await self._primary.send(text)
+            except NuanuError as exc:
+                await self._switch(exc)  # re-sends everything unspoken, this chunk included
+            return
+        if self._fallback is None:
+            raise self.fault or NuanuError("tts_error", "no TTS available")
+        await self._fallback.send(text)
+
+    async def finish(self) -> None:
+        self._finished = True
+        if self._switching is not None:
+            await self._switching.wait()
+        if self._primary is not None:
+            try:
+                await self._primary.finish()
+            except NuanuError as exc:
+                await self._switch(exc)
+            return
+        await self._finish_fallback()
+
+    async def audio(self) -> AsyncIterator[bytes]:
+        if self._primary is not None:
+            try:
+                async for data in self._primary.audio():
+                    self._got_primary_audio = True
+                    yield data
+                self._health.success(self._primary_provider.spec)
+                return
+            except NuanuError as exc:
+                await self._switch(exc)
+        if self._switching is not None:
+            await self._switching.wait()
+        if self._fallback is None:
+            raise self.fault or NuanuError("tts_error", "no TTS available")
+        async for data in self._fallback.audio():
+            yield data
+
+    async def cancel(self) -> None:
+        for utt in (self._primary, self._fallback):
+            if utt is not None:
+                with contextlib.suppress(Exception):
+                    await utt.cancel()
