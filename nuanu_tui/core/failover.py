@@ -171,6 +171,7 @@ class FailoverLLM:
             if item is _DONE:
                 self.health.success(attempt.provider.spec)
                 stats.tokens = attempt.stats.tokens
+                stats.provider_timings = attempt.stats.provider_timings  # filled by the last chunk
                 return
             if isinstance(item, NuanuError):
                 # Mid-answer fault: what was said stays said; the utterance ends here, flagged.
