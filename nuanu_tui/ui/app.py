@@ -39,11 +39,24 @@ class NuanuApp(App[int]):
     """Owns the bridge (and so the engine thread); screens observe it through messages."""
 
     TITLE = "nuanu-tui"
-    CSS_PATH: ClassVar[list[str | PurePath]] = ["tcss/base.tcss", "tcss/console.tcss"]
+    CSS_PATH: ClassVar[list[str | PurePath]] = [
+        "tcss/base.tcss",
+        "tcss/console.tcss",
+        "tcss/compare.tcss",
+        "tcss/bench.tcss",
+        "tcss/history.tcss",
+    ]
     MODES = available_modes()  # type: ignore[assignment]
     DEFAULT_MODE = "console"
     COMMANDS = App.COMMANDS | {NuanuCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", "Quit", priority=True, id="quit")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
+        # View switching works everywhere; hidden here, each non-console view shows its own hints.
+        Binding("ctrl+o", "open_mode('console')", "Console", show=False, id="mode-console"),
+        Binding("ctrl+t", "open_mode('compare')", "Compare", show=False, id="mode-compare"),
+        Binding("ctrl+n", "open_mode('bench')", "Bench", show=False, id="mode-bench"),
+        Binding("ctrl+g", "open_mode('history')", "History", show=False, id="mode-history"),
+    ]
 
     def __init__(self, bridge: EngineBridge, *, interrupt: bool = False, live_status: bool = True) -> None:
         super().__init__()
@@ -64,6 +77,10 @@ class NuanuApp(App[int]):
 
     def has_mode(self, name: str) -> bool:
         return name in self.MODES
+
+    def action_open_mode(self, name: str) -> None:
+        if self.has_mode(name) and self.current_mode != name:
+            self.switch_mode(name)
 
     async def action_quit(self) -> None:
         """Close sockets and stop audio (bounded), then leave."""
@@ -89,7 +106,7 @@ def make_app(
     fmt = output_format or getattr(settings, "output_format", None)
     if factory is None:
         factory = engine_factory(settings, llm=llm, tts=tts, audio=audio, demo=demo, output_format=fmt)
-    bridge = EngineBridge(factory, output_format=fmt or "")
+    bridge = EngineBridge(factory, output_format=fmt or "", settings=settings)
     return NuanuApp(bridge, interrupt=bool(getattr(settings, "interrupt", False)), live_status=live_status)
 
 

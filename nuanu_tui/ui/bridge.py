@@ -13,42 +13,55 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from textual.message_pump import MessagePump
 
+from nuanu_tui.core.bench import BENCH_SOURCE, WARMUP_SOURCE, BenchConfig, BenchProgress, run_bench
+from nuanu_tui.core.compare import (
+    CompareConfig,
+    CompareEvent,
+    CompareFinished,
+    CompareSession,
+    CompareStarted,
+    LaneAudible,
+    LaneEvent,
+    Tally,
+    default_lanes,
+)
 from nuanu_tui.core.config import LLM_PRESETS, OUTPUT_FORMATS, Settings
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.events import Notice, StageReached, TextDelta, UtteranceFinished, UtteranceStarted
-from nuanu_tui.core.stats import summarize
+from nuanu_tui.core.stats import compare_runs, summarize, summarize_runs
+from nuanu_tui.core.store import Store, row_to_result
 from nuanu_tui.core.timeline import STAGE_LABELS, STAGES, UtteranceResult
+from nuanu_tui.core.triggers import BUILTIN_SETS, SEED_TRIGGERS, load_triggers
 from nuanu_tui.ui.messages import (
+    BenchFinished,
+    BenchRunDone,
+    BenchStarted,
+    BenchStep,
     Catalog,
     EngineFailed,
     EngineReady,
+    LaneHeard,
     ModelsListed,
     NoticeArrived,
     ProviderSwitched,
+    RoundBegan,
+    RoundDone,
     StageArrived,
+    StageDeltaView,
     StatusChanged,
     StatusView,
+    Summary,
+    TallyView,
     TextArrived,
     UtteranceBegan,
     UtteranceDone,
     UtteranceView,
 )
-
-try:
-    from nuanu_tui.core.triggers import SEED_TRIGGERS
-except ImportError:  # pragma: no cover - the triggers module ships with the engine
-    SEED_TRIGGERS = (
-        "камера, две собаки слева на обочине",
-        "впереди группа туристов, фотографируют храм",
-        "справа скутер обгоняет",
-        "проезжаем рисовые поля, красиво",
-        "перекрёсток, слева грузовик с кокосами",
-    )
 
 TTS_CHOICES = (
     "elevenlabs/eleven_flash_v2_5",
@@ -72,6 +85,8 @@ def catalog() -> Catalog:
         llm_presets=tuple(LLM_PRESETS),
         tts_choices=TTS_CHOICES,
         output_formats=tuple(OUTPUT_FORMATS),
+        compare_lanes=default_lanes(),
+        trigger_sets=tuple(BUILTIN_SETS),
     )
 
 
@@ -112,6 +127,41 @@ def view_of(result: UtteranceResult) -> UtteranceView:
         floor_ms=floor_ms(result.provider_timings or {}),
         notices=tuple(result.notices),
     )
+
+
+def tally_view(tally: Tally) -> TallyView:
+    ttft, ttfa = tally.diff("ttft"), tally.diff("first_audio")
+    return TallyView(
+        lanes=tally.lanes,
+        rounds=tally.rounds,
+        wins=(tally.wins[0], tally.wins[1]),
+        ties=tally.ties,
+        void=tally.void,
+        errors=(tally.errors[0], tally.errors[1]),
+        degraded=(tally.degraded[0], tally.degraded[1]),
+        ttft_p50=(ttft.a_ms, ttft.b_ms),
+        ttfa_p50=(ttfa.a_ms, ttfa.b_ms),
+        ttft_diff=(ttft.delta_ms, ttft.ratio),
+        ttfa_diff=(ttfa.delta_ms, ttfa.ratio),
+    )
+
+
+def summary_json(results: Sequence[UtteranceResult]) -> Summary:
+    return {spec: s.to_json() for spec, s in summarize_runs(results).items()}
+
+
+def stage_deltas(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, dict[str, StageDeltaView]]:
+    """Per spec and stage: how the median moved from an earlier run (`old`) to this one (`new`)."""
+    return {
+        spec: {
+            stage: StageDeltaView(d.old_p50, d.new_p50, d.delta_ms, d.ratio) for stage, d in stages.items()
+        }
+        for spec, stages in compare_runs(old, new).items()
+    }
+
+
+def provider_of(spec: str) -> str:
+    return spec.split("/", 1)[0]
 
 
 class _Relay:
@@ -175,8 +225,16 @@ class _Relay:
 class EngineBridge:
     """Runs one engine on a private loop thread. All public methods are called from the UI thread."""
 
-    def __init__(self, factory: EngineFactory, *, output_format: str = "") -> None:
+    def __init__(self, factory: EngineFactory, *, output_format: str = "", settings: Any = None) -> None:
         self._factory = factory
+        self._settings = settings
+        self.store: Store | None = None
+        self.store_error: str | None = None
+        self._store_lock = threading.Lock()
+        self._sessions: dict[str, str] = {}  # session kind -> id, started on first use
+        self._compare: CompareSession | None = None
+        self._bench_cancel: asyncio.Event | None = None
+        self.known_models: dict[str, tuple[str, ...]] = {}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="nuanu-engine", daemon=True)
         self._tasks: set[asyncio.Task[Any]] = set()  # engine-loop side only
@@ -212,6 +270,7 @@ class EngineBridge:
         """Create (and warm) the engine; posts EngineReady or EngineFailed to `target`."""
 
         async def create() -> None:
+            await asyncio.to_thread(self.open_store)
             try:
                 self.engine = await self._factory()
             except NuanuError as exc:
@@ -220,7 +279,13 @@ class EngineBridge:
             except Exception as exc:  # never crash the console on start-up
                 target.post_message(EngineFailed(f"{type(exc).__name__}: {exc}"))
                 return
-            target.post_message(EngineReady(self._status(), dict(getattr(self.engine, "warm_errors", {}))))
+            add_listener = getattr(self.engine, "add_listener", None)
+            if callable(add_listener):
+                add_listener(self._remember)
+            warm = dict(getattr(self.engine, "warm_errors", {}))
+            if self.store_error:
+                warm["store"] = self.store_error
+            target.post_message(EngineReady(self._status(), warm))
 
         await asyncio.wrap_future(self._submit(create()))
         return self.engine is not None
@@ -232,9 +297,14 @@ class EngineBridge:
         self._closed = True
         if not self._thread.is_alive():
             self._loop.close()
+            await asyncio.to_thread(self.close_store)
             return
 
         async def shutdown() -> None:
+            if self._bench_cancel is not None:
+                self._bench_cancel.set()
+            if self._compare is not None:
+                self._compare.interrupt()
             for task in list(self._tasks):
                 task.cancel()
             if self.engine is not None:
@@ -244,6 +314,7 @@ class EngineBridge:
             await asyncio.wait_for(asyncio.wrap_future(self._submit(shutdown())), timeout)
         self._loop.call_soon_threadsafe(self._loop.stop)
         await asyncio.to_thread(self._thread.join, 2.0)
+        await asyncio.to_thread(self.close_store)
 
     # --- utterances ---------------------------------------------------------------------------------
     def say(
@@ -336,7 +407,9 @@ class EngineBridge:
             except (NuanuError, TimeoutError) as exc:
                 target.post_message(ModelsListed(provider, (), str(exc) or "timed out"))
                 return
-            target.post_message(ModelsListed(provider, tuple(f"{provider}/{n}" for n in names)))
+            specs = tuple(f"{provider}/{n}" for n in names)
+            self.known_models[provider] = specs
+            target.post_message(ModelsListed(provider, specs))
 
         return self._submit(run())
 
@@ -373,3 +446,229 @@ class EngineBridge:
             queued=max(0, len(self._tasks) - 1),
             output_format=self.output_format,
         )
+
+    # --- memory (store) -----------------------------------------------------------------------------
+    def open_store(self) -> Store | None:
+        """Open the database once (blocking: call it off the UI thread). None when it cannot be opened."""
+        with self._store_lock:
+            if self.store is None and self.store_error is None and self._settings is not None:
+                try:
+                    self.store = Store.from_settings(self._settings).open()
+                except NuanuError as exc:
+                    self.store_error = exc.message
+            return self.store
+
+    def close_store(self) -> None:
+        with self._store_lock:
+            if self.store is not None:
+                self.store.close()
+
+    def _session(self, kind: str) -> str | None:
+        """One store session per mode and app run, started when the mode first records something."""
+        if self.store is None or not self.store.is_open:
+            return None
+        if kind not in self._sessions:
+            self._sessions[kind] = self.store.start_session(kind, "tui")
+        return self._sessions[kind]
+
+    def _remember(self, result: UtteranceResult) -> None:
+        """Engine listener (engine loop): store console and compare utterances. `record` only enqueues;
+        the store's writer thread does the disk work. The bench stores its own (with its run id)."""
+        if result.source in (BENCH_SOURCE, WARMUP_SOURCE) or self.store is None or not self.store.is_open:
+            return
+        kind = "compare" if result.source == "compare" else "console"
+        self.store.record(result, self._session(kind))
+
+    # --- compare ------------------------------------------------------------------------------------
+    def compare(
+        self,
+        trigger: str,
+        lanes: tuple[str, str],
+        audible: int | None,
+        sequential: bool,
+        screen: MessagePump,
+        lane_targets: tuple[MessagePump, MessagePump],
+    ) -> concurrent.futures.Future[None]:
+        """One compare round. Lane events go to `lane_targets` (coalesced like the console's), round events
+        (RoundBegan, LaneHeard, RoundDone) to `screen`. Raises NuanuError for a bad config or an interrupt."""
+        return self._submit(self._compare_round(trigger, lanes, audible, sequential, screen, lane_targets))
+
+    async def _compare_round(
+        self,
+        trigger: str,
+        lanes: tuple[str, str],
+        audible: int | None,
+        sequential: bool,
+        screen: MessagePump,
+        lane_targets: tuple[MessagePump, MessagePump],
+    ) -> None:
+        if self.engine is None:
+            raise NuanuError("engine", "the engine is not running")
+        config = CompareConfig(lanes=lanes, audible=audible, sequential=sequential)
+        if self._compare is None:
+            self._compare = CompareSession(self.engine, config)
+        else:
+            self._compare.configure(config)
+        relays = (_Relay(self._loop, lane_targets[0]), _Relay(self._loop, lane_targets[1]))
+        post = screen.post_message
+
+        def on_event(event: CompareEvent) -> None:
+            if isinstance(event, LaneEvent):
+                relays[event.lane](event.event)
+            elif isinstance(event, CompareStarted):
+                post(RoundBegan(event.round, event.trigger, event.lanes, event.order, event.sequential))
+            elif isinstance(event, LaneAudible):
+                post(LaneHeard(event.round, event.lane))
+            elif isinstance(event, CompareFinished):
+                for relay in relays:
+                    relay.flush()
+                views = (view_of(event.results[0]), view_of(event.results[1]))
+                post(
+                    RoundDone(
+                        event.round,
+                        views,
+                        tally_view(event.tally),
+                        outcome=event.outcome,
+                        winner=event.winner,
+                        audible=event.audible,
+                        start_skew_ms=event.start_skew_ms,
+                    )
+                )
+
+        try:
+            await self._compare.run(trigger, on_event)
+        finally:
+            for relay in relays:
+                relay.flush()
+
+    def compare_stop(self) -> None:
+        """Cancel the running round (both lanes) and silence them; the round is not counted."""
+        if self._thread.is_alive() and not self._closed and self._compare is not None:
+            self._loop.call_soon_threadsafe(self._compare.interrupt)
+
+    def compare_reset(self) -> None:
+        if self._thread.is_alive() and not self._closed and self._compare is not None:
+            self._loop.call_soon_threadsafe(self._compare.reset)
+
+    # --- bench --------------------------------------------------------------------------------------
+    def bench(
+        self, triggers: str, llms: Sequence[str], runs: int, pause_s: float, target: MessagePump
+    ) -> concurrent.futures.Future[str]:
+        """Run a benchmark on the engine loop, stored as it goes; resolves to the run id. The current
+        utterance's events and the Bench* messages go to `target`. `bench_cancel()` stops it, keeping
+        every finished utterance."""
+        return self._submit(self._bench(triggers, list(llms), runs, pause_s, target))
+
+    async def _bench(
+        self, triggers: str, llms: list[str], runs: int, pause_s: float, target: MessagePump
+    ) -> str:
+        if self.engine is None:
+            raise NuanuError("engine", "the engine is not running")
+        if self._bench_cancel is not None:
+            raise NuanuError("bench", "a benchmark is already running")
+        trigger_list = await asyncio.to_thread(load_triggers, triggers.strip() or "seed")
+        tts = getattr(getattr(self.engine, "tts", None), "spec", "")
+        config = BenchConfig(
+            llms=llms, triggers=trigger_list, runs=runs, pause_s=pause_s, tts=tts, label=f"tui {triggers}"
+        )
+        config.validate()
+        cancel = asyncio.Event()
+        self._bench_cancel = cancel
+        relay = _Relay(self._loop, target)
+        counted: list[UtteranceResult] = []
+        post = target.post_message
+
+        def on_progress(p: BenchProgress) -> None:
+            relay.flush()
+            if p.current is None:
+                post(BenchStep(p.done, p.total, p.spec, p.trigger, p.warmup))
+                return
+            if not p.warmup:
+                counted.append(p.current)
+            post(BenchRunDone(p.done, p.total, view_of(p.current), p.warmup, summary_json(counted)))
+
+        post(BenchStarted(config.total, tuple(llms), triggers))
+        try:
+            result = await run_bench(
+                self.engine,
+                config,
+                on_progress=on_progress,
+                on_event=relay,
+                cancel=cancel,
+                store=self.store if self.store is not None and self.store.is_open else None,
+                session_id=self._session("bench"),
+            )
+        finally:
+            self._bench_cancel = None
+            relay.flush()
+        post(
+            BenchFinished(
+                result.run_id, result.status, summary_json(result.runs), len(result.runs), config.total
+            )
+        )
+        return result.run_id
+
+    def bench_cancel(self) -> None:
+        def now() -> None:
+            if self._bench_cancel is not None:
+                self._bench_cancel.set()
+
+        if self._thread.is_alive() and not self._closed:
+            self._loop.call_soon_threadsafe(now)
+
+    # --- history (blocking store queries: call from a thread worker, never the UI thread) -----------
+    def history(self, provider: str | None = None, limit: int = 500) -> dict[str, Any]:
+        """Sessions, bench runs and the latest utterances (plain dicts), optionally for one provider
+        (`groq`) or spec (`groq/llama-3.1-8b-instant`); plus the providers seen, for the filter."""
+        store = self.open_store()
+        if store is None:
+            raise NuanuError("store", self.store_error or "no database configured")
+        provider = provider or None
+        utterances = store.utterances(provider=provider, limit=limit)
+        all_specs = {r["llm"] for r in store.utterances(limit=5000)} | {r["tts"] for r in utterances}
+        runs = store.bench_runs()
+        sessions = store.sessions()
+        if provider is not None:
+            seen = {r["session_id"] for r in store.utterances(provider=provider)}
+            sessions = [s for s in sessions if s["id"] in seen]
+            runs = [r for r in runs if any(_matches(spec, provider) for spec in r["config"].get("llms", []))]
+        for run in runs:
+            all_specs.update(run["config"].get("llms", []))
+        providers = sorted({provider_of(s) for s in all_specs if s} | {s for s in all_specs if s})
+        return {"sessions": sessions, "bench_runs": runs, "utterances": utterances, "providers": providers}
+
+    def bench_run(self, run_id: str) -> tuple[dict[str, Any] | None, list[UtteranceView]]:
+        """One stored bench run (config, summary, status) and its counted utterances in order."""
+        store = self.open_store()
+        if store is None:
+            raise NuanuError("store", self.store_error or "no database configured")
+        run = next((r for r in store.bench_runs() if r["id"] == run_id), None)
+        views = [view_of(row_to_result(row)) for row in store.utterances(run_id=run_id)]
+        return run, views
+
+    def bench_runs(self) -> list[dict[str, Any]]:
+        store = self.open_store()
+        return [] if store is None else store.bench_runs()
+
+    def export(self, path: str, fmt: str, provider: str | None = None) -> int:
+        """Write the (filtered) utterances to `path` as CSV or JSON; returns the row count."""
+        store = self.open_store()
+        if store is None:
+            raise NuanuError("store", self.store_error or "no database configured")
+        try:
+            if fmt == "json":
+                return store.export_json(path, provider=provider or None)
+            return store.export_csv(path, provider=provider or None)
+        except OSError as exc:
+            raise NuanuError("export", f"cannot write {path}: {exc.strerror or exc}") from None
+
+    def deltas(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, dict[str, StageDeltaView]]:
+        """Pure and cheap (no I/O): per spec and stage, an earlier run's median against a newer one's."""
+        return stage_deltas(old, new)
+
+    def utterance_view(self, row: Mapping[str, Any]) -> UtteranceView:
+        return view_of(row_to_result(row))
+
+
+def _matches(spec: str, provider: str) -> bool:
+    return spec == provider or spec.startswith(provider + "/")

@@ -23,6 +23,8 @@ class Catalog:
     llm_presets: tuple[str, ...]
     tts_choices: tuple[str, ...]
     output_formats: tuple[str, ...]
+    compare_lanes: tuple[str, str] = ("groq/llama-3.1-8b-instant", "openai/gpt-4o-mini")
+    trigger_sets: tuple[str, ...] = ("seed", "ride")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,3 +157,129 @@ class ProviderSwitched(Message, bubble=False):
         self.kind = kind
         self.spec = spec
         self.error = error
+
+
+# --- compare mode ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TallyView:
+    """The compare score after a round: wins on TTFA, per-lane medians and B − A (delta, ratio)."""
+
+    lanes: tuple[str, str]
+    rounds: int = 0
+    wins: tuple[int, int] = (0, 0)
+    ties: int = 0
+    void: int = 0
+    errors: tuple[int, int] = (0, 0)
+    degraded: tuple[int, int] = (0, 0)
+    ttft_p50: tuple[float | None, float | None] = (None, None)
+    ttfa_p50: tuple[float | None, float | None] = (None, None)
+    ttft_diff: tuple[float | None, float | None] = (None, None)  # (b - a ms, b / a)
+    ttfa_diff: tuple[float | None, float | None] = (None, None)
+
+
+class RoundBegan(Message, bubble=False):
+    """A compare round starts: both lanes are about to be released together (or one after the other)."""
+
+    def __init__(
+        self, round: int, trigger: str, lanes: tuple[str, str], order: tuple[int, int], sequential: bool
+    ) -> None:
+        super().__init__()
+        self.round = round
+        self.trigger = trigger
+        self.lanes = lanes
+        self.order = order
+        self.sequential = sequential
+
+
+class LaneHeard(Message, bubble=False):
+    """`lane` got the speaker this round (the other lane played into the silent paced output)."""
+
+    def __init__(self, round: int, lane: int) -> None:
+        super().__init__()
+        self.round = round
+        self.lane = lane
+
+
+class RoundDone(Message, bubble=False):
+    def __init__(
+        self,
+        round: int,
+        views: tuple[UtteranceView, UtteranceView],
+        tally: TallyView,
+        *,
+        outcome: str,
+        winner: int | None,
+        audible: int | None,
+        start_skew_ms: float,
+    ) -> None:
+        super().__init__()
+        self.round = round
+        self.views = views
+        self.tally = tally
+        self.outcome = outcome
+        self.winner = winner
+        self.audible = audible
+        self.start_skew_ms = start_skew_ms
+
+
+# --- bench mode -----------------------------------------------------------------------------------------
+# A spec summary travels as the bench JSON shape: {stage: {n, mean, p50, p90, p95, min, max, stdev}, total,
+# ok, errors, errors_by_kind, degraded, success_rate}; the same shape the store keeps for history.
+Summary = dict[str, dict[str, object]]
+
+
+class BenchStarted(Message, bubble=False):
+    def __init__(self, total: int, llms: tuple[str, ...], triggers: str) -> None:
+        super().__init__()
+        self.total = total
+        self.llms = llms
+        self.triggers = triggers
+
+
+class BenchStep(Message, bubble=False):
+    """The next utterance is starting (snapshot payload: a newer one replaces a queued older one)."""
+
+    def __init__(self, done: int, total: int, spec: str, trigger: str, warmup: bool) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+        self.spec = spec
+        self.trigger = trigger
+        self.warmup = warmup
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, BenchStep)
+
+
+class BenchRunDone(Message, bubble=False):
+    """One utterance of the benchmark finished; `summary` covers every counted run so far."""
+
+    def __init__(self, done: int, total: int, view: UtteranceView, warmup: bool, summary: Summary) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+        self.view = view
+        self.warmup = warmup
+        self.summary = summary
+
+
+class BenchFinished(Message, bubble=False):
+    """The run ended: `status` is done or cancelled (finished utterances are kept either way)."""
+
+    def __init__(self, run_id: str, status: str, summary: Summary, runs: int, total: int) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.status = status
+        self.summary = summary
+        self.runs = runs
+        self.total = total
+
+
+@dataclass(frozen=True, slots=True)
+class StageDeltaView:
+    """One stage's median, an earlier run against this one: `delta_ms = new - old`, `ratio = new / old`."""
+
+    old_p50: float | None
+    new_p50: float | None
+    delta_ms: float | None
+    ratio: float | None

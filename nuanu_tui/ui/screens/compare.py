@@ -1,0 +1,229 @@
+"""Compare: one trigger on two LLM lanes at the same instant (shared TTS), side by side, with a tally.
+
+The round runs in the bridge's engine loop (CompareSession); each lane widget receives its own utterance
+events, this screen gets the round events (began, heard lane, done with the tally snapshot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Label, Select, Static, Switch
+
+from nuanu_tui.ui.messages import LaneHeard, RoundBegan, RoundDone, TallyView
+from nuanu_tui.ui.widgets.lane import CompareLane
+from nuanu_tui.ui.widgets.tally import TallyPanel
+from nuanu_tui.ui.widgets.trigger_input import TriggerBar, TriggerInput
+
+if TYPE_CHECKING:
+    from nuanu_tui.ui.app import NuanuApp
+    from nuanu_tui.ui.bridge import EngineBridge
+
+ROUND_GROUP = "compare-round"
+AUDIBLE_CHOICES = (("heard: first to audio", "auto"), ("heard: lane A", "0"), ("heard: lane B", "1"))
+LANE_NAMES = ("A", "B")
+
+
+class CompareScreen(Screen[None]):
+    """Lanes, audible choice and the sequential switch apply from the next round."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "seed(1)", "Seeds F1–F5", id="compare-seed-1"),
+        Binding("f2", "seed(2)", "Seed 2", show=False, id="compare-seed-2"),
+        Binding("f3", "seed(3)", "Seed 3", show=False, id="compare-seed-3"),
+        Binding("f4", "seed(4)", "Seed 4", show=False, id="compare-seed-4"),
+        Binding("f5", "seed(5)", "Seed 5", show=False, id="compare-seed-5"),
+        Binding("escape", "stop", "Stop", id="compare-stop"),
+        Binding("f6", "cycle_audible", "Heard", id="compare-audible"),
+        Binding("f7", "toggle_sequential", "Sequential", id="compare-sequential"),
+        Binding("f8", "reset", "Reset", id="compare-reset"),
+        Binding("f9", "focus_trigger", "Input", show=False, id="compare-focus-input"),
+        Binding("ctrl+o", "app.open_mode('console')", "Console", id="compare-to-console"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rounds: list[RoundDone] = []
+        self.tally: TallyView | None = None
+        self.llm_options: list[str] = []
+
+    @property
+    def nuanu(self) -> NuanuApp:
+        return cast("NuanuApp", self.app)
+
+    @property
+    def bridge(self) -> EngineBridge:
+        return self.nuanu.bridge
+
+    def compose(self) -> ComposeResult:
+        cat = self.bridge.catalog
+        a, b = cat.compare_lanes
+        llms = self.llm_options = self._llm_options()
+        with Horizontal(id="compare-controls"):
+            yield Label("A", classes="lane-label")
+            yield Select([(s, s) for s in llms], value=a, id="lane-a", allow_blank=False, compact=True)
+            yield Label("B", classes="lane-label")
+            yield Select([(s, s) for s in llms], value=b, id="lane-b", allow_blank=False, compact=True)
+            yield Select(AUDIBLE_CHOICES, value="auto", id="audible", allow_blank=False, compact=True)
+            yield Switch(False, id="sequential", tooltip="Run the lanes one after the other, both heard")
+            yield Label("sequential", id="sequential-label")
+        with Horizontal(id="lanes"):
+            yield CompareLane("A", a, cat.stages, cat.stage_labels, id="lane-0")
+            yield CompareLane("B", b, cat.stages, cat.stage_labels, id="lane-1")
+        yield TallyPanel(id="tally")
+        yield Static(
+            "[dim]One trigger starts both lanes at the same instant. F1–F5: seed triggers.[/]",
+            id="round-line",
+        )
+        yield TriggerBar(cat.seeds, id="compare-trigger-bar")
+        yield Footer()
+
+    def _llm_options(self) -> list[str]:
+        cat = self.bridge.catalog
+        specs = list(dict.fromkeys([*cat.compare_lanes, *cat.llm_presets]))
+        for models in self.bridge.known_models.values():
+            specs.extend(m for m in models if m not in specs)
+        return specs
+
+    def on_mount(self) -> None:
+        self.query_one(TriggerInput).focus()
+
+    def on_screen_resume(self) -> None:
+        """Models listed since the screen was built (the console asks /models at start-up)."""
+        options = self._llm_options()
+        if options == self.llm_options:
+            return
+        self.llm_options = options
+        for wid in ("#lane-a", "#lane-b"):
+            select = self.query_one(wid, Select)
+            value = select.value
+            select.set_options([(s, s) for s in options])
+            if isinstance(value, str):
+                select.value = value
+
+    # --- configuration --------------------------------------------------------------------------------
+    @property
+    def lanes(self) -> tuple[str, str]:
+        a = self.query_one("#lane-a", Select).value
+        b = self.query_one("#lane-b", Select).value
+        return (str(a), str(b))
+
+    @property
+    def audible(self) -> int | None:
+        value = self.query_one("#audible", Select).value
+        return None if value in ("auto", Select.BLANK) else int(str(value))
+
+    @property
+    def sequential(self) -> bool:
+        return self.query_one("#sequential", Switch).value
+
+    def set_lane(self, lane: int, spec: str) -> None:
+        select = self.query_one("#lane-a" if lane == 0 else "#lane-b", Select)
+        if spec not in self.llm_options:
+            self.llm_options.append(spec)
+            value = self.query_one("#lane-b" if lane == 0 else "#lane-a", Select).value
+            for wid in ("#lane-a", "#lane-b"):
+                self.query_one(wid, Select).set_options([(s, s) for s in self.llm_options])
+            self.query_one("#lane-b" if lane == 0 else "#lane-a", Select).value = value
+        select.value = spec
+
+    def set_audible(self, lane: int | None) -> None:
+        self.query_one("#audible", Select).value = "auto" if lane is None else str(lane)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id in ("lane-a", "lane-b") and isinstance(event.value, str):
+            lane = 0 if event.select.id == "lane-a" else 1
+            self.query_one(f"#lane-{lane}", CompareLane).set_spec(event.value)
+
+    # --- actions ------------------------------------------------------------------------------------
+    def fire(self, trigger: str) -> None:
+        if not self.bridge.ready:
+            self.notify("The engine is still starting; try again in a moment.", severity="warning", timeout=4)
+            return
+        self.run_round(trigger, self.lanes, self.audible, self.sequential)
+
+    @work(group=ROUND_GROUP, exit_on_error=False, description="compare round")
+    async def run_round(
+        self, trigger: str, lanes: tuple[str, str], audible: int | None, sequential: bool
+    ) -> None:
+        targets = (self.query_one("#lane-0", CompareLane), self.query_one("#lane-1", CompareLane))
+        try:
+            await asyncio.wrap_future(self.bridge.compare(trigger, lanes, audible, sequential, self, targets))
+        except Exception as exc:  # provider faults are lane errors; this is config, interrupt or a bug
+            kind = getattr(exc, "kind", "")
+            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            if kind == "cancelled":
+                self.notify("Round interrupted (not counted).", timeout=3)
+            else:
+                self.notify(message, title="Compare round failed", severity="error", timeout=8)
+
+    def action_seed(self, index: int) -> None:
+        seeds = self.bridge.catalog.seeds
+        if 1 <= index <= len(seeds):
+            self.fire(seeds[index - 1])
+
+    def action_stop(self) -> None:
+        self.bridge.compare_stop()
+
+    def action_cycle_audible(self) -> None:
+        order = [None, 0, 1]
+        self.set_audible(order[(order.index(self.audible) + 1) % 3])
+
+    def action_toggle_sequential(self) -> None:
+        switch = self.query_one("#sequential", Switch)
+        switch.value = not switch.value
+
+    def action_reset(self) -> None:
+        self.bridge.compare_reset()
+        self.rounds.clear()
+        self.tally = None
+        self.query_one(TallyPanel).tally = None
+        self.query_one("#round-line", Static).update("[dim]Tally reset.[/]")
+
+    def action_focus_trigger(self) -> None:
+        self.query_one(TriggerInput).focus()
+
+    def on_trigger_bar_fire(self, event: TriggerBar.Fire) -> None:
+        event.stop()
+        self.fire(event.trigger)
+
+    # --- bridge messages ----------------------------------------------------------------------------
+    def on_round_began(self, message: RoundBegan) -> None:
+        for lane in (0, 1):
+            widget = self.query_one(f"#lane-{lane}", CompareLane)
+            widget.set_spec(message.lanes[lane])
+            widget.set_heard(False, sequential=message.sequential)
+            widget.set_winner(False)
+        order = " then ".join(LANE_NAMES[i] for i in message.order) if message.sequential else "A ∥ B"
+        self.query_one("#round-line", Static).update(
+            f"[b]round {message.round}[/] «{escape(message.trigger)}» [dim]{order}…[/]"
+        )
+
+    def on_lane_heard(self, message: LaneHeard) -> None:
+        self.query_one(f"#lane-{message.lane}", CompareLane).set_heard(True)
+
+    def on_round_done(self, message: RoundDone) -> None:
+        self.rounds.append(message)
+        self.tally = message.tally
+        self.query_one(TallyPanel).tally = message.tally
+        for lane in (0, 1):
+            widget = self.query_one(f"#lane-{lane}", CompareLane)
+            widget.finish(message.views[lane])
+            widget.set_winner(message.winner == lane)
+        if message.outcome == "win" and message.winner is not None:
+            verdict = f"lane {LANE_NAMES[message.winner]} first to audio"
+        elif message.outcome == "tie":
+            verdict = "tie"
+        else:
+            verdict = "no audio on either lane"
+        heard = "" if message.audible is None else f" · heard {LANE_NAMES[message.audible]}"
+        self.query_one("#round-line", Static).update(
+            f"[b]round {message.round}[/] {verdict}{heard} [dim]· start skew {message.start_skew_ms:.2f} ms[/]"
+        )
