@@ -86,13 +86,14 @@ def error_from_close(code: int | None, reason: str) -> NuanuError:
 
 
 class _Context:
-    __slots__ = ("chars", "closed", "id", "queue")
+    __slots__ = ("active_at", "chars", "closed", "id", "queue")
 
     def __init__(self, context_id: str) -> None:
         self.id = context_id
         self.chars = 0  # characters the service has sent audio for (from alignment), for a fallback to resume
         self.queue: asyncio.Queue[bytes | NuanuError | None] = asyncio.Queue()
         self.closed = False
+        self.active_at: float | None = None  # monotonic time of the last text sent or audio received
 
     def end(self, item: NuanuError | None = _END) -> None:
         if not self.closed:
@@ -101,16 +102,23 @@ class _Context:
 
 
 async def _iter_audio(ctx: _Context, timeout: float) -> AsyncIterator[bytes]:
+    """Audio until the context ends. The read timeout runs only once text has gone out: while the LLM is
+    still thinking the service owes nothing, and a hung LLM must be reported as the LLM's fault."""
     while True:
+        since = ctx.active_at
+        wait = timeout if since is None else max(0.0, since + timeout - time.monotonic())
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(wait):
                 item = await ctx.queue.get()
         except TimeoutError:
-            raise NuanuError("tts_timeout", f"ElevenLabs sent no audio for {timeout:.0f} s") from None
+            if ctx.active_at is None or time.monotonic() - ctx.active_at < timeout:
+                continue  # nothing asked yet, or more text went out since: the clock restarts from there
+            raise NuanuError("tts_timeout", f"ElevenLabs sent no audio for {timeout:g} s") from None
         if item is None:
             return
         if isinstance(item, NuanuError):
             raise item
+        ctx.active_at = time.monotonic()
         yield item
 
 
@@ -134,6 +142,8 @@ class ElevenLabsTTS:
         self._ka_task: asyncio.Task[None] | None = None
         self._contexts: dict[str, _Context] = {}
         self._order: list[str] = []
+        self._closing: set[str] = set()  # contexts we closed; they count toward the cap until their isFinal
+        self._slot = asyncio.Event()  # set whenever a context stops counting toward the cap
         self._lock = asyncio.Lock()
         self._last_send_ns = 0
         self._ka_open = False
@@ -299,13 +309,15 @@ class ElevenLabsTTS:
         except ConnectionClosed:
             pass
         finally:
-            rcvd = ws.close_rcvd
+            rcvd = ws.protocol.close_rcvd  # the close frame the service sent (None: the TCP link dropped)
             if err is None:
                 err = error_from_close(rcvd.code if rcvd else None, rcvd.reason if rcvd else "")
             for ctx in list(self._contexts.values()):
                 ctx.end(err)
             self._contexts.clear()
             self._order.clear()
+            self._closing.clear()
+            self._slot.set()
             if self._ws is ws:
                 self._ws = None
                 self._state = "reconnecting"
@@ -332,6 +344,10 @@ class ElevenLabsTTS:
             for target in targets:
                 target.end(err)
             return
+        if ctx is None and ctx_id in self._closing and (msg.get("isFinal") or msg.get("is_final")):
+            self._closing.discard(ctx_id)  # the service confirmed the close: its slot is free
+            self._slot.set()
+            return
         if ctx is None or ctx.closed:
             if ctx_id != KEEPALIVE_CONTEXT:
                 self.ignored_frames += 1
@@ -353,6 +369,7 @@ class ElevenLabsTTS:
         self._contexts.pop(context_id, None)
         with contextlib.suppress(ValueError):
             self._order.remove(context_id)
+        self._slot.set()
 
     # --- utterances -------------------------------------------------------------------------------
     async def start(self, utterance_id: str) -> _MultiUtterance | _SingleUtterance:
@@ -361,13 +378,29 @@ class ElevenLabsTTS:
         reused = await self._ensure_socket()
         ws = self._ws
         assert ws is not None
-        while len(self._order) >= MAX_CONTEXTS - 1:  # one slot is the keep-alive context
-            await self._close_context(self._order[0])
-        ctx = _Context(utterance_id)
+        await self._free_slot()
+        ctx = _Context(utterance_id)  # registered with no await since the slot check
         self._contexts[utterance_id] = ctx
         self._order.append(utterance_id)
         await self._send(ws, {"text": " ", "context_id": utterance_id, "voice_settings": VOICE_SETTINGS})
         return _MultiUtterance(self, ws, ctx, reused)
+
+    async def _free_slot(self) -> None:
+        """Stay under the service's context cap (one slot is the keep-alive context). A closed context
+        counts until the service confirms it with isFinal, so wait for a slot to free; only if none does
+        within the connect timeout, stop waiting for confirmations and close the oldest live context."""
+        deadline = time.monotonic() + self._settings.connect_timeout
+        while len(self._order) + len(self._closing) >= MAX_CONTEXTS - 1:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                self._closing.clear()
+                if len(self._order) >= MAX_CONTEXTS - 1:
+                    await self._close_context(self._order[0])
+                    self._closing.clear()
+                continue
+            self._slot.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._slot.wait(), wait)
 
     async def _close_context(self, context_id: str) -> None:
         ctx = self._contexts.get(context_id)
@@ -376,8 +409,11 @@ class ElevenLabsTTS:
             ctx.end()
         ws = self._ws
         if ws is not None and ws.state is State.OPEN:
-            with contextlib.suppress(NuanuError):
+            self._closing.add(context_id)
+            try:
                 await self._send(ws, {"context_id": context_id, "close_context": True})
+            except NuanuError:
+                self._closing.discard(context_id)
 
     def _ensure_spare(self) -> None:
         if self._spare_task is None or self._spare_task.done():
@@ -440,11 +476,13 @@ class _MultiUtterance:
         if self._ctx.closed:
             return
         await self._owner._send(self._ws, {"text": text, "context_id": self._ctx.id})
+        self._ctx.active_at = time.monotonic()
 
     async def finish(self) -> None:
         if self._ctx.closed:
             return
         await self._owner._send(self._ws, {"text": "", "context_id": self._ctx.id, "flush": True})
+        self._ctx.active_at = time.monotonic()
         await self._owner._send(self._ws, {"context_id": self._ctx.id, "close_context": True})
 
     def audio(self) -> AsyncIterator[bytes]:
@@ -481,7 +519,7 @@ class _SingleUtterance:
         except ConnectionClosed:
             pass
         finally:
-            rcvd = self._ws.close_rcvd
+            rcvd = self._ws.protocol.close_rcvd
             if rcvd is not None and rcvd.code == 1000:
                 self._ctx.end()
             else:
@@ -490,10 +528,12 @@ class _SingleUtterance:
     async def send(self, text: str) -> None:
         if not self._ctx.closed:
             await self._owner._send(self._ws, {"text": text, "flush": True})
+            self._ctx.active_at = time.monotonic()
 
     async def finish(self) -> None:
         if not self._ctx.closed:
             await self._owner._send(self._ws, {"text": ""})
+            self._ctx.active_at = time.monotonic()
 
     def audio(self) -> AsyncIterator[bytes]:
         return _iter_audio(self._ctx, self._owner._settings.read_timeout)
