@@ -93,10 +93,15 @@ class Playback:
             self._finish()
 
     async def wait_done(self) -> None:
-        """Resolves once playback_done is stamped, or the playback is cancelled."""
+        """Resolves once playback_done is stamped, or the playback is cancelled.
+
+        Raises NuanuError("audio_device") when the device failed mid-playback, so the utterance records it.
+        """
         if self._future is None:
             raise RuntimeError("wait_done needs the playback to be begun on a running event loop")
         await asyncio.shield(self._future)
+        if self.error is not None:
+            raise NuanuError("audio_device", self.error)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Blocking variant of `wait_done` for code without an event loop."""
@@ -296,7 +301,9 @@ class Player:
                 self._play(playback)
             except Exception as exc:  # a device error must not kill the thread
                 message = exc.message if isinstance(exc, NuanuError) else " ".join(str(exc).split())
-                playback.error = message
+                if self._sink.name not in message:
+                    message = f"{self._sink.name}: {message or type(exc).__name__}"
+                playback.error = f"audio device lost mid-playback ({message})"
                 self.last_error = message
                 log.warning("audio playback %s failed: %s", playback.utterance_id, message)
             finally:
