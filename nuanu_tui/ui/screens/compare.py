@@ -224,6 +224,8 @@ class CompareScreen(Screen[None]):
         else:
             verdict = "no audio on either lane"
         heard = "" if message.audible is None else f" · heard {LANE_NAMES[message.audible]}"
+        skew = message.start_skew_ms
+        skew_text = "< 1 ms" if skew < 1 else f"{skew:,.0f} ms"  # whole ms: µs jitter is not news
         self.query_one("#round-line", Static).update(
-            f"[b]round {message.round}[/] {verdict}{heard} [dim]· start skew {message.start_skew_ms:.2f} ms[/]"
+            f"[b]round {message.round}[/] {verdict}{heard} [dim]· lanes started {skew_text} apart[/]"
         )
