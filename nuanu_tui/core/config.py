@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     ttft_budget_ms: float = Field(1500.0, gt=0, validation_alias=_env("NUANU_TTFT_BUDGET_MS"))
     hedge_ms: float | None = Field(None, gt=0, validation_alias=_env("NUANU_HEDGE_MS"))
     tts_fallback: bool = Field(True, validation_alias=_env("NUANU_TTS_FALLBACK"))
+    llm_fast_path: bool = Field(True, validation_alias=_env("NUANU_LLM_FAST_PATH"))
 
     def key(self, provider: str) -> str | None:
         secret = {

@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,6 +28,9 @@ from nuanu_tui.core.timeline import UtteranceResult
 from nuanu_tui.core.tts.base import TTSProvider
 
 DEMO_KEY = "sim-demo-key"
+# CPython hands the GIL between threads every 5 ms by default. The engine loop, the audio writer and the UI
+# share one interpreter, so a busy renderer could hold a socket event or an audio write for up to 5 ms.
+GIL_SWITCH_INTERVAL_S = 0.0005
 LLM_KEEPWARM_S = 30.0
 
 
@@ -141,6 +145,7 @@ class Engine:
         warm: bool = True,
     ) -> Engine:
         settings = settings or Settings()
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
         sim = None
         if demo:
             settings, sim = await _start_demo(settings, sim_profile)

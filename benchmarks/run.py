@@ -1,0 +1,375 @@
+"""nuanu-tui performance: overhead over the provider floor, cold start, CPU/RSS, and the seed's designs.
+
+    uv run python -m benchmarks.run            # full run (~5 min), prints one table
+    uv run python -m benchmarks.run --quick    # a few utterances, proves the harness works
+
+Everything runs against the emulator in a separate process with fixed injected latencies, so the floor is
+known exactly: floor = injected TTFT + token intervals until the first flushable clause + injected TTS time
+to first audio. Overhead = first_audio - floor, where first_audio is the first sample handed to the
+(paced, silent) output device. These are measurements, not pass/fail tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import SecretStr
+
+from benchmarks.baselines import null_player, prototype_utterance, sequential_utterance
+from benchmarks.simproc import Floor, SimProcess, reply_tokens
+from nuanu_tui.core.chunker import Chunker
+from nuanu_tui.core.config import Settings
+from nuanu_tui.core.engine import Engine
+from nuanu_tui.core.tts.elevenlabs import ElevenLabsTTS
+
+TRIGGER = "камера, две собаки слева на обочине"
+FAST = Floor(ttft_ms=60.0, token_ms=4.0, tts_ms=40.0)  # overhead runs: short, so 100+ utterances are quick
+DEMO = Floor(ttft_ms=200.0, token_ms=10.0, tts_ms=150.0)  # design.md's flush-policy example
+RESULTS = Path(__file__).parent / "results"
+
+
+def first_flush_token() -> int:
+    """Index of the token whose arrival makes the first clause flushable (our chunker decides)."""
+    chunker = Chunker()
+    for i, tok in enumerate(reply_tokens()):
+        if chunker.feed(tok):
+            return i
+    raise RuntimeError("reply never flushes before its end")
+
+
+def settings_for(urls: tuple[str, str, str], **extra: Any) -> Settings:
+    groq_url, openai_url, el_url = urls
+    return Settings().model_copy(
+        update={
+            "groq_base_url": groq_url,
+            "openai_base_url": openai_url,
+            "elevenlabs_base_url": el_url,
+            "groq_api_key": SecretStr("bench"),
+            "openai_api_key": SecretStr("bench"),
+            "elevenlabs_api_key": SecretStr("bench"),
+            "failover": "off",
+            **extra,
+        }
+    )
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def cpu_s() -> float:
+    return time.process_time()
+
+
+def rss_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "n": len(values),
+        "p50": pct(values, 50),
+        "p95": pct(values, 95),
+        "max": max(values) if values else float("nan"),
+        "mean": statistics.fmean(values) if values else float("nan"),
+    }
+
+
+async def headless(urls: tuple[str, str, str], fmt: str, runs: int, floor_ms: float) -> dict[str, Any]:
+    engine = await Engine.create(
+        settings_for(urls), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", output_format=fmt
+    )
+    try:
+        for _ in range(5):
+            await engine.say(TRIGGER)
+        cpu0, wall0 = cpu_s(), time.perf_counter()
+        results = [await engine.say(TRIGGER) for _ in range(runs)]
+        cpu = cpu_s() - cpu0
+        wall = time.perf_counter() - wall0
+        underruns = engine.player.underruns
+    finally:
+        await engine.aclose()
+    bad = [r.error for r in results if not r.ok]
+    over = [r.stages_ms["first_audio"] - floor_ms for r in results if r.ok]
+    parts = {
+        "llm": [r.stages_ms["ttft"] - FAST.ttft_ms for r in results if r.ok],
+        "tts": [
+            r.stages_ms["first_audio_byte"] - r.stages_ms["first_flush"] - FAST.tts_ms
+            for r in results
+            if r.ok
+        ],
+        "audio": [r.stages_ms["first_audio"] - r.stages_ms["first_audio_byte"] for r in results if r.ok],
+    }
+    return {
+        "overhead": summary(over),
+        "parts_p50": {k: pct(v, 50) for k, v in parts.items()},
+        "errors": bad,
+        "cpu_per_utt_ms": cpu / max(runs, 1) * 1000,
+        "cpu_pct_streaming": 100 * cpu / wall,
+        "underruns": underruns,
+        "ttfa_p50": pct([r.stages_ms["first_audio"] for r in results if r.ok], 50),
+    }
+
+
+async def with_tui(
+    urls: tuple[str, str, str], fmt: str, runs: int, floor_ms: float, idle_s: float
+) -> dict[str, Any]:
+    from nuanu_tui.ui.app import make_app
+
+    app = make_app(
+        settings_for(urls), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", output_format=fmt
+    )
+    out: dict[str, Any] = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not app.bridge.ready:
+            await pilot.pause(0.05)
+        engine = app.bridge.engine
+        screen = app.screen
+
+        async def one() -> None:
+            await asyncio.wrap_future(app.bridge.say(TRIGGER, screen))
+
+        for _ in range(5):
+            await one()
+        start = len(engine.results)
+        cpu0, wall0 = cpu_s(), time.perf_counter()
+        for _ in range(runs):
+            await one()
+            await pilot.pause()  # let the UI render what arrived, as an operator would see it
+        cpu = cpu_s() - cpu0
+        wall = time.perf_counter() - wall0
+        results = engine.results[start:]
+        await pilot.pause(0.5)
+        cpu1, wall1 = cpu_s(), time.perf_counter()
+        await asyncio.sleep(idle_s)  # the app idles with its timers running
+        out["cpu_pct_idle"] = 100 * (cpu_s() - cpu1) / (time.perf_counter() - wall1)
+        out["underruns"] = engine.player.underruns
+    over = [r.stages_ms["first_audio"] - floor_ms for r in results if r.ok]
+    out.update(
+        overhead=summary(over),
+        errors=[r.error for r in results if not r.ok],
+        cpu_pct_streaming=100 * cpu / wall,
+        cpu_per_utt_ms=cpu / max(runs, 1) * 1000,
+    )
+    return out
+
+
+def cold_start(urls: tuple[str, str, str], floor_ms: float, warm_runs: int) -> dict[str, Any]:
+    launched = time.monotonic_ns()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.coldstart",
+            str(launched),
+            urls[0],
+            urls[2],
+            str(floor_ms),
+            str(warm_runs),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parent.parent,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr else "cold start failed")
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    warm_p50 = pct(data["warm"], 50)
+    return {
+        "ready_ms": data["ready_ms"],
+        "first_overhead": data["first"],
+        "warm_p50": warm_p50,
+        "first_minus_warm": data["first"] - warm_p50,
+    }
+
+
+async def baselines(urls: tuple[str, str, str], runs: int) -> dict[str, Any]:
+    ours_engine = await Engine.create(
+        settings_for(urls), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null"
+    )
+    try:
+        await ours_engine.say(TRIGGER)
+        ours = [(await ours_engine.say(TRIGGER)).stages_ms["first_audio"] for _ in range(runs)]
+    finally:
+        await ours_engine.aclose()
+    player = null_player(44100)
+    proto = [await prototype_utterance(urls[0], urls[2], player, TRIGGER) for _ in range(runs + 1)][1:]
+    player.close()
+    tts = ElevenLabsTTS(settings_for(urls))
+    await tts.connect()
+    player = null_player(24000)
+    seq = [
+        (await sequential_utterance(urls[0], tts, player, TRIGGER))["first_audio"] for _ in range(runs + 1)
+    ][1:]
+    player.close()
+    await tts.aclose()
+    p_ours = pct(ours, 50)
+    p_proto = pct([p["first_audio"] for p in proto], 50)
+    p_proto_byte = pct([p["first_audio_byte"] for p in proto], 50)
+    p_seq = pct(seq, 50)
+    return {
+        "ours_ttfa_p50": p_ours,
+        "proto_ttfa_p50": p_proto,
+        "proto_first_byte_p50": p_proto_byte,
+        "seq_ttfa_p50": p_seq,
+        "ratio_proto": p_proto / p_ours,
+        "ratio_seq": p_seq / p_ours,
+        "n": runs,
+    }
+
+
+def fmt_row(name: str, value: str, target: str = "", verdict: str = "") -> str:
+    return f"| {name:<52} | {value:>26} | {target:<14} | {verdict:<4} |"
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISS"
+
+
+def table(r: dict[str, Any]) -> str:
+    rows = [
+        fmt_row("metric", "value", "target", ""),
+        "|" + "-" * 54 + "|" + "-" * 28 + "|" + "-" * 16 + "|------|",
+    ]
+    floor = r["floor_ms"]
+    rows.append(fmt_row("floor (TTFT + tokens to 1st clause + TTS)", f"{floor:.1f} ms"))
+    for label, key in (
+        ("headless, PCM", "headless_pcm"),
+        ("headless, MP3", "headless_mp3"),
+        ("TUI running, PCM", "tui_pcm"),
+        ("TUI running, MP3", "tui_mp3"),
+    ):
+        o = r[key]["overhead"]
+        tui = key.startswith("tui")
+        target = "p50≤2 p95≤5" if tui else ""
+        ok = o["p50"] <= 2 and o["p95"] <= 5
+        rows.append(
+            fmt_row(
+                f"overhead {label} (n={o['n']}) p50/p95/max",
+                f"{o['p50']:.2f} / {o['p95']:.2f} / {o['max']:.2f} ms",
+                target,
+                verdict(ok) if tui else "",
+            )
+        )
+    parts = r["headless_pcm"]["parts_p50"]
+    rows.append(
+        fmt_row(
+            "  of which LLM / TTS / audio (p50, headless PCM)",
+            f"{parts['llm']:.2f} / {parts['tts']:.2f} / {parts['audio']:.2f} ms",
+        )
+    )
+    c = r["cold"]
+    rows.append(fmt_row("cold start: launch → ready (warm sockets)", f"{c['ready_ms']:.0f} ms"))
+    rows.append(
+        fmt_row(
+            "first utterance overhead − warm p50",
+            f"{c['first_minus_warm']:+.2f} ms",
+            "≤ 5 ms",
+            verdict(c["first_minus_warm"] <= 5),
+        )
+    )
+    b = r["baselines"]
+    rows.append(
+        fmt_row(
+            f"TTFA p50, ours (demo floor {DEMO.ttft_ms:.0f}/{DEMO.token_ms:.0f}/{DEMO.tts_ms:.0f})",
+            f"{b['ours_ttfa_p50']:.1f} ms",
+        )
+    )
+    rows.append(
+        fmt_row("TTFA p50, (a) prototype design", f"{b['proto_ttfa_p50']:.1f} ms  ×{b['ratio_proto']:.2f}")
+    )
+    rows.append(fmt_row("  (a) its own 'TTFA' = first audio byte", f"{b['proto_first_byte_p50']:.1f} ms"))
+    rows.append(
+        fmt_row("TTFA p50, (b) sequential design", f"{b['seq_ttfa_p50']:.1f} ms  ×{b['ratio_seq']:.2f}")
+    )
+    t = r["tui_pcm"]
+    rows.append(
+        fmt_row(
+            "CPU while streaming (TUI, % of one core)",
+            f"{t['cpu_pct_streaming']:.1f} %",
+            "≤ 15 %",
+            verdict(t["cpu_pct_streaming"] <= 15),
+        )
+    )
+    rows.append(
+        fmt_row(
+            "CPU per utterance (headless PCM / TUI PCM)",
+            f"{r['headless_pcm']['cpu_per_utt_ms']:.1f} / {t['cpu_per_utt_ms']:.1f} ms",
+        )
+    )
+    rows.append(
+        fmt_row(
+            "CPU idle (TUI running)", f"{t['cpu_pct_idle']:.2f} %", "≤ 2 %", verdict(t["cpu_pct_idle"] <= 2)
+        )
+    )
+    rows.append(
+        fmt_row("peak RSS", f"{r['rss_peak_mb']:.0f} MB", "≤ 150 MB", verdict(r["rss_peak_mb"] <= 150))
+    )
+    under = sum(r[k]["underruns"] for k in ("headless_pcm", "headless_mp3", "tui_pcm", "tui_mp3"))
+    rows.append(fmt_row("audio underruns during playback", str(under), "0", verdict(under == 0)))
+    return "\n".join(rows)
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    runs = 5 if args.quick else args.runs
+    k = first_flush_token()
+    floor_ms = FAST.first_audio_floor(k)
+    out: dict[str, Any] = {
+        "floor_ms": floor_ms,
+        "first_flush_token": k,
+        "runs": runs,
+        "machine": os.uname().nodename,
+        "cores": os.cpu_count(),
+    }
+    with SimProcess(FAST) as urls:
+        for fmt, key in (("pcm_24000", "pcm"), ("mp3_22050_32", "mp3")):
+            out[f"headless_{key}"] = await headless(urls, fmt, runs, floor_ms)
+            print(
+                f"headless {fmt}: overhead p50 {out[f'headless_{key}']['overhead']['p50']:.2f} ms",
+                file=sys.stderr,
+            )
+        for fmt, key in (("pcm_24000", "pcm"), ("mp3_22050_32", "mp3")):
+            out[f"tui_{key}"] = await with_tui(urls, fmt, runs, floor_ms, 1.0 if args.quick else 10.0)
+            print(f"TUI {fmt}: overhead p50 {out[f'tui_{key}']['overhead']['p50']:.2f} ms", file=sys.stderr)
+        out["cold"] = cold_start(urls, floor_ms, 3 if args.quick else 20)
+    with SimProcess(DEMO) as urls:
+        out["baselines"] = await baselines(urls, 3 if args.quick else 20)
+    out["rss_peak_mb"] = rss_peak_mb()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=120, help="warm utterances per overhead configuration")
+    parser.add_argument(
+        "--quick", action="store_true", help="a few utterances: proves the harness, not the speed"
+    )
+    parser.add_argument("--json", type=Path, help="also write the raw numbers here")
+    args = parser.parse_args(argv)
+    result = asyncio.run(main_async(args))
+    print(table(result))
+    path = args.json or (None if args.quick else RESULTS / "latest.json")
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())
