@@ -182,4 +182,16 @@ class FailoverLLM:
             yield item  # type: ignore[misc]
 
     def _failure(self, provider: LLMProvider, fault: NuanuError) -> None:
-        self.health.failure(provider.spec, fault, probe=provider.warm)
+        self.health.failure(provider.spec, fault, probe=lambda: probe_answer(provider))
+
+
+async def probe_answer(provider: LLMProvider) -> None:
+    """Health probe: ask for a tiny real answer. `warm` (GET /models) is no probe: a rate-limited or
+    overloaded model still lists fine, so the provider came back at once and failed the next utterance."""
+    stream = provider.stream(LLMRequest(trigger="ping", max_tokens=8), LLMStats())
+    try:
+        async for _ in stream:
+            return
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
+    raise NuanuError("llm_empty", f"{provider.spec} returned an empty answer")

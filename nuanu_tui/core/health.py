@@ -81,7 +81,9 @@ class HealthBoard:
     async def _probe(self, name: str, probe: Callable[[], Awaitable[None]]) -> None:
         item = self.get(name)
         retrying = AsyncRetrying(
-            wait=wait_exponential_jitter(initial=self._probe_min_s, max=self._probe_max_s),
+            wait=wait_exponential_jitter(
+                multiplier=self._probe_min_s, max=self._probe_max_s, jitter=self._probe_min_s
+            ),
             retry=retry_if_exception_type(NuanuError),
             reraise=True,
         )
