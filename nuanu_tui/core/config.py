@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     hedge_ms: float | None = Field(None, gt=0, validation_alias=_env("NUANU_HEDGE_MS"))
     tts_fallback: bool = Field(True, validation_alias=_env("NUANU_TTS_FALLBACK"))
     llm_fast_path: bool = Field(True, validation_alias=_env("NUANU_LLM_FAST_PATH"))
+    max_chars: int = Field(300, ge=20, le=2000, validation_alias=_env("NUANU_MAX_CHARS"))
+    blocklist: str | None = Field(
+        None, validation_alias=_env("NUANU_BLOCKLIST")
+    )  # extra files, comma-separated
+    output_filter: bool = Field(True, validation_alias=_env("NUANU_OUTPUT_FILTER"))
 
     def key(self, provider: str) -> str | None:
         secret = {

@@ -10,6 +10,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -24,6 +25,7 @@ from nuanu_tui.core.health import HealthBoard
 from nuanu_tui.core.llm.base import LLMProvider, LLMRequest
 from nuanu_tui.core.llm.prompts import clean_trigger
 from nuanu_tui.core.pipeline import UtteranceJob, run_utterance
+from nuanu_tui.core.safety import DEFAULT_BLOCKLISTS, FilterConfig, OutputFilter
 from nuanu_tui.core.timeline import UtteranceResult
 from nuanu_tui.core.tts.base import TTSProvider
 
@@ -126,6 +128,10 @@ class Engine:
         self.health = HealthBoard()
         self.policy = FailoverPolicy(settings.ttft_budget_ms, settings.hedge_ms)
         self.fallback_tts: TTSProvider | None = None
+        extra = [Path(p.strip()) for p in (settings.blocklist or "").split(",") if p.strip()]
+        self._filter_config = FilterConfig(
+            blocklist_paths=[*DEFAULT_BLOCKLISTS, *extra] if extra else None, max_chars=settings.max_chars
+        )
         if settings.tts_fallback and not tts.offline:
             with contextlib.suppress(NuanuError):
                 self.fallback_tts = make_tts("espeak", settings)
@@ -178,6 +184,11 @@ class Engine:
             except NuanuError as exc:
                 self.warm_errors["tts"] = exc.message
 
+        with contextlib.suppress(Exception):
+            filt = self._new_filter()
+            if filt is not None:
+                await asyncio.to_thread(filt.warm)
+
         async def warm_fallback() -> None:
             if self.fallback_tts is not None:
                 with contextlib.suppress(NuanuError):
@@ -203,6 +214,11 @@ class Engine:
             provider = make_llm(spec, self.settings)
             self._llms[spec] = provider
         return provider
+
+    def _new_filter(self) -> OutputFilter | None:
+        if not self.settings.output_filter:
+            return None
+        return OutputFilter(self._filter_config, lang=self.settings.lang)
 
     def llm_chain(self, spec: str) -> LLMProvider:
         """`spec` behind deadline-driven failover (or the bare provider when the chain is just itself)."""
@@ -293,6 +309,7 @@ class Engine:
             source=source,
             run_id=run_id,
             fallback_tts=self.fallback_tts if failover else None,
+            output_filter=self._new_filter(),
             health=self.health,
         )
         if on_event is not None:

@@ -25,6 +25,7 @@ from nuanu_tui.core.events import (
 )
 from nuanu_tui.core.health import HealthBoard
 from nuanu_tui.core.llm.base import LLMProvider, LLMRequest, LLMStats
+from nuanu_tui.core.safety import OutputFilter
 from nuanu_tui.core.timeline import Timeline, UtteranceResult
 from nuanu_tui.core.tts.base import TTSProvider, TTSUtterance
 from nuanu_tui.core.tts.fallback import FallbackUtterance
@@ -51,6 +52,7 @@ class UtteranceJob:
     source: str = "cli"
     run_id: str | None = None
     fallback_tts: TTSProvider | None = None  # speaks the rest when the cloud voice fails
+    output_filter: OutputFilter | None = None  # one per utterance: blocklist, markup stripping, length cap
     health: HealthBoard | None = None
 
 
@@ -91,6 +93,24 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
     playback = None
     segments: list[Playback] = []  # earlier playback segments of this utterance (before a TTS fallback)
 
+    spoken: list[str] = []
+
+    async def speak(utt: TTSUtterance, chunk: str) -> None:
+        """The safety filter runs on each chunk right before the TTS sees it; clean text passes unchanged."""
+        if job.output_filter is not None:
+            verdict = job.output_filter.clean_chunk(chunk)
+            if (verdict.blocked or verdict.truncated) and not result.filtered:
+                result.filtered = True
+                note = f"output filtered: {verdict.reason}"
+                result.notices.append(note)
+                emit(Notice(uid, note))
+            chunk = verdict.text
+        if not chunk:
+            return
+        spoken.append(chunk)
+        await utt.send(chunk)
+        stage("first_flush")
+
     async def llm_side() -> None:
         chunker = Chunker(job.chunker)
         utt: TTSUtterance | None = None
@@ -104,16 +124,18 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
                 if utt is None:
                     utt = await tts_ready
                 for chunk in chunks:
-                    await utt.send(chunk)
-                    stage("first_flush")
+                    await speak(utt, chunk)
         stage("llm_done")
         if not parts:
             raise NuanuError("llm_empty", f"{job.llm.spec} returned an empty answer")
         if utt is None:
             utt = await tts_ready
         for chunk in chunker.finish():
-            await utt.send(chunk)
-            stage("first_flush")
+            await speak(utt, chunk)
+        if not spoken:
+            raise NuanuError(
+                "nothing_speakable", f"{job.llm.spec}'s answer had nothing speakable after filtering"
+            )
         await utt.finish()
 
     def tts_fault(fault: NuanuError) -> None:
@@ -187,7 +209,7 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
             if tts_ready.done() and not tts_ready.cancelled():
                 with contextlib.suppress(BaseException):
                     await tts_ready.result().cancel()
-        result.text = "".join(parts).strip()
+        result.text = ("".join(spoken) if result.filtered else "".join(parts)).strip()
         result.stages_ms = timeline.stages_ms()
         result.t0_ns = timeline.t0_ns
         result.tokens = stats.tokens
