@@ -56,3 +56,50 @@ def test_error(snap_compare: Any) -> None:
         await settle(pilot)
 
     assert snap_compare(fake_app(engine), terminal_size=SIZE, run_before=run_before)
+
+
+# --- compare / bench / history ---------------------------------------------------------------------------
+def test_compare_after_two_rounds(snap_compare: Any) -> None:
+    from mode_fakes import LaneEngine, lane_app
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        await pilot.press("f1", "f2")
+        await settle(pilot)
+        # The measured start skew (µs to a few ms) is real time: pin it so the picture is stable.
+        screen = pilot.app.screen
+        last = screen.rounds.pop()  # type: ignore[attr-defined]
+        last.start_skew_ms = 0.0
+        screen.on_round_done(last)  # type: ignore[attr-defined]
+        await pilot.pause()
+
+    assert snap_compare(lane_app(LaneEngine()), terminal_size=SIZE, run_before=run_before)
+
+
+def test_bench_finished(snap_compare: Any) -> None:
+    from mode_fakes import FAST, SLOW, LaneEngine, lane_app
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        pilot.app.screen.set_config(triggers="seed", llms=[FAST, SLOW], runs=3, pause=0)  # type: ignore[attr-defined]
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+
+    assert snap_compare(lane_app(LaneEngine(vary_ms=5.0)), terminal_size=SIZE, run_before=run_before)
+
+
+def test_history_list(snap_compare: Any) -> None:
+    from history_data import fill_store
+
+    fill_store()
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+
+    assert snap_compare(fake_app(FakeEngine()), terminal_size=SIZE, run_before=run_before)

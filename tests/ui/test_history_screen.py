@@ -1,0 +1,159 @@
+"""Pilot tests for the history view over a pre-filled store (fixed ids and times)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from history_data import GROQ, OPENAI, RUN_ID, fill_store
+from textual.widgets import DataTable, Input, Select
+from ui_fakes import FakeEngine, fake_app, ready
+
+from nuanu_tui.ui.screens.history import HistoryScreen
+from nuanu_tui.ui.screens.modals import RunReportModal, WaterfallModal
+from nuanu_tui.ui.widgets.latency_plot import TtfaDistributionPlot, TtfaRunsPlot
+from nuanu_tui.ui.widgets.stats_table import StatsTable
+
+SIZE = (120, 40)
+
+
+async def open_history(pilot: Any) -> HistoryScreen:
+    await ready(pilot)
+    await pilot.press("ctrl+g")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, HistoryScreen)
+    return screen
+
+
+async def settle(pilot: Any) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def rows(screen: HistoryScreen, table: str) -> int:
+    return screen.query_one(f"#history-{table}", DataTable).row_count
+
+
+async def test_lists_sessions_runs_and_utterances(monkeypatch: pytest.MonkeyPatch) -> None:
+    counts = fill_store(monkeypatch)
+    app = fake_app(FakeEngine())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_history(pilot)
+        assert rows(screen, "runs") == 1 and rows(screen, "sessions") == 3
+        assert rows(screen, "utterances") == counts["all"]
+        run_row = screen.query_one("#history-runs", DataTable).get_row(RUN_ID)
+        assert run_row[1:4] == ["done", "4", GROQ]
+        assert {"groq", "openai", GROQ, OPENAI} <= set(screen.data["providers"])
+
+
+async def test_provider_filter(monkeypatch: pytest.MonkeyPatch) -> None:
+    counts = fill_store(monkeypatch)
+    app = fake_app(FakeEngine())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_history(pilot)
+        screen.query_one("#history-provider", Select).value = "openai"
+        await settle(pilot)
+        assert screen.provider == "openai"
+        assert rows(screen, "utterances") == counts["openai"]
+        assert {u["llm"] for u in screen.data["utterances"]} == {OPENAI}
+        assert rows(screen, "runs") == 0  # the bench run was groq only
+        assert {s["kind"] for s in screen.data["sessions"]} == {"console", "compare"}
+        screen.query_one("#history-provider", Select).value = GROQ
+        await settle(pilot)
+        assert rows(screen, "utterances") == counts["groq"] and rows(screen, "runs") == 1
+        assert rows(screen, "sessions") == 3
+
+
+async def test_export_writes_the_filtered_rows(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    counts = fill_store(monkeypatch)
+    app = fake_app(FakeEngine())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_history(pilot)
+        assert screen.query_one("#history-path", Input).value == "nuanu-history.csv"
+        await pilot.press("f3")  # default path, in the working directory
+        await settle(pilot)
+        with open(Path.cwd() / "nuanu-history.csv", encoding="utf-8") as f:
+            every = list(csv.DictReader(f))
+        assert len(every) == counts["all"]
+        assert {r["id"] for r in every} >= {"u001", "u013"}
+
+        screen.query_one("#history-provider", Select).value = "openai"
+        await settle(pilot)
+        target = tmp_path / "openai.json"
+        screen.query_one("#history-path", Input).value = str(target)
+        await pilot.press("f4")
+        await settle(pilot)
+        items = json.loads(target.read_text(encoding="utf-8"))
+        assert sorted(i["utterance_id"] for i in items) == ["u003", "u005"]
+        assert {i["llm"] for i in items} == {OPENAI}
+        assert screen.last_export == (str(target), 2)
+
+
+async def test_open_a_bench_run_and_an_utterance(monkeypatch: pytest.MonkeyPatch) -> None:
+    fill_store(monkeypatch)
+    app = fake_app(FakeEngine())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_history(pilot)
+        screen.query_one("#history-runs", DataTable).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, RunReportModal)
+        assert [v.utterance_id for v in modal.views] == ["u010", "u011", "u012", "u013"]
+        assert modal.query_one(StatsTable).summary[GROQ]["first_audio"]["n"] == 4
+        assert modal.query_one(TtfaDistributionPlot).series == {GROQ: [394.0, 395.0, 396.0, 397.0]}
+        assert modal.query_one(TtfaRunsPlot).order == {GROQ: [1, 2, 3, 4]}
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("f6", "f6")  # runs -> sessions -> utterances
+        table = screen.query_one("#history-utterances", DataTable)
+        table.focus()
+        await pilot.press("enter")  # newest first
+        await pilot.pause()
+        assert isinstance(app.screen, WaterfallModal)
+        assert app.screen.view.utterance_id == "u013"
+
+
+@pytest.mark.slow
+async def test_headless_demo_bench_shows_up_with_plots(tmp_path: Path) -> None:
+    env = dict(os.environ)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nuanu_tui",
+            "bench",
+            "--demo",
+            "--runs",
+            "2",
+            "--audio",
+            "null",
+            "--no-warmup",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    app = fake_app(FakeEngine())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_history(pilot)
+        (run,) = screen.data["bench_runs"]
+        assert run["status"] == "done"
+        screen.query_one("#history-runs", DataTable).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, RunReportModal)
+        assert len(modal.views) == 2
+        spec = run["config"]["llms"][0]
+        assert len(modal.query_one(TtfaDistributionPlot).series[spec]) == 2
+        assert modal.query_one(StatsTable).summary[spec]["first_audio"]["n"] == 2
