@@ -19,6 +19,110 @@ MODE_TITLES = {
 }
 
 
+DISCOVERABLE = (
+    "Speak seed",
+    "Open ",
+    "Toggle",
+    "Stop",
+    "Compare: speak",
+    "Compare: heard",
+    "Compare: toggle",
+    "Compare: reset",
+    "Compare: stop",
+    "Bench: start",
+    "Bench: cancel",
+    "Bench: open",
+    "Bench: triggers",
+    "History: ",
+)
+
+
+def _mode_commands(screen: object) -> list[tuple[str, str, Callable[[], object]]]:
+    """Actions of the compare, bench and history views (only while that view is shown)."""
+    from nuanu_tui.ui.screens.bench import BenchScreen
+    from nuanu_tui.ui.screens.compare import CompareScreen
+    from nuanu_tui.ui.screens.history import HistoryScreen
+
+    out: list[tuple[str, str, Callable[[], object]]] = []
+    if isinstance(screen, CompareScreen):
+        for i, seed in enumerate(screen.bridge.catalog.seeds, start=1):
+            out.append(
+                (
+                    f"Compare: speak seed {i}: {seed}",
+                    "Both lanes, same instant (F1–F5)",
+                    partial(screen.fire, seed),
+                )
+            )
+        for lane, name in ((0, "A"), (1, "B")):
+            for spec in screen.llm_options:
+                out.append(
+                    (
+                        f"Compare: lane {name} → {spec}",
+                        f"LLM of lane {name} from the next round",
+                        partial(screen.set_lane, lane, spec),
+                    )
+                )
+        for value, label in ((None, "first to audio"), (0, "lane A"), (1, "lane B")):
+            out.append(
+                (
+                    f"Compare: heard = {label}",
+                    "Which lane plays on the speaker (F6)",
+                    partial(screen.set_audible, value),
+                )
+            )
+        out.append(
+            (
+                "Compare: toggle sequential",
+                "Lanes one after the other, both heard (F7)",
+                screen.action_toggle_sequential,
+            )
+        )
+        out.append(("Compare: reset tally", "Forget the score (F8)", screen.action_reset))
+        out.append(("Compare: stop round", "Cancel both lanes (Esc)", screen.action_stop))
+    elif isinstance(screen, BenchScreen):
+        out.append(
+            ("Bench: start", "Run the benchmark with the settings shown (ctrl+r)", screen.action_start)
+        )
+        out.append(("Bench: cancel", "Stop now, keep finished runs (Esc)", screen.action_cancel))
+        out.append(
+            (
+                "Bench: open slowest waterfall",
+                "The slowest utterance's stages (F7)",
+                screen.action_open_slowest,
+            )
+        )
+        for name in screen.bridge.catalog.trigger_sets:
+            out.append(
+                (f"Bench: triggers = {name}", "Trigger set", partial(screen.set_config, triggers=name))
+            )
+        for spec in screen.bridge.catalog.llm_presets:
+            out.append(
+                (f"Bench: only {spec}", "Benchmark this LLM alone", partial(screen.set_config, llms=[spec]))
+            )
+    elif isinstance(screen, HistoryScreen):
+        out.append(("History: refresh", "Read the store again (F5)", screen.action_refresh))
+        out.append(
+            (
+                "History: export CSV",
+                "Filtered utterances to the path shown (F3)",
+                partial(screen.action_export, "csv"),
+            )
+        )
+        out.append(
+            (
+                "History: export JSON",
+                "Filtered utterances to the path shown (F4)",
+                partial(screen.action_export, "json"),
+            )
+        )
+        out.append(("History: all providers", "Clear the provider filter", partial(screen.filter, None)))
+        for provider in screen.data.get("providers", []):
+            out.append(
+                (f"History: only {provider}", "Filter by provider or spec", partial(screen.filter, provider))
+            )
+    return out
+
+
 class NuanuCommands(Provider):
     """Everything here is computed from in-memory state, so discovery stays instant (textual #6701)."""
 
@@ -31,6 +135,7 @@ class NuanuCommands(Provider):
             if getattr(app, "has_mode", lambda _n: False)(name):
                 out.append((f"Open {title}", f"Switch to the {title}", partial(app.switch_mode, name)))
         screen = self.screen
+        out.extend(_mode_commands(screen))
         if not isinstance(screen, ConsoleScreen):
             return out
         console: ConsoleScreen = screen
@@ -75,7 +180,7 @@ class NuanuCommands(Provider):
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():
-            if title.startswith(("Speak seed", "Open ", "Toggle", "Stop")):
+            if title.startswith(DISCOVERABLE):
                 yield DiscoveryHit(title, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:

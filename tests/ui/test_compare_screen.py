@@ -187,3 +187,17 @@ async def test_round_on_the_emulator(sim: Any) -> None:
             assert done.views[i].ttfa is not None
         assert done.tally.rounds == 1 and sum(done.tally.wins) + done.tally.ties == 1
         assert len(messages.of(LaneHeard)) == 1
+
+
+async def test_palette_offers_compare_actions() -> None:
+    from nuanu_tui.ui.commands import _mode_commands
+
+    app = lane_app(LaneEngine())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_compare(pilot)
+        commands = {title: callback for title, _, callback in _mode_commands(screen)}
+        commands["Compare: heard = lane B"]()
+        commands["Compare: toggle sequential"]()
+        commands[f"Compare: lane A → {SLOW}"]()
+        await pilot.pause()
+        assert (screen.audible, screen.sequential, screen.lanes[0]) == (1, True, SLOW)
