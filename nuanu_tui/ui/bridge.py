@@ -643,8 +643,10 @@ class EngineBridge:
         if store is None:
             raise NuanuError("store", self.store_error or "no database configured")
         run = next((r for r in store.bench_runs() if r["id"] == run_id), None)
-        views = [view_of(row_to_result(row)) for row in store.utterances(run_id=run_id)]
-        return run, views
+        results = [row_to_result(row) for row in store.utterances(run_id=run_id)]
+        if run is not None and run["summary"] is None:  # still running, or its process died mid-run
+            run["summary"] = summary_json(results)
+        return run, [view_of(r) for r in results]
 
     def bench_runs(self) -> list[dict[str, Any]]:
         store = self.open_store()

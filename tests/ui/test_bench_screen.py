@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from mode_fakes import FAST, SLOW, LaneEngine, lane_app
 from textual.widgets import DataTable, ProgressBar
 from ui_fakes import Messages, ready
@@ -95,6 +96,7 @@ async def test_cancel_keeps_finished_runs() -> None:
         assert "cancelled: 1 of 6 kept" in str(screen.query_one("#bench-now").render())
 
 
+@pytest.mark.slow
 async def test_slowest_list_opens_a_waterfall() -> None:
     engine = LaneEngine(vary_ms=10.0)  # each utterance 10 ms slower than the one before
     app = lane_app(engine)

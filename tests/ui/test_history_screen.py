@@ -96,6 +96,7 @@ async def test_export_writes_the_filtered_rows(monkeypatch: pytest.MonkeyPatch, 
         assert screen.last_export == (str(target), 2)
 
 
+@pytest.mark.slow
 async def test_open_a_bench_run_and_an_utterance(monkeypatch: pytest.MonkeyPatch) -> None:
     fill_store(monkeypatch)
     app = fake_app(FakeEngine())

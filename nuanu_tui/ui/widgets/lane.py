@@ -32,7 +32,7 @@ class CompareLane(Vertical):
     CompareLane > .lane--head { height: 1; background: $panel; }
     CompareLane.-heard > .lane--head { background: $success 30%; }
     CompareLane.-winner > .lane--head { text-style: bold; }
-    CompareLane > .lane--text { height: 1fr; min-height: 2; color: $text; }
+    CompareLane > .lane--text { height: auto; min-height: 3; max-height: 8; color: $text; }
     CompareLane > .lane--foot { height: 1; color: $text-muted; }
     CompareLane.-error > .lane--foot { color: $error; }
     CompareLane > Waterfall { min-height: 10; }
