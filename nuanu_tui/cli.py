@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from nuanu_tui.core.config import LLM_PROVIDERS, OUTPUT_FORMATS, Settings
 from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.redact import scrub
 
 
 def _common(p: argparse.ArgumentParser, *, many_llms: bool = False) -> None:
@@ -122,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # last resort: one line, no traceback, no secrets
-        from nuanu_tui.core.engine import scrub
+        from nuanu_tui.core.redact import scrub
 
         return _fail(scrub(f"{type(exc).__name__}: {exc}", Settings().secrets()) or "unknown error")
 
@@ -173,10 +174,10 @@ async def _say(args: argparse.Namespace) -> int:
         fatal = {k: v for k, v in engine.warm_errors.items() if _fatal_warm(v)}
         if fatal and not strict:
             for message in fatal.values():
-                print(f"warning: {message}; falling back", file=sys.stderr)
+                print(f"warning: {scrub(message, settings.secrets())}; falling back", file=sys.stderr)
         elif fatal:
             # Unreachable or refused at start-up: fail now (within the connect timeout), not after a second wait.
-            message = "; ".join(fatal.values())
+            message = scrub("; ".join(fatal.values()), settings.secrets()) or "start-up failed"
             if args.json:
                 print(json.dumps(_failed_json(args.trigger, engine, message), ensure_ascii=False))
             return _fail(message)

@@ -130,12 +130,6 @@ def test_checker_finds_whole_keys_and_pieces() -> None:
 # -- `say --json` ----------------------------------------------------------------------------------------
 
 STRICT = ["--no-failover"]  # a provider fault fails the utterance (the default falls back and still speaks)
-# Known leak (reported to the lead): an error body that quotes the key ends up in the failover notice
-# ("answered by offline/phrasebook: Groq refused access (403): <body>") on stderr, in result.notices and so
-# in the database and bench files. Strict: once fixed, these turn green and the marker must go.
-NOTICE_LEAK = pytest.mark.xfail(
-    strict=True, reason="failover notice repeats the provider's error body unscrubbed (cloud._map_error)"
-)
 
 
 def say(env: dict[str, str], cwd: Path, *extra: str, llm: str = GROQ) -> subprocess.CompletedProcess:
@@ -183,8 +177,8 @@ def test_say_llm_401(extra: list[str], canary_env: dict[str, str], tmp_path: Pat
     ("status", "extra"),
     [
         (401, []),
-        pytest.param(403, [], marks=NOTICE_LEAK),
-        pytest.param(500, [], marks=NOTICE_LEAK),
+        pytest.param(403, []),
+        pytest.param(500, []),
         (403, STRICT),
         (500, STRICT),
     ],
@@ -278,7 +272,6 @@ def test_bench_files_and_database(canary_env: dict[str, str], tmp_path: Path, fa
 
 
 @pytest.mark.slow
-@NOTICE_LEAK
 def test_bench_failover_notice_and_database(
     canary_env: dict[str, str], tmp_path: Path, faults: object
 ) -> None:
@@ -370,7 +363,7 @@ def debug_run(sim: object) -> Iterator[tuple[list[logging.LogRecord], list[objec
 
 def _is_ws_handshake_header(record: logging.LogRecord) -> bool:
     return (
-        record.name.startswith("websockets")
+        (record.name.startswith("websockets") or record.name == "nuanu_tui.elevenlabs.ws")
         and str(record.msg).startswith("> ")
         and ":" in record.getMessage()
     )
@@ -390,10 +383,6 @@ def test_engine_logs_at_debug(debug_run: tuple[list[logging.LogRecord], list[obj
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="websockets logs the handshake request headers at DEBUG, xi-api-key included (tts/elevenlabs.py)",
-)
 def test_websocket_handshake_logs_at_debug(debug_run: tuple[list[logging.LogRecord], list[object]]) -> None:
     records, _ = debug_run
     headers = [r for r in records if _is_ws_handshake_header(r)]

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from nuanu_tui.core.health import HealthBoard
 from nuanu_tui.core.llm.base import LLMProvider, LLMRequest
 from nuanu_tui.core.llm.prompts import clean_trigger
 from nuanu_tui.core.pipeline import UtteranceJob, run_utterance
+from nuanu_tui.core.redact import scrub
 from nuanu_tui.core.safety import DEFAULT_BLOCKLISTS, FilterConfig, OutputFilter
 from nuanu_tui.core.timeline import UtteranceResult
 from nuanu_tui.core.tts.base import TTSProvider
@@ -82,16 +82,6 @@ def make_tts(spec: str, settings: Settings, *, output_format: str | None = None)
             settings = settings.model_copy(update={"elevenlabs_model_id": arg})
         return ElevenLabsTTS(settings, output_format=output_format)
     raise ConfigError(f"bad TTS spec {spec!r}: use elevenlabs or espeak")
-
-
-def scrub(text: str | None, secrets: list[str]) -> str | None:
-    """Belt and braces: no configured key may leave the engine inside a message."""
-    if not text:
-        return text
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return re.sub(r"\b(sk|gsk|xi|sk_)[-_A-Za-z0-9]{16,}\b", "***", text)
 
 
 class Engine:
@@ -313,6 +303,7 @@ class Engine:
             health=self.health,
         )
         if on_event is not None:
+            on_event = self._scrubbing(on_event)
             for note in notices:
                 on_event(Notice(uid, note))
         lock = self._lock if queue else contextlib.nullcontext()
@@ -341,6 +332,17 @@ class Engine:
         result.notices.extend(notices)
         return self._record(result)
 
+    def _scrubbing(self, on_event: Callable[[PipelineEvent], None]) -> Callable[[PipelineEvent], None]:
+        """Notices can quote a provider's error body; keys never leave the engine."""
+        secrets = self.settings.secrets()
+
+        def emit(event: PipelineEvent) -> None:
+            if isinstance(event, Notice):
+                event = Notice(event.utterance_id, scrub(event.message, secrets) or "")
+            on_event(event)
+
+        return emit
+
     def _finish_early(self, uid, trigger, spec, exc, on_event, source, run_id) -> UtteranceResult:  # type: ignore[no-untyped-def]
         result = UtteranceResult(
             trigger=trigger,
@@ -361,6 +363,7 @@ class Engine:
     def _record(self, result: UtteranceResult) -> UtteranceResult:
         secrets = self.settings.secrets()
         result.error = scrub(result.error, secrets)
+        result.notices = [scrub(n, secrets) or "" for n in result.notices]
         self.results.append(result)
         for listener in self._listeners:
             with contextlib.suppress(Exception):

@@ -35,7 +35,6 @@ class _Attempt:
         self.first = asyncio.Event()  # set at the first content token, or at the end (error or done)
         self.token_seen = False
         self.fault: NuanuError | None = None
-        self.retried = False
         self.task = asyncio.create_task(self._run(request), name=f"llm-{provider.spec}")
 
     async def _run(self, request: LLMRequest) -> None:
@@ -93,6 +92,7 @@ class FailoverLLM:
         winner: _Attempt | None = None
         try:
             index = 0
+            retried: set[str] = set()  # one retry per provider per utterance, whatever the service says
             while winner is None and index < len(candidates):
                 provider = candidates[index]
                 attempt = _Attempt(provider, request)
@@ -103,7 +103,7 @@ class FailoverLLM:
                         f"{provider.spec}: no first token within {self.policy.hedge_ms:.0f} ms, hedged"
                     )
                 elif winner is None and fault is not None:
-                    if fault.kind == "llm_rate_limit" and self._retry_fits(fault, attempt):
+                    if fault.kind == "llm_rate_limit" and self._retry_fits(fault, provider.spec, retried):
                         await asyncio.sleep(fault.retry_after or 0)
                         continue  # same provider once more: the service said when
                     reasons.append(fault.message)
@@ -126,10 +126,10 @@ class FailoverLLM:
             for attempt in attempts:
                 attempt.cancel()
 
-    def _retry_fits(self, fault: NuanuError, attempt: _Attempt) -> bool:
-        if fault.retry_after is None or attempt.retried:
+    def _retry_fits(self, fault: NuanuError, spec: str, retried: set[str]) -> bool:
+        if fault.retry_after is None or spec in retried:
             return False
-        attempt.retried = True
+        retried.add(spec)
         return fault.retry_after * 1000 <= self.policy.ttft_budget_ms
 
     async def _await_first(

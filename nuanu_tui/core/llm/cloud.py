@@ -22,6 +22,7 @@ from nuanu_tui.core.config import LLMSpec, Settings
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.llm.base import LLMRequest, LLMStats
 from nuanu_tui.core.llm.prompts import build_messages
+from nuanu_tui.core.redact import scrub
 
 KEEPALIVE_EXPIRY_S = 600.0  # httpx's default (5 s) would drop the warm connection between utterances
 _SSE = {"content-type": "text/event-stream"}
@@ -83,6 +84,7 @@ class CloudLLM:
             )
             self.base_url = str(self._client.base_url)
         self._extra = _reasoning_args(spec.provider, spec.model)
+        self._secret = key
         self.fast_path = settings.llm_fast_path
         base = str(self._client.base_url).rstrip("/")
         self._chat_url = base + (
@@ -242,10 +244,12 @@ class CloudLLM:
         if event == "error" or chunk.get("error"):
             err = chunk.get("error")
             msg = err.get("message") if isinstance(err, dict) else err
-            raise NuanuError("llm_stream_error", f"{self.name} stopped the answer: {msg or data[:80]}")
+            text = scrub(str(msg or data[:80]), [self._secret])
+            raise NuanuError("llm_stream_error", f"{self.name} stopped the answer: {text}")
         return chunk
 
     def _status_error(self, status: int, body_msg: str, retry: str | None) -> NuanuError:
+        body_msg = scrub(body_msg, [self._secret]) or ""
         if status == 401:
             var = "GROQ_API_KEY" if self.provider == "groq" else "OPENAI_API_KEY"
             return NuanuError("llm_auth", f"{self.name} rejected the API key (401): check {var} in .env")
@@ -289,7 +293,7 @@ class CloudLLM:
             return NuanuError("llm_dropped", f"{self.name}: stream dropped mid-answer")
         if "Connect" in name or "Connection" in name or isinstance(exc, OSError):
             return NuanuError("llm_connection", f"{who}: connection failed: {text}")
-        return NuanuError("llm_error", f"{self.name}: {name}: {exc}")
+        return NuanuError("llm_error", scrub(f"{self.name}: {name}: {exc}", [self._secret]) or name)
 
     def _model_not_found(self) -> str:
         known = self._known_models

@@ -26,6 +26,7 @@ from nuanu_tui.core.audio.base import AudioFormat
 from nuanu_tui.core.clock import now_ns
 from nuanu_tui.core.config import Settings
 from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.redact import redacting_logger, scrub
 
 VOICE_SETTINGS = {
     "stability": 0.5,
@@ -188,6 +189,7 @@ class ElevenLabsTTS:
                 ping_interval=20,
                 ping_timeout=20,
                 proxy=None,
+                logger=redacting_logger("nuanu_tui.elevenlabs.ws", [self._key]),
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
@@ -222,6 +224,10 @@ class ElevenLabsTTS:
             raise self._fail(NuanuError(kind, f"ElevenLabs ({self._host()}): {why}")) from None
         self.connects += 1
         return ws
+
+    def _clean(self, err: NuanuError) -> NuanuError:
+        """Error frames and close reasons are the service's words: they could quote the key."""
+        return NuanuError(err.kind, scrub(err.message, [self._key]) or err.kind)
 
     def _host(self) -> str:
         return urlsplit(_ws_base(self._settings.elevenlabs_base_url)).netloc
@@ -311,7 +317,7 @@ class ElevenLabsTTS:
         finally:
             rcvd = ws.protocol.close_rcvd  # the close frame the service sent (None: the TCP link dropped)
             if err is None:
-                err = error_from_close(rcvd.code if rcvd else None, rcvd.reason if rcvd else "")
+                err = self._clean(error_from_close(rcvd.code if rcvd else None, rcvd.reason if rcvd else ""))
             for ctx in list(self._contexts.values()):
                 ctx.end(err)
             self._contexts.clear()
@@ -338,7 +344,7 @@ class ElevenLabsTTS:
         else:
             ctx = self._contexts.get(ctx_id) if ctx_id else None
         if msg.get("error") or (msg.get("message") and not msg.get("audio")):
-            err = error_from_frame(msg)
+            err = self._clean(error_from_frame(msg))
             self.last_error = err.message
             targets = [ctx] if ctx is not None else list(self._contexts.values()) if only is None else [only]
             for target in targets:
@@ -523,7 +529,11 @@ class _SingleUtterance:
             if rcvd is not None and rcvd.code == 1000:
                 self._ctx.end()
             else:
-                self._ctx.end(error_from_close(rcvd.code if rcvd else None, rcvd.reason if rcvd else ""))
+                self._ctx.end(
+                    self._owner._clean(
+                        error_from_close(rcvd.code if rcvd else None, rcvd.reason if rcvd else "")
+                    )
+                )
 
     async def send(self, text: str) -> None:
         if not self._ctx.closed:
