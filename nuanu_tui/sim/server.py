@@ -732,10 +732,16 @@ class _TTSConnection:
         frame: dict[str, Any] = {"message": message, "error": error, "code": code}
         if context_id is not None:
             frame[self.server.context_key] = context_id
-        with contextlib.suppress(Exception):
-            await self.ws.send_frame(orjson.dumps(frame), WSMsgType.TEXT)
-        with contextlib.suppress(Exception):
-            await self.ws.close(code=code, message=error.encode()[:120])
+
+        async def send_and_close() -> None:
+            with contextlib.suppress(Exception):
+                await self.ws.send_frame(orjson.dumps(frame), WSMsgType.TEXT)
+            with contextlib.suppress(Exception):
+                await self.ws.close(code=code, message=error.encode()[:120])
+
+        # Shielded: a context worker calling fail() is cancelled by the main loop once `closed` is set; the
+        # real service still sends its error frame and close code, so must we.
+        await asyncio.shield(asyncio.ensure_future(send_and_close()))
 
     # -- timers -------------------------------------------------------------------------------------------
     def _next_deadline(self) -> float:
@@ -928,8 +934,12 @@ class _TTSConnection:
             return True
         if fault.kind == "close_1011":
             self.fault_done = self.closed = True
-            with contextlib.suppress(Exception):
-                await self.ws.close(code=1011, message=b"internal server error")
+
+            async def close() -> None:
+                with contextlib.suppress(Exception):
+                    await self.ws.close(code=1011, message=b"internal server error")
+
+            await asyncio.shield(asyncio.ensure_future(close()))  # see fail(): the worker may be cancelled
             return False
         if fault.kind == "drop":
             self.fault_done = self.closed = True
