@@ -445,6 +445,10 @@ class EngineBridge:
             busy=bool(engine.busy),
             queued=max(0, len(self._tasks) - 1),
             output_format=self.output_format,
+            unavailable=tuple(getattr(st, "unavailable", ())),
+            fallback_tts=getattr(st, "fallback_tts", None),
+            last_served_by=getattr(results[-1], "served_by", None) if results else None,
+            last_degraded=bool(getattr(results[-1], "degraded", False)) if results else False,
         )
 
     # --- memory (store) -----------------------------------------------------------------------------

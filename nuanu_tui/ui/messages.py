@@ -73,6 +73,10 @@ class StatusView:
     busy: bool = False
     queued: int = 0
     output_format: str = ""
+    unavailable: tuple[str, ...] = ()  # providers failing right now, probed in the background
+    fallback_tts: str | None = None
+    last_served_by: str | None = None
+    last_degraded: bool = False
 
 
 class EngineReady(Message, bubble=False):

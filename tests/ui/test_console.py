@@ -267,6 +267,21 @@ async def test_status_bar_shows_badges_and_stats() -> None:
         assert "2 utt" in line and "p50 384 ms" in line and "p90 384 ms" in line
 
 
+async def test_status_bar_shows_failing_providers_live() -> None:
+    engine = FakeEngine()
+    app = fake_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        bar = app.screen.query_one(StatusBar)
+        assert "FAILING" not in str(bar.query_one("#banner").render())
+        engine.unavailable = ("elevenlabs/eleven_flash_v2_5",)
+        await pilot.press("f1")  # any finished utterance refreshes the status, as does the periodic poll
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        banner = str(bar.query_one("#banner").render())
+        assert "FAILING" in banner and "elevenlabs/eleven_flash_v2_5" in banner and "espeak/ru" in banner
+
+
 async def test_quit_closes_the_engine() -> None:
     engine = FakeEngine()
     app = fake_app(engine)

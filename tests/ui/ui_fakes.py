@@ -58,6 +58,7 @@ class FakeEngine:
         self.error = error
         self.simulated = simulated
         self.offline_reasons = offline_reasons
+        self.unavailable: tuple[str, ...] = ()
         self.provider_timings = (
             provider_timings if provider_timings is not None else {"queue_time": 0.02, "prompt_time": 0.03}
         )
@@ -143,6 +144,8 @@ class FakeEngine:
             simulated=self.simulated,
             utterances=len(self.results),
             ttfa_ms=[r.ttfa for r in self.results if r.ttfa is not None],
+            unavailable=self.unavailable,
+            fallback_tts="espeak/ru",
         )
 
     def llm(self, spec: str) -> Any:

@@ -53,6 +53,18 @@ class StatusBar(Widget):
             banner.append("[b reverse $warning] OFFLINE [/] " + escape("; ".join(status.offline_reasons)))
         if status.audio_warning:
             banner.append("[b reverse $error] NO AUDIO [/] " + escape(status.audio_warning))
+        if status.unavailable:
+            spare = f"; {status.fallback_tts} speaks instead" if status.fallback_tts else ""
+            banner.append(
+                "[b reverse $error] FAILING [/] "
+                + escape(", ".join(status.unavailable))
+                + escape(f" — skipped and probed in the background{spare}")
+            )
+        elif status.last_degraded and status.last_served_by:
+            banner.append(
+                "[b reverse $warning] DEGRADED [/] "
+                + escape(f"last remark served by {status.last_served_by}")
+            )
         banner_w = self.query_one("#banner", Static)
         banner_w.update("\n".join(banner))
         banner_w.set_class(bool(banner), "-shown")
