@@ -360,8 +360,17 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="a few utterances: proves the harness, not the speed"
     )
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=("headless", "tui", "cold", "baselines"),
+        help="run only these parts",
+    )
     args = parser.parse_args(argv)
     result = asyncio.run(main_async(args))
+    if args.only:
+        print(json.dumps(result, indent=1, ensure_ascii=False))
+        return 0
     print(table(result))
     path = args.json or (None if args.quick else RESULTS / "latest.json")
     if path is not None:

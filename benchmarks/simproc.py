@@ -10,7 +10,7 @@ import numpy as np
 
 from nuanu_tui.sim import SimServer
 from nuanu_tui.sim.profiles import LLMProfile, ProfileSet, TTSProfile
-from nuanu_tui.sim.server import tokenize
+from nuanu_tui.sim.server import set_precise_timing, tokenize
 
 # The reply the design doc uses for its flush-policy numbers.
 REPLY = "Вот это да, слон на мопеде! А за ним ещё два."
@@ -53,6 +53,7 @@ def _speech(_text: str, rate: int) -> bytes:
 
 def _serve(floor: Floor, conn: mp.connection.Connection) -> None:  # type: ignore[name-defined]
     async def main() -> None:
+        set_precise_timing(True)  # the floor must be exact: the emulator's timer slack is not our overhead
         server = SimServer(profile=floor.profile(), reply_fn=_reply, speech_fn=_speech)
         await server.start()
         conn.send((server.groq_base_url, server.openai_base_url, server.elevenlabs_base_url))

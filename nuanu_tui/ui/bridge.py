@@ -16,6 +16,7 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from textual.message import Message
 from textual.message_pump import MessagePump
 
 from nuanu_tui.core.bench import BENCH_SOURCE, WARMUP_SOURCE, BenchConfig, BenchProgress, run_bench
@@ -71,6 +72,7 @@ TTS_CHOICES = (
     "espeak/en",
 )
 FLUSH_INTERVAL_S = 1 / 30
+HOLD_MAX_S = 0.6  # never hold UI updates longer than this while waiting for the first audio
 CLOSE_TIMEOUT_S = 6.0
 MODELS_TIMEOUT_S = 10.0
 
@@ -165,11 +167,18 @@ def provider_of(spec: str) -> str:
 
 
 class _Relay:
-    """Per-utterance event sink, called on the engine loop. Returns at once; never waits on the UI."""
+    """Per-utterance event sink, called on the engine loop. Returns at once; never waits on the UI.
+
+    Between the first token and the first sample handed to the device, the UI would render text and bars
+    while the engine races for the GIL on its critical path. Those updates are held for that window (at most
+    HOLD_MAX_S) and posted together the moment audio starts: the operator sees the text as it is heard.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, target: MessagePump) -> None:
         self._loop = loop
         self._target = target
+        self._held: list[Message] | None = None
+        self._hold_timer: asyncio.TimerHandle | None = None
         self._text: list[str] = []
         self._uid = ""
         self._timer: asyncio.TimerHandle | None = None
@@ -188,9 +197,14 @@ class _Relay:
                     self._timer = self._loop.call_later(wait, self.flush)
             return
         self.flush()  # keep order: all text before this event is posted first
-        post = self._target.post_message
+        post = self._post
         if isinstance(event, StageReached):
+            if event.stage == "ttft" and self._held is None:
+                self._held = []
+                self._hold_timer = self._loop.call_later(HOLD_MAX_S, self.release)
             post(StageArrived(event.utterance_id, event.stage, event.ms))
+            if event.stage == "first_audio":
+                self.release()
         elif isinstance(event, UtteranceStarted):
             post(
                 UtteranceBegan(
@@ -208,8 +222,24 @@ class _Relay:
         elif isinstance(event, Notice):
             post(NoticeArrived(event.utterance_id, event.message))
         elif isinstance(event, UtteranceFinished):
+            self.release()
             self.result = event.result
             post(UtteranceDone(view_of(event.result)))
+
+    def _post(self, message: Message) -> None:
+        if self._held is not None:
+            self._held.append(message)
+        else:
+            self._target.post_message(message)
+
+    def release(self) -> None:
+        """Post everything held, in order, and stop holding."""
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+            self._hold_timer = None
+        held, self._held = self._held, None
+        for message in held or ():
+            self._target.post_message(message)
 
     def flush(self) -> None:
         if self._timer is not None:
@@ -219,7 +249,7 @@ class _Relay:
             text = "".join(self._text)
             self._text.clear()
             self._last_flush = self._loop.time()
-            self._target.post_message(TextArrived(self._uid, text))
+            self._post(TextArrived(self._uid, text))
 
 
 class EngineBridge:

@@ -125,6 +125,9 @@ class UtteranceCard(Widget, can_focus=True):
             self.post_message(self.Selected(self.view.utterance_id))
 
 
+MAX_CARDS = 20  # older remarks stay in the history view (SQLite)
+
+
 class Transcript(VerticalScroll):
     """Cards in arrival order; follows the newest card unless the operator scrolled up."""
 
@@ -153,8 +156,17 @@ class Transcript(VerticalScroll):
         card = UtteranceCard(view)
         self.cards[view.utterance_id] = card
         await self.mount(card)
+        await self._trim()
         self.scroll_end(animate=False)
         return card
+
+    async def _trim(self) -> None:
+        """Keep the DOM small: layout cost grows with every mounted card, and history keeps them all."""
+        while len(self.cards) > MAX_CARDS:
+            oldest = next(iter(self.cards))
+            if oldest == self.selected:
+                break
+            await self.cards.pop(oldest).remove()
 
     def select(self, utterance_id: str | None) -> None:
         self.selected = utterance_id
