@@ -13,6 +13,7 @@ import asyncio
 import base64
 import contextlib
 import time
+from typing import Any
 
 import groq
 import miniaudio
@@ -112,3 +113,76 @@ def null_player(rate: int) -> Player:
     player = Player(NullSink())
     player.start(rate)
     return player
+
+
+class MinimalClient:
+    """The transport floor on this machine: bare httpx + one warm websockets socket, no SDK, no pipeline.
+
+    It sends the first clause as soon as its last token arrives and stops the clock at the first audio frame,
+    decoded but not played. Whatever it measures above the injected delays is the emulator, the loopback and
+    the machine; our engine's own cost is what we measure above *this*.
+    """
+
+    def __init__(self, groq_url: str, el_url: str, first_flush_token: int) -> None:
+        import httpx
+
+        self._http = httpx.AsyncClient(timeout=20)
+        self._url = groq_url.rstrip("/") + "/openai/v1/chat/completions"
+        self._el = f"{el_url}/v1/text-to-speech/{VOICE}/multi-stream-input?model_id=eleven_flash_v2_5&output_format=pcm_24000&auto_mode=true&inactivity_timeout=180"
+        self._k = first_flush_token
+        self._body = orjson.dumps(
+            {"model": MODEL, "messages": build_messages("две собаки", "ru"), "stream": True, "max_tokens": 80}
+        )
+        self._ws: Any = None
+        self._n = 0
+
+    async def open(self) -> None:
+        self._ws = await connect(
+            self._el, additional_headers={"xi-api-key": "bench"}, proxy=None, compression=None
+        )
+        await self._http.get(
+            self._url.replace("chat/completions", "models"), headers={"Authorization": "Bearer b"}
+        )
+
+    async def utterance(self) -> float:
+        self._n += 1
+        ctx = f"min-{self._n}"
+        t0 = time.perf_counter_ns()
+        await self._ws.send(orjson.dumps({"text": " ", "context_id": ctx}).decode())
+        text, n, sent, first_audio = "", 0, False, float("nan")
+        async with self._http.stream(
+            "POST", self._url, content=self._body, headers={"Authorization": "Bearer b"}
+        ) as r:
+            async for line in r.aiter_lines():
+                if not line.startswith("data: {"):
+                    continue
+                delta = orjson.loads(line[6:])["choices"]
+                content = delta[0]["delta"].get("content") if delta else None
+                if not content:
+                    continue
+                text += content
+                if n == self._k and not sent:
+                    await self._ws.send(
+                        orjson.dumps({"text": text.strip() + " ", "context_id": ctx}).decode()
+                    )
+                    sent, text = True, ""
+                    while True:  # the first audio frame for this context
+                        msg = orjson.loads(await self._ws.recv())
+                        if msg.get("audio") and (msg.get("contextId") or msg.get("context_id")) == ctx:
+                            base64.b64decode(msg["audio"])
+                            first_audio = _ms(t0)
+                            break
+                n += 1
+        await self._ws.send(orjson.dumps({"text": text + " ", "context_id": ctx, "flush": True}).decode())
+        await self._ws.send(orjson.dumps({"context_id": ctx, "close_context": True}).decode())
+        while True:
+            msg = orjson.loads(await self._ws.recv())
+            if (msg.get("isFinal") or msg.get("is_final")) and (
+                msg.get("contextId") or msg.get("context_id")
+            ) == ctx:
+                break
+        return first_audio
+
+    async def close(self) -> None:
+        await self._ws.close()
+        await self._http.aclose()

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from pydantic import SecretStr
 
-from benchmarks.baselines import null_player, prototype_utterance, sequential_utterance
+from benchmarks.baselines import MinimalClient, null_player, prototype_utterance, sequential_utterance
 from benchmarks.simproc import Floor, SimProcess, reply_tokens
 from nuanu_tui.core.chunker import Chunker
 from nuanu_tui.core.config import Settings
@@ -87,44 +87,75 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-async def headless(urls: tuple[str, str, str], fmt: str, runs: int, floor_ms: float) -> dict[str, Any]:
+async def interleaved(
+    urls: tuple[str, str, str], k: int, runs: int, say: Any
+) -> tuple[list[Any], list[float], float, float]:
+    """Alternate our utterance with the minimal client's (A B A B …) so machine drift hits both alike.
+
+    Returns our results, the minimal client's first-audio times, and our CPU and wall time only.
+    """
+    client = MinimalClient(urls[0], urls[2], k)
+    await client.open()
+    results: list[Any] = []
+    minimal_ms: list[float] = []
+    cpu = wall = 0.0
+    try:
+        for _ in range(5):
+            await client.utterance()
+            await say()
+        for _ in range(runs):
+            minimal_ms.append(await client.utterance())
+            c0, w0 = cpu_s(), time.perf_counter()
+            results.append(await say())
+            cpu += cpu_s() - c0
+            wall += time.perf_counter() - w0
+    finally:
+        await client.close()
+    return results, minimal_ms, cpu, wall
+
+
+def overhead_report(results: list[Any], minimal_ms: list[float], floor_ms: float) -> dict[str, Any]:
+    ok = [(r, m) for r, m in zip(results, minimal_ms, strict=True) if r.ok]
+    over = [r.stages_ms["first_audio"] - floor_ms for r, _ in ok]
+    return {
+        "overhead": summary(over),
+        "minimal": summary([m - floor_ms for _, m in ok]),
+        "own_p50": pct([r.stages_ms["first_audio"] - m for r, m in ok], 50),  # paired: ours − minimal
+        "errors": [r.error for r in results if not r.ok],
+        "parts_p50": {
+            "llm": pct([r.stages_ms["ttft"] - FAST.ttft_ms for r, _ in ok], 50),
+            "tts": pct(
+                [r.stages_ms["first_audio_byte"] - r.stages_ms["first_flush"] - FAST.tts_ms for r, _ in ok],
+                50,
+            ),
+            "audio": pct([r.stages_ms["first_audio"] - r.stages_ms["first_audio_byte"] for r, _ in ok], 50),
+        },
+    }
+
+
+async def headless(
+    urls: tuple[str, str, str], fmt: str, runs: int, floor_ms: float, k: int
+) -> dict[str, Any]:
     engine = await Engine.create(
         settings_for(urls), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", output_format=fmt
     )
     try:
-        for _ in range(5):
-            await engine.say(TRIGGER)
-        cpu0, wall0 = cpu_s(), time.perf_counter()
-        results = [await engine.say(TRIGGER) for _ in range(runs)]
-        cpu = cpu_s() - cpu0
-        wall = time.perf_counter() - wall0
+        results, minimal_ms, cpu, wall = await interleaved(urls, k, runs, lambda: engine.say(TRIGGER))
         underruns = engine.player.underruns
     finally:
         await engine.aclose()
-    bad = [r.error for r in results if not r.ok]
-    over = [r.stages_ms["first_audio"] - floor_ms for r in results if r.ok]
-    parts = {
-        "llm": [r.stages_ms["ttft"] - FAST.ttft_ms for r in results if r.ok],
-        "tts": [
-            r.stages_ms["first_audio_byte"] - r.stages_ms["first_flush"] - FAST.tts_ms
-            for r in results
-            if r.ok
-        ],
-        "audio": [r.stages_ms["first_audio"] - r.stages_ms["first_audio_byte"] for r in results if r.ok],
-    }
-    return {
-        "overhead": summary(over),
-        "parts_p50": {k: pct(v, 50) for k, v in parts.items()},
-        "errors": bad,
-        "cpu_per_utt_ms": cpu / max(runs, 1) * 1000,
-        "cpu_pct_streaming": 100 * cpu / wall,
-        "underruns": underruns,
-        "ttfa_p50": pct([r.stages_ms["first_audio"] for r in results if r.ok], 50),
-    }
+    out = overhead_report(results, minimal_ms, floor_ms)
+    out.update(
+        cpu_per_utt_ms=cpu / max(runs, 1) * 1000,
+        cpu_pct_streaming=100 * cpu / wall,
+        underruns=underruns,
+        ttfa_p50=pct([r.stages_ms["first_audio"] for r in results if r.ok], 50),
+    )
+    return out
 
 
 async def with_tui(
-    urls: tuple[str, str, str], fmt: str, runs: int, floor_ms: float, idle_s: float
+    urls: tuple[str, str, str], fmt: str, runs: int, floor_ms: float, k: int, idle_s: float
 ) -> dict[str, Any]:
     from nuanu_tui.ui.app import make_app
 
@@ -138,31 +169,19 @@ async def with_tui(
         engine = app.bridge.engine
         screen = app.screen
 
-        async def one() -> None:
-            await asyncio.wrap_future(app.bridge.say(TRIGGER, screen))
-
-        for _ in range(5):
-            await one()
-        start = len(engine.results)
-        cpu0, wall0 = cpu_s(), time.perf_counter()
-        for _ in range(runs):
-            await one()
+        async def one() -> Any:
+            view = await asyncio.wrap_future(app.bridge.say(TRIGGER, screen))
             await pilot.pause()  # let the UI render what arrived, as an operator would see it
-        cpu = cpu_s() - cpu0
-        wall = time.perf_counter() - wall0
-        results = engine.results[start:]
+            return next(r for r in reversed(engine.results) if r.utterance_id == view.utterance_id)
+
+        results, minimal_ms, cpu, wall = await interleaved(urls, k, runs, one)
         await pilot.pause(0.5)
         cpu1, wall1 = cpu_s(), time.perf_counter()
         await asyncio.sleep(idle_s)  # the app idles with its timers running
         out["cpu_pct_idle"] = 100 * (cpu_s() - cpu1) / (time.perf_counter() - wall1)
         out["underruns"] = engine.player.underruns
-    over = [r.stages_ms["first_audio"] - floor_ms for r in results if r.ok]
-    out.update(
-        overhead=summary(over),
-        errors=[r.error for r in results if not r.ok],
-        cpu_pct_streaming=100 * cpu / wall,
-        cpu_per_utt_ms=cpu / max(runs, 1) * 1000,
-    )
+    out.update(overhead_report(results, minimal_ms, floor_ms))
+    out.update(cpu_pct_streaming=100 * cpu / wall, cpu_per_utt_ms=cpu / max(runs, 1) * 1000)
     return out
 
 
@@ -244,30 +263,41 @@ def table(r: dict[str, Any]) -> str:
         fmt_row("metric", "value", "target", ""),
         "|" + "-" * 54 + "|" + "-" * 28 + "|" + "-" * 16 + "|------|",
     ]
-    floor = r["floor_ms"]
-    rows.append(fmt_row("floor (TTFT + tokens to 1st clause + TTS)", f"{floor:.1f} ms"))
-    for label, key in (
+    rows.append(fmt_row("floor (TTFT + tokens to 1st clause + TTS)", f"{r['floor_ms']:.1f} ms"))
+    labels = (
         ("headless, PCM", "headless_pcm"),
         ("headless, MP3", "headless_mp3"),
         ("TUI running, PCM", "tui_pcm"),
         ("TUI running, MP3", "tui_mp3"),
-    ):
+    )
+    for label, key in labels:
         o = r[key]["overhead"]
         tui = key.startswith("tui")
-        target = "p50≤2 p95≤5" if tui else ""
         ok = o["p50"] <= 2 and o["p95"] <= 5
         rows.append(
             fmt_row(
                 f"overhead {label} (n={o['n']}) p50/p95/max",
                 f"{o['p50']:.2f} / {o['p95']:.2f} / {o['max']:.2f} ms",
-                target,
+                "p50≤2 p95≤5" if tui else "",
                 verdict(ok) if tui else "",
             )
         )
+    m = r["headless_pcm"]["minimal"]
+    rows.append(
+        fmt_row("minimal client (bare httpx+websockets) p50/p95", f"{m['p50']:.2f} / {m['p95']:.2f} ms")
+    )
+    for label, key in labels:
+        rows.append(fmt_row(f"engine's own cost, {label} (paired, p50)", f"{r[key]['own_p50']:+.2f} ms"))
+    tui_delta = r["tui_pcm"]["own_p50"] - r["headless_pcm"]["own_p50"]
+    rows.append(
+        fmt_row(
+            "TUI running − headless (PCM, p50)", f"{tui_delta:+.2f} ms", "≤ 1 ms", verdict(tui_delta <= 1)
+        )
+    )
     parts = r["headless_pcm"]["parts_p50"]
     rows.append(
         fmt_row(
-            "  of which LLM / TTS / audio (p50, headless PCM)",
+            "  where: LLM / TTS / audio legs (p50, headless PCM)",
             f"{parts['llm']:.2f} / {parts['tts']:.2f} / {parts['audio']:.2f} ms",
         )
     )
@@ -282,12 +312,8 @@ def table(r: dict[str, Any]) -> str:
         )
     )
     b = r["baselines"]
-    rows.append(
-        fmt_row(
-            f"TTFA p50, ours (demo floor {DEMO.ttft_ms:.0f}/{DEMO.token_ms:.0f}/{DEMO.tts_ms:.0f})",
-            f"{b['ours_ttfa_p50']:.1f} ms",
-        )
-    )
+    demo = f"{DEMO.ttft_ms:.0f}/{DEMO.token_ms:.0f}/{DEMO.tts_ms:.0f}"
+    rows.append(fmt_row(f"TTFA p50, ours (floor {demo} ms, n={b['n']})", f"{b['ours_ttfa_p50']:.1f} ms"))
     rows.append(
         fmt_row("TTFA p50, (a) prototype design", f"{b['proto_ttfa_p50']:.1f} ms  ×{b['ratio_proto']:.2f}")
     )
@@ -316,9 +342,14 @@ def table(r: dict[str, Any]) -> str:
         )
     )
     rows.append(
-        fmt_row("peak RSS", f"{r['rss_peak_mb']:.0f} MB", "≤ 150 MB", verdict(r["rss_peak_mb"] <= 150))
+        fmt_row(
+            "peak RSS (whole benchmark process)",
+            f"{r['rss_peak_mb']:.0f} MB",
+            "≤ 150 MB",
+            verdict(r["rss_peak_mb"] <= 150),
+        )
     )
-    under = sum(r[k]["underruns"] for k in ("headless_pcm", "headless_mp3", "tui_pcm", "tui_mp3"))
+    under = sum(r[k]["underruns"] for _, k in labels)
     rows.append(fmt_row("audio underruns during playback", str(under), "0", verdict(under == 0)))
     return "\n".join(rows)
 
@@ -334,19 +365,25 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "machine": os.uname().nodename,
         "cores": os.cpu_count(),
     }
+    only = set(args.only or ["headless", "tui", "cold", "baselines"])
+    formats = [("pcm_24000", "pcm"), ("mp3_22050_32", "mp3")]
     with SimProcess(FAST) as urls:
-        for fmt, key in (("pcm_24000", "pcm"), ("mp3_22050_32", "mp3")):
-            out[f"headless_{key}"] = await headless(urls, fmt, runs, floor_ms)
+        for fmt, key in formats if "headless" in only else []:
+            out[f"headless_{key}"] = res = await headless(urls, fmt, runs, floor_ms, k)
             print(
-                f"headless {fmt}: overhead p50 {out[f'headless_{key}']['overhead']['p50']:.2f} ms",
+                f"headless {fmt}: {res['overhead']} own {res['own_p50']:.2f} {res['parts_p50']}",
                 file=sys.stderr,
             )
-        for fmt, key in (("pcm_24000", "pcm"), ("mp3_22050_32", "mp3")):
-            out[f"tui_{key}"] = await with_tui(urls, fmt, runs, floor_ms, 1.0 if args.quick else 10.0)
-            print(f"TUI {fmt}: overhead p50 {out[f'tui_{key}']['overhead']['p50']:.2f} ms", file=sys.stderr)
-        out["cold"] = cold_start(urls, floor_ms, 3 if args.quick else 20)
-    with SimProcess(DEMO) as urls:
-        out["baselines"] = await baselines(urls, 3 if args.quick else 20)
+        for fmt, key in formats if "tui" in only else []:
+            out[f"tui_{key}"] = res = await with_tui(
+                urls, fmt, runs, floor_ms, k, 1.0 if args.quick else 10.0
+            )
+            print(f"TUI {fmt}: {res['overhead']} own {res['own_p50']:.2f}", file=sys.stderr)
+        if "cold" in only:
+            out["cold"] = cold_start(urls, floor_ms, 3 if args.quick else 20)
+    if "baselines" in only:
+        with SimProcess(DEMO) as urls:
+            out["baselines"] = await baselines(urls, 3 if args.quick else 20)
     out["rss_peak_mb"] = rss_peak_mb()
     return out
 
