@@ -72,7 +72,7 @@ TTS_CHOICES = (
     "espeak/en",
 )
 FLUSH_INTERVAL_S = 1 / 30
-HOLD_MAX_S = 0.6  # never hold UI updates longer than this while waiting for the first audio
+HOLD_MAX_S = 1.0  # never hold UI updates longer than this while waiting for the first audio
 CLOSE_TIMEOUT_S = 6.0
 MODELS_TIMEOUT_S = 10.0
 
@@ -169,9 +169,9 @@ def provider_of(spec: str) -> str:
 class _Relay:
     """Per-utterance event sink, called on the engine loop. Returns at once; never waits on the UI.
 
-    Between the first token and the first sample handed to the device, the UI would render text and bars
-    while the engine races for the GIL on its critical path. Those updates are held for that window (at most
-    HOLD_MAX_S) and posted together the moment audio starts: the operator sees the text as it is heard.
+    Between the trigger and the first sample handed to the device, the UI would mount a card and render text
+    and bars while the engine races for the GIL on its critical path. Those updates are held for that window
+    (at most HOLD_MAX_S) and posted together the moment audio starts: the card appears as the remark is heard.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, target: MessagePump) -> None:
@@ -198,10 +198,10 @@ class _Relay:
             return
         self.flush()  # keep order: all text before this event is posted first
         post = self._post
+        if isinstance(event, UtteranceStarted) and self._held is None:
+            self._held = []
+            self._hold_timer = self._loop.call_later(HOLD_MAX_S, self.release)
         if isinstance(event, StageReached):
-            if event.stage == "ttft" and self._held is None:
-                self._held = []
-                self._hold_timer = self._loop.call_later(HOLD_MAX_S, self.release)
             post(StageArrived(event.utterance_id, event.stage, event.ms))
             if event.stage == "first_audio":
                 self.release()
