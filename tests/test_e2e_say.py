@@ -186,7 +186,16 @@ def test_unreachable_host_fails_fast_without_traceback(
         env["ELEVENLABS_BASE_URL"] = f"ws://127.0.0.1:{silent_port}"
     started = time.monotonic()
     proc = run_cli(
-        [*STRICT, "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--tts", "elevenlabs", "--audio", "null"],
+        [
+            *STRICT,
+            "две собаки",
+            "--llm",
+            "groq/llama-3.1-8b-instant",
+            "--tts",
+            "elevenlabs",
+            "--audio",
+            "null",
+        ],
         env,
         tmp_path,
     )
@@ -213,7 +222,16 @@ def test_refused_and_dns_failures_are_one_line(
     env = dict(sim_env)
     env[url_var] = url
     proc = run_cli(
-        [*STRICT, "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--tts", "elevenlabs", "--audio", "null"],
+        [
+            *STRICT,
+            "две собаки",
+            "--llm",
+            "groq/llama-3.1-8b-instant",
+            "--tts",
+            "elevenlabs",
+            "--audio",
+            "null",
+        ],
         env,
         tmp_path,
     )
@@ -260,3 +278,41 @@ def test_unreachable_llm_and_tts_fail_over_and_keep_talking(
     assert "offline/phrasebook" in proc.stderr  # who answered instead
     rate, frames = wav_frames(out)
     assert rate == 24000 and len(frames) > 24000  # espeak audio resampled into the running 24 kHz stream
+
+
+def test_models_lists_what_the_provider_offers(sim_env: dict[str, str], tmp_path: Path) -> None:
+    proc = run_cli(["models", "groq"], sim_env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    names = proc.stdout.split()
+    assert "llama-3.1-8b-instant" in names and "openai/gpt-oss-20b" in names
+
+
+def test_retired_model_names_the_available_ones(sim_env: dict[str, str], tmp_path: Path) -> None:
+    proc = run_cli(
+        [*STRICT, "две собаки", "--llm", "groq/llama-2-retired", "--audio", "null"], sim_env, tmp_path
+    )
+    assert proc.returncode != 0
+    line = proc.stderr.strip().splitlines()[-1]
+    assert "llama-2-retired" in line and "available:" in line and "llama-3.1-8b-instant" in line
+
+
+def test_stream_input_mode_and_mp3_output(sim: object, sim_env: dict[str, str], tmp_path: Path) -> None:
+    """`--ws-mode single` (stream-input, one socket per utterance) with MP3 decoded by the continuous decoder."""
+    before = set(sim.sent_audio)  # type: ignore[attr-defined]
+    out = tmp_path / "mp3.wav"
+    args = ["say", "справа скутер обгоняет", "--llm", "groq/llama-3.1-8b-instant", "--ws-mode", "single"]
+    proc = run_cli(
+        [*args, "--output-format", "mp3_44100_128", "--audio", f"wav:{out}", "--json"], sim_env, tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["ok"] and data["tts"] == "elevenlabs/eleven_flash_v2_5"
+    new = [c for c in sim.sent_audio if c not in before and c.startswith("stream-")]  # type: ignore[attr-defined]
+    assert len(new) == 1
+    rate, frames = wav_frames(out)
+    sent = sim.sent_audio[new[0]]  # type: ignore[attr-defined]
+    assert rate == 44100
+    # MP3 adds encoder padding; the decoded length matches the sent PCM within a few frames, never less
+    assert len(sent) <= len(frames) <= len(sent) + 4 * 1152 * 2 + 4096
+    stages = data["stages_ms"]
+    assert stages["first_audio_byte"] <= stages["first_audio"] <= stages["playback_done"]

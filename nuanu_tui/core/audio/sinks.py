@@ -50,7 +50,21 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split()) or type(exc).__name__
 
 
-class NullSink:
+class _UtteranceHooks:
+    """The player tells a sink where utterances start and end, so silence between them is not an underrun."""
+
+    _in_utterance: bool
+    _utterance_samples: int
+
+    def utterance_started(self) -> None:
+        self._in_utterance = True
+        self._utterance_samples = 0
+
+    def utterance_ended(self) -> None:
+        self._in_utterance = False
+
+
+class NullSink(_UtteranceHooks):
     """Silent sink paced in real time: a device with a `buffer_ms` buffer and a virtual play-head.
 
     A write is accepted at once while the modelled buffer has room, otherwise it blocks (on an Event, so
@@ -78,13 +92,6 @@ class NullSink:
             raise NuanuError("audio", f"bad sample rate {sample_rate}")
         self.sample_rate = sample_rate
         self._end_ns = 0
-
-    def utterance_started(self) -> None:
-        self._in_utterance = True
-        self._utterance_samples = 0
-
-    def utterance_ended(self) -> None:
-        self._in_utterance = False
 
     def write(self, pcm: bytes) -> None:
         if self.sample_rate <= 0:
@@ -182,7 +189,7 @@ class WavSink(NullSink):
             file.close()
 
 
-class SoundDeviceSink:
+class SoundDeviceSink(_UtteranceHooks):
     """PortAudio via sounddevice: one long-lived int16 mono RawOutputStream, blocking writes.
 
     Writes go in pieces of ≤ `piece_ms` under a lock so `abort` from another thread waits at most one
@@ -223,13 +230,6 @@ class SoundDeviceSink:
             raise NuanuError("audio", f"sounddevice: cannot open output: {_one_line(exc)}") from exc
         self._stream = stream
         self.sample_rate = sample_rate
-
-    def utterance_started(self) -> None:
-        self._in_utterance = True
-        self._utterance_samples = 0
-
-    def utterance_ended(self) -> None:
-        self._in_utterance = False
 
     def write(self, pcm: bytes) -> None:
         stream = self._stream

@@ -468,8 +468,8 @@ class ElevenLabsTTS:
         self._state = "closed"
 
 
-class _MultiUtterance:
-    """One context on the shared socket."""
+class _Utterance:
+    """What both socket modes share: the context's audio queue and how much of the text it has voiced."""
 
     def __init__(self, owner: ElevenLabsTTS, ws: ClientConnection, ctx: _Context, reused: bool) -> None:
         self._owner = owner
@@ -477,6 +477,17 @@ class _MultiUtterance:
         self._ctx = ctx
         self.reused = reused
         self.format = owner.format
+
+    def audio(self) -> AsyncIterator[bytes]:
+        return _iter_audio(self._ctx, self._owner._settings.read_timeout)
+
+    @property
+    def chars_spoken(self) -> int:
+        return self._ctx.chars
+
+
+class _MultiUtterance(_Utterance):
+    """One context on the shared socket."""
 
     async def send(self, text: str) -> None:
         if self._ctx.closed:
@@ -491,28 +502,17 @@ class _MultiUtterance:
         self._ctx.active_at = time.monotonic()
         await self._owner._send(self._ws, {"context_id": self._ctx.id, "close_context": True})
 
-    def audio(self) -> AsyncIterator[bytes]:
-        return _iter_audio(self._ctx, self._owner._settings.read_timeout)
-
-    @property
-    def chars_spoken(self) -> int:
-        return self._ctx.chars
-
     async def cancel(self) -> None:
         if self._ctx.id in self._owner._contexts:
             await self._owner._close_context(self._ctx.id)
         self._ctx.end()
 
 
-class _SingleUtterance:
+class _SingleUtterance(_Utterance):
     """A whole `stream-input` socket for one utterance; EOS (`""`) ends it and the server closes with 1000."""
 
     def __init__(self, owner: ElevenLabsTTS, ws: ClientConnection, ctx: _Context, reused: bool) -> None:
-        self._owner = owner
-        self._ws = ws
-        self._ctx = ctx
-        self.reused = reused
-        self.format = owner.format
+        super().__init__(owner, ws, ctx, reused)
         self._task: asyncio.Task[None] | None = None
 
     def start_receiver(self) -> None:
@@ -544,13 +544,6 @@ class _SingleUtterance:
         if not self._ctx.closed:
             await self._owner._send(self._ws, {"text": ""})
             self._ctx.active_at = time.monotonic()
-
-    def audio(self) -> AsyncIterator[bytes]:
-        return _iter_audio(self._ctx, self._owner._settings.read_timeout)
-
-    @property
-    def chars_spoken(self) -> int:
-        return self._ctx.chars
 
     async def cancel(self) -> None:
         self._ctx.end()
