@@ -1,0 +1,49 @@
+"""The benchmark harness works (a few utterances); the real numbers come from `python -m benchmarks.run`."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import first_flush_token, table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_floor_uses_the_first_flushable_clause() -> None:
+    # «Вот это да, …»: the comma arrives as token 3 (0-based), and the chunker cuts right there
+    assert first_flush_token() == 3
+
+
+def test_table_renders_the_committed_results() -> None:
+    data = json.loads((ROOT / "benchmarks/results/latest.json").read_text(encoding="utf-8"))
+    text = table(data)
+    for row in ("overhead headless, PCM", "TUI running − headless", "(a) prototype design", "peak RSS"):
+        assert row in text
+    assert "nan" not in text
+
+
+@pytest.mark.slow
+def test_quick_headless_run_measures_every_utterance(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--only", "headless"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(proc.stdout)
+    for key in ("headless_pcm", "headless_mp3"):
+        result = data[key]
+        assert result["errors"] == []
+        assert result["overhead"]["n"] == data["runs"] == 5
+        assert result["minimal"]["n"] == 5
+        # first audio can never beat the injected floor (a small negative slack for clock granularity)
+        assert result["overhead"]["p50"] > -0.5 and math.isfinite(result["overhead"]["max"])
+        assert result["underruns"] == 0
