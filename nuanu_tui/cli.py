@@ -144,8 +144,9 @@ def offline_line(engine: object) -> str | None:
     parts = []
     if engine.simulated:
         parts.append("SIMULATED: all providers are the in-process emulator (--demo)")
-    if engine.selection.offline_reasons:
-        parts.append("OFFLINE: " + "; ".join(engine.selection.offline_reasons))
+    reasons = engine.offline_reasons()
+    if reasons:
+        parts.append("OFFLINE: " + "; ".join(reasons))
     if engine.player.warning:
         parts.append(f"AUDIO: {engine.player.warning}")
     return " | ".join(parts) or None
@@ -218,7 +219,7 @@ def _failed_json(trigger: str, engine: object, message: str) -> dict[str, object
         llm=engine.llm_spec,
         tts=engine.tts.spec,
         error=message,
-        offline=engine.selection.offline,
+        offline=bool(engine.offline_reasons()),
         simulated=engine.simulated,
     )
     return result.to_json()

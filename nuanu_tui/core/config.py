@@ -167,9 +167,22 @@ class Selection:
         return bool(self.offline_reasons)
 
 
+def offline_reasons(settings: Settings, llm: str, tts: str) -> tuple[str, ...]:
+    """Why the parts of `llm` + `tts` that run offline do: a missing key, or the operator's choice."""
+    reasons = []
+    if llm.startswith("offline/"):
+        keyless = not (settings.key("groq") or settings.key("openai"))
+        reasons.append(
+            "LLM offline: " + ("no GROQ_API_KEY or OPENAI_API_KEY" if keyless else "chosen explicitly")
+        )
+    if tts.split("/")[0] == "espeak":
+        keyless = not settings.key("elevenlabs")
+        reasons.append("TTS offline: " + ("no ELEVENLABS_API_KEY" if keyless else "chosen explicitly"))
+    return tuple(reasons)
+
+
 def choose_defaults(settings: Settings, llm: str | None = None, tts: str | None = None) -> Selection:
     """Cloud parts that have keys, offline parts for the rest; explicit choices always win."""
-    reasons: list[str] = []
     llm = llm or settings.llm
     if llm is None:
         if settings.key("groq"):
@@ -178,18 +191,7 @@ def choose_defaults(settings: Settings, llm: str | None = None, tts: str | None 
             llm = f"openai/{settings.openai_model}"
         else:
             llm = "offline/phrasebook"
-            reasons.append("LLM offline: no GROQ_API_KEY or OPENAI_API_KEY")
-    elif llm.startswith("offline/"):
-        reasons.append("LLM offline: chosen explicitly")
-    tts = tts or settings.tts
-    if tts is None:
-        if settings.key("elevenlabs"):
-            tts = "elevenlabs"
-        else:
-            tts = "espeak"
-            reasons.append("TTS offline: no ELEVENLABS_API_KEY")
-    elif tts.split("/")[0] == "espeak":
-        reasons.append("TTS offline: chosen explicitly")
+    tts = tts or settings.tts or ("elevenlabs" if settings.key("elevenlabs") else "espeak")
     if tts.split("/")[0] not in TTS_PROVIDERS:
         raise ConfigError(f"bad TTS spec {tts!r}: use one of {', '.join(TTS_PROVIDERS)}")
-    return Selection(llm, tts, tuple(reasons))
+    return Selection(llm, tts, offline_reasons(settings, llm, tts))

@@ -16,7 +16,15 @@ from pydantic import SecretStr
 from nuanu_tui.core.audio.player import Player
 from nuanu_tui.core.audio.sinks import make_sink
 from nuanu_tui.core.chunker import ChunkerConfig
-from nuanu_tui.core.config import Selection, Settings, choose_defaults, failover_chain, parse_llm_spec
+from nuanu_tui.core.clock import now_ns
+from nuanu_tui.core.config import (
+    Selection,
+    Settings,
+    choose_defaults,
+    failover_chain,
+    offline_reasons,
+    parse_llm_spec,
+)
 from nuanu_tui.core.errors import ConfigError, NuanuError
 from nuanu_tui.core.events import Notice, PipelineEvent, UtteranceFinished, UtteranceStarted
 from nuanu_tui.core.failover import FailoverLLM, FailoverPolicy
@@ -309,6 +317,7 @@ class Engine:
                 on_event(Notice(uid, note))
         lock = self._lock if queue else contextlib.nullcontext()
         async with lock:  # type: ignore[attr-defined]
+            job.t0_ns = now_ns()  # t0: accepted for speaking (a queued trigger's wait is not latency)
             task = asyncio.current_task()
             if queue:
                 self._current = task
@@ -351,7 +360,7 @@ class Engine:
             tts=self.tts.spec,
             utterance_id=uid,
             simulated=self.simulated,
-            offline=self.selection.offline,
+            offline=bool(self.offline_reasons()),
             source=source,
             run_id=run_id,
         )
@@ -384,16 +393,7 @@ class Engine:
 
     def offline_reasons(self) -> tuple[str, ...]:
         """Why parts are offline right now: follows provider switches made after start-up."""
-        reasons = []
-        if self.llm_spec.startswith("offline/"):
-            keyless = not (self.settings.key("groq") or self.settings.key("openai"))
-            reasons.append("LLM offline: " + ("no GROQ_API_KEY or OPENAI_API_KEY" if keyless else "chosen"))
-        if self.tts.offline:
-            reasons.append(
-                "TTS offline: "
-                + ("no ELEVENLABS_API_KEY" if not self.settings.key("elevenlabs") else "chosen")
-            )
-        return tuple(reasons)
+        return offline_reasons(self.settings, self.llm_spec, self.tts.spec)
 
     def status(self) -> EngineStatus:
         provider = self._llms.get(self.llm_spec)

@@ -54,12 +54,13 @@ class UtteranceJob:
     fallback_tts: TTSProvider | None = None  # speaks the rest when the cloud voice fails
     output_filter: OutputFilter | None = None  # one per utterance: blocklist, markup stripping, length cap
     health: HealthBoard | None = None
+    t0_ns: int | None = None  # when the trigger was accepted (Engine.say); None: now
 
 
 async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) -> UtteranceResult:
     """Run one utterance to the end of playback. Provider faults end up in `result.error`, never raised."""
     emit = on_event or _no_events
-    timeline = Timeline()
+    timeline = Timeline(job.t0_ns)
     uid = job.utterance_id
     result = UtteranceResult(
         trigger=job.trigger,

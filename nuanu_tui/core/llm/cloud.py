@@ -340,22 +340,25 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())[:200]
+
+
+def _error_text(body: object, fallback: object) -> str:
+    """The `error.message` of an OpenAI-style error body, else `fallback`, on one line."""
+    err = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(err, dict) and err.get("message"):
+        return _one_line(err["message"])
+    return _one_line(fallback)
+
+
 def _json_message(content: bytes) -> str:
     try:
         body = orjson.loads(content)
     except orjson.JSONDecodeError:
-        return " ".join(content.decode("utf-8", "replace").split())[:200]
-    err = body.get("error", body) if isinstance(body, dict) else body
-    if isinstance(err, dict) and err.get("message"):
-        return " ".join(str(err["message"]).split())[:200]
-    return " ".join(str(err).split())[:200]
+        return _one_line(content.decode("utf-8", "replace"))
+    return _error_text(body, body.get("error", body) if isinstance(body, dict) else body)
 
 
 def _body_message(exc: BaseException) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        err = body.get("error", body)
-        if isinstance(err, dict) and err.get("message"):
-            return " ".join(str(err["message"]).split())[:200]
-    message = getattr(exc, "message", None) or str(exc)
-    return " ".join(str(message).split())[:200]
+    return _error_text(getattr(exc, "body", None), getattr(exc, "message", None) or exc)
