@@ -447,6 +447,38 @@ async def test_tts_connection_faults(
     await assert_recovers(engine, fsim, before)
 
 
+@pytest.mark.parametrize(
+    ("fault", "kind"),
+    [
+        pytest.param({"kind": "invalid_key"}, "tts_auth", id="bad-key"),
+        pytest.param({"kind": "input_timeout", "after_s": 0.0}, "tts_input_timeout", id="input-timeout"),
+    ],
+)
+async def test_error_frame_retires_the_socket_before_its_close_arrives(
+    fault: dict[str, Any],
+    kind: str,
+    fsim: SimServer,
+    field_thread: SimThread,
+    engines: list[Engine],
+) -> None:
+    """The service's error frame can land well before its close (here 3 s apart): the next utterance must
+    open a new socket, not start a context on the dying one and fail with the old error."""
+    engine = await build_engine(field_settings(fsim))
+    engines.append(engine)
+    before = await steady(engine, fsim)
+    fsim.faults.next_tts(TTSFault(**fault, close_delay_s=3.0))
+    await fresh_socket(field_thread, engine)
+    connects = engine.tts.connects
+    failed = await engine.say("камера, слон на мопеде", failover=False)
+    assert failed.error_kind == kind, failed.error
+    assert fsim.open_sockets == 1  # the refused socket is still open on the service's side
+    await wait_backoff(engine)
+    after = await engine.say("камера, две собаки слева", failover=False)
+    assert after.ok, after.error
+    assert engine.tts.connects == connects + 2  # the refused socket, then a fresh one
+    await eventually(lambda: fsim.open_sockets == before.sockets)
+
+
 async def test_client_never_opens_a_sixth_context(fsim: SimServer, engines: list[Engine]) -> None:
     """Six utterances at once on one socket: the client keeps ≤ 4 + keep-alive live contexts, so the
     service never refuses one and the socket survives."""

@@ -53,7 +53,8 @@ class LLMFault:
 @dataclass(slots=True)
 class TTSFault:
     """One ElevenLabs failure; see `TTSFaultKind` for the kinds. `context_id` names the ghost context for
-    `unknown_context`; `delay_ms` is the first-audio override for `first_audio_delay`."""
+    `unknown_context`; `delay_ms` is the first-audio override for `first_audio_delay`; `close_delay_s` holds
+    the close back after an error frame (a slow link: the frame arrives well before the close)."""
 
     kind: TTSFaultKind
     status: int = 403
@@ -61,6 +62,7 @@ class TTSFault:
     after_s: float = 0.05
     delay_ms: float = 0.0
     context_id: str = "ghost-context"
+    close_delay_s: float = 0.0
 
 
 class Faults:

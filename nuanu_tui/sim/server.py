@@ -750,6 +750,8 @@ class _TTSConnection:
         async def send_and_close() -> None:
             with contextlib.suppress(Exception):
                 await self.ws.send_frame(orjson.dumps(frame), WSMsgType.TEXT)
+            if self.fault is not None and self.fault.close_delay_s > 0:
+                await asyncio.sleep(self.fault.close_delay_s)
             with contextlib.suppress(Exception):
                 await self.ws.close(code=code, message=error.encode()[:120])
 

@@ -39,6 +39,7 @@ MAX_CONTEXTS = 5
 KEEPALIVE_CONTEXT = "nuanu-keepalive"
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 15.0
+PERSISTENT_FAULTS = frozenset({"tts_auth", "tts_quota"})
 _END = None
 
 
@@ -259,12 +260,7 @@ class ElevenLabsTTS:
             try:
                 ws = await self._open()
             except NuanuError as exc:
-                self._failures += 1
-                self._last_fault = exc
-                self._retry_at = time.monotonic() + min(
-                    BACKOFF_MAX_S, BACKOFF_START_S * 2 ** (self._failures - 1)
-                )
-                self._state = "reconnecting"
+                self._back_off(exc)
                 raise
             self._failures = 0
             self._last_fault = None
@@ -276,6 +272,33 @@ class ElevenLabsTTS:
             if self._ka_task is None or self._ka_task.done():
                 self._ka_task = asyncio.create_task(self._keepalive(), name="elevenlabs-keepalive")
             return False
+
+    def _back_off(self, fault: NuanuError) -> None:
+        self._failures += 1
+        self._last_fault = fault
+        self._retry_at = time.monotonic() + min(BACKOFF_MAX_S, BACKOFF_START_S * 2 ** (self._failures - 1))
+        self._state = "reconnecting"
+
+    def _detach(self, ws: ClientConnection, err: NuanuError) -> None:
+        """The service sends an error frame and then closes: stop handing this socket out at the frame,
+        not at the close, or an utterance started in between dies with the old error."""
+        if self._ws is not ws:
+            return
+        self._ws = None
+        self._drop_contexts(err)
+        self.last_error = err.message
+        if err.kind in PERSISTENT_FAULTS:
+            self._back_off(err)  # a bad key or an empty quota will not heal by reconnecting at once
+        else:
+            self._state = "reconnecting"
+
+    def _drop_contexts(self, err: NuanuError) -> None:
+        for ctx in list(self._contexts.values()):
+            ctx.end(err)
+        self._contexts.clear()
+        self._order.clear()
+        self._closing.clear()
+        self._slot.set()
 
     async def _send(self, ws: ClientConnection, obj: dict[str, Any]) -> None:
         try:
@@ -311,33 +334,32 @@ class ElevenLabsTTS:
         err: NuanuError | None = None
         try:
             async for raw in ws:
-                self._dispatch(raw, None)
+                fault = self._dispatch(raw, None)
+                if fault is not None:
+                    self._detach(ws, fault)
         except ConnectionClosed:
             pass
         finally:
             rcvd = ws.protocol.close_rcvd  # the close frame the service sent (None: the TCP link dropped)
             if err is None:
                 err = self._clean(error_from_close(rcvd.code if rcvd else None, rcvd.reason if rcvd else ""))
-            for ctx in list(self._contexts.values()):
-                ctx.end(err)
-            self._contexts.clear()
-            self._order.clear()
-            self._closing.clear()
-            self._slot.set()
+            if self._ws is ws or self._ws is None:  # not once a newer socket carries the contexts
+                self._drop_contexts(err)
             if self._ws is ws:
                 self._ws = None
                 self._state = "reconnecting"
                 if rcvd is None or rcvd.code != 1000:
                     self.last_error = err.message
 
-    def _dispatch(self, raw: str | bytes, only: _Context | None) -> None:
+    def _dispatch(self, raw: str | bytes, only: _Context | None) -> NuanuError | None:
+        """Route one frame; returns the error when it was an error frame (the socket is closing)."""
         try:
             msg = orjson.loads(raw)
             if not isinstance(msg, dict):
                 raise ValueError
         except ValueError:
             self.malformed_frames += 1
-            return
+            return None
         ctx_id = msg.get("contextId") or msg.get("context_id")
         if only is not None:
             ctx: _Context | None = only
@@ -349,15 +371,15 @@ class ElevenLabsTTS:
             targets = [ctx] if ctx is not None else list(self._contexts.values()) if only is None else [only]
             for target in targets:
                 target.end(err)
-            return
+            return err
         if ctx is None and ctx_id in self._closing and (msg.get("isFinal") or msg.get("is_final")):
             self._closing.discard(ctx_id)  # the service confirmed the close: its slot is free
             self._slot.set()
-            return
+            return None
         if ctx is None or ctx.closed:
             if ctx_id != KEEPALIVE_CONTEXT:
                 self.ignored_frames += 1
-            return
+            return None
         alignment = msg.get("alignment") or msg.get("normalizedAlignment")
         if isinstance(alignment, dict) and isinstance(alignment.get("chars"), list):
             ctx.chars += len(alignment["chars"])
@@ -370,6 +392,7 @@ class ElevenLabsTTS:
         if msg.get("isFinal") or msg.get("is_final"):
             ctx.end()
             self._forget(ctx.id)
+        return None
 
     def _forget(self, context_id: str) -> None:
         self._contexts.pop(context_id, None)
