@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from nuanu_tui.ui.messages import UtteranceView
+from nuanu_tui.ui.widgets.steady import SteadyStatic
 
 
 def ttfa_badge(ms: float | None) -> str:
@@ -39,7 +40,7 @@ class UtteranceCard(Widget, can_focus=True):
     UtteranceCard { height: auto; padding: 0 1; margin: 0 0 1 0; border-left: wide $panel; }
     UtteranceCard.-selected { border-left: wide $accent; background: $boost; }
     UtteranceCard:focus { border-left: wide $accent-lighten-1; }
-    UtteranceCard > Static { height: auto; }
+    UtteranceCard > SteadyStatic { height: auto; }
     UtteranceCard > .card--text { color: $text; }
     UtteranceCard > .card--foot { color: $text-muted; }
     UtteranceCard.-error > .card--foot { color: $error; }
@@ -56,11 +57,15 @@ class UtteranceCard(Widget, can_focus=True):
         self.text_parts: list[str] = []
         self.notices: list[str] = []
         self.stages: dict[str, float] = {}
+        # Kept, not queried: the live card is updated up to 30 times a second.
+        self._head_w = SteadyStatic(self._head(), classes="card--head", markup=True)
+        self._text_w = SteadyStatic("…", classes="card--text", markup=False)
+        self._foot_w = SteadyStatic(self._foot(), classes="card--foot", markup=True)
 
     def compose(self) -> ComposeResult:
-        yield Static(self._head(), classes="card--head", markup=True)
-        yield Static("…", classes="card--text", markup=False)
-        yield Static(self._foot(), classes="card--foot", markup=True)
+        yield self._head_w
+        yield self._text_w
+        yield self._foot_w
 
     @property
     def text(self) -> str:
@@ -96,24 +101,24 @@ class UtteranceCard(Widget, can_focus=True):
 
     def append_text(self, text: str) -> None:
         self.text_parts.append(text)
-        self.query_one(".card--text", Static).update(self.text)
+        self._text_w.show(self.text)
 
     def add_stage(self, stage: str, ms: float) -> None:
         self.stages[stage] = ms
         if stage in ("first_audio", "first_audio_byte"):
-            self.query_one(".card--foot", Static).update(self._foot())
+            self._foot_w.show(self._foot())
 
     def add_notice(self, message: str) -> None:
         self.notices.append(message)
-        self.query_one(".card--foot", Static).update(self._foot())
+        self._foot_w.show(self._foot())
 
     def finish(self, view: UtteranceView) -> None:
         self.view = view
         if view.text and view.text != self.text.strip():
             self.text_parts = [view.text]
-        self.query_one(".card--text", Static).update(self.text.strip() or ("—" if view.error else "…"))
-        self.query_one(".card--head", Static).update(self._head())
-        self.query_one(".card--foot", Static).update(self._foot())
+        self._text_w.show(self.text.strip() or ("—" if view.error else "…"))
+        self._head_w.show(self._head())
+        self._foot_w.show(self._foot())
         self.set_class(bool(view.error), "-error")
 
     def on_click(self, event: events.Click) -> None:

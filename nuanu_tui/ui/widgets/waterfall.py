@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
-from rich.console import RenderableType
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.renderables.bar import Bar
 from textual.widget import Widget
@@ -38,22 +39,33 @@ def nice_axis(ms: float) -> float:
 
 
 class Waterfall(Widget):
-    """Render-only: assign `view` (a new UtteranceView) to redraw; bars appear as stages arrive."""
+    """Render-only: assign `view` (a new UtteranceView) to redraw; bars appear as stages arrive.
+
+    Its height never depends on the view (a title row, one row per stage, the floor row), so a new view
+    is a repaint, not a screen-wide layout: stages arrive several times per utterance.
+    """
 
     DEFAULT_CSS = """
     Waterfall { height: auto; min-height: 11; padding: 0 1; }
     """
 
-    view: reactive[UtteranceView | None] = reactive(None, layout=True)
+    view: reactive[UtteranceView | None] = reactive(None)
 
     def __init__(self, stages: tuple[str, ...], labels: dict[str, str], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.stages = stages
         self.labels = labels
 
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """Fixed row count, without rendering the chart (layout would otherwise build it each time)."""
+        return len(self.stages) + 2
+
     def render(self) -> RenderableType:
+        return _Chart(self)
+
+    def chart(self, content_width: int) -> Table:
         view = self.view
-        width = max(20, self.size.width - 2)
+        width = max(20, content_width - 2)
         bar_w = max(8, width - LABEL_W - MS_W - 2)
         grid = Table.grid(padding=(0, 1), expand=False)
         grid.add_column(width=LABEL_W, no_wrap=True)
@@ -110,6 +122,17 @@ class Waterfall(Widget):
         else:
             grid.add_row(Text("provider floor", style="dim"), Text("not reported", style="dim"), "")
         return grid
+
+
+class _Chart:
+    """Built at paint time for the width it is given; asking the widget for its size would make
+    Textual compute the full (off-screen included) widget map."""
+
+    def __init__(self, waterfall: Waterfall) -> None:
+        self.waterfall = waterfall
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.waterfall.chart(options.max_width)
 
 
 def _style(stage: str) -> str:
