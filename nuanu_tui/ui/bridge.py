@@ -1,10 +1,13 @@
-"""The one seam between the engine and Textual: it runs the engine on its own asyncio loop in a dedicated
-thread, turns engine events into Textual messages and owns cancellation.
+"""The one seam between the engine and Textual: it drives the engine from its own asyncio loop in a
+dedicated thread, turns engine events into Textual messages and owns cancellation.
 
-Why a separate loop: the engine's timing must never depend on rendering. The engine loop never waits on
-the UI; it only calls `post_message`, which is thread-safe and non-blocking. LLM text deltas are coalesced
-here (at most ~30 messages a second per utterance) so the UI works at screen rate, not token rate. Audio
-never crosses this seam. This is the only module under `nuanu_tui.ui` that imports `nuanu_tui.core`.
+The real engine runs in a separate process (`nuanu_tui.core.host`, reached through `RemoteEngine`): the
+engine's timing and the audio device never share a GIL with Textual's rendering. Tests hand in fakes, which
+run in-process on the same loop; both go through `EngineOps`, so one code path serves both. The bridge's
+loop never waits on the UI; it only calls `post_message`, which is thread-safe and non-blocking. LLM text
+deltas are coalesced here (at most ~30 messages a second per utterance) so the UI works at screen rate,
+not token rate. Audio never crosses this seam. This is the only module under `nuanu_tui.ui` that imports
+`nuanu_tui.core`.
 """
 
 from __future__ import annotations
@@ -19,12 +22,11 @@ from typing import Any
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from nuanu_tui.core.bench import BENCH_SOURCE, WARMUP_SOURCE, BenchConfig, BenchProgress, run_bench
+from nuanu_tui.core.bench import BENCH_SOURCE, WARMUP_SOURCE, BenchConfig, BenchProgress
 from nuanu_tui.core.compare import (
     CompareConfig,
     CompareEvent,
     CompareFinished,
-    CompareSession,
     CompareStarted,
     LaneAudible,
     LaneEvent,
@@ -34,6 +36,7 @@ from nuanu_tui.core.compare import (
 from nuanu_tui.core.config import LLM_PRESETS, OUTPUT_FORMATS, Settings
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.events import Notice, StageReached, TextDelta, UtteranceFinished, UtteranceStarted
+from nuanu_tui.core.ops import EngineOps
 from nuanu_tui.core.stats import compare_runs, summarize, summarize_runs
 from nuanu_tui.core.store import Store, row_to_result
 from nuanu_tui.core.timeline import STAGE_LABELS, STAGES, UtteranceResult
@@ -73,8 +76,7 @@ TTS_CHOICES = (
 )
 FLUSH_INTERVAL_S = 1 / 30
 HOLD_MAX_S = 1.0  # never hold UI updates longer than this while waiting for the first audio
-CLOSE_TIMEOUT_S = 6.0
-MODELS_TIMEOUT_S = 10.0
+CLOSE_TIMEOUT_S = 8.0
 
 EngineFactory = Callable[[], Awaitable[Any]]
 
@@ -92,10 +94,15 @@ def catalog() -> Catalog:
     )
 
 
-def engine_factory(settings: Settings, **options: Any) -> EngineFactory:
-    """The real engine, created (and warmed) on the bridge's loop."""
+def engine_factory(settings: Settings, *, separate_process: bool = True, **options: Any) -> EngineFactory:
+    """The real engine, created (and warmed) in its own process; `separate_process=False` keeps it on the
+    bridge's loop (one process, as before the split; kept for measuring what the split buys)."""
 
     async def create() -> Any:
+        if separate_process:
+            from nuanu_tui.core.remote import RemoteEngine
+
+            return await RemoteEngine.spawn(settings, **options)
         from nuanu_tui.core.engine import Engine
 
         return await Engine.create(settings, **options)
@@ -262,8 +269,8 @@ class EngineBridge:
         self.store_error: str | None = None
         self._store_lock = threading.Lock()
         self._sessions: dict[str, str] = {}  # session kind -> id, started on first use
-        self._compare: CompareSession | None = None
-        self._bench_cancel: asyncio.Event | None = None
+        self.ops: Any = None  # EngineOps, or the engine's own (RemoteOps) when it has one
+        self._bench_running = False
         self.known_models: dict[str, tuple[str, ...]] = {}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="nuanu-engine", daemon=True)
@@ -309,9 +316,14 @@ class EngineBridge:
             except Exception as exc:  # never crash the console on start-up
                 target.post_message(EngineFailed(f"{type(exc).__name__}: {exc}"))
                 return
+            self.ops = getattr(self.engine, "ops", None) or EngineOps(self.engine)
             add_listener = getattr(self.engine, "add_listener", None)
             if callable(add_listener):
                 add_listener(self._remember)
+            if hasattr(
+                self.engine, "on_exit"
+            ):  # the engine's process died: the console says so, and stays up
+                self.engine.on_exit = lambda why: target.post_message(EngineFailed(why))
             warm = dict(getattr(self.engine, "warm_errors", {}))
             if self.store_error:
                 warm["store"] = self.store_error
@@ -331,10 +343,8 @@ class EngineBridge:
             return
 
         async def shutdown() -> None:
-            if self._bench_cancel is not None:
-                self._bench_cancel.set()
-            if self._compare is not None:
-                self._compare.interrupt()
+            if self.ops is not None:
+                self.ops.stop_all()
             for task in list(self._tasks):
                 task.cancel()
             if self.engine is not None:
@@ -393,8 +403,7 @@ class EngineBridge:
     def use_llm(self, spec: str, target: MessagePump) -> concurrent.futures.Future[None]:
         async def run() -> None:
             try:
-                self.engine.llm(spec)  # validates the spec (ConfigError) before switching
-                await self.engine.use_llm(spec)
+                await self.ops.use_llm(spec)
             except NuanuError as exc:
                 target.post_message(ProviderSwitched("llm", spec, exc.message))
             else:
@@ -409,13 +418,12 @@ class EngineBridge:
         async def run() -> None:
             fmt = output_format or self.output_format or None
             try:
-                await self.engine.use_tts(spec, fmt)
+                warm = await self.ops.use_tts(spec, fmt)
             except NuanuError as exc:
                 target.post_message(ProviderSwitched("tts", spec, exc.message))
             else:
                 if fmt:
                     self.output_format = fmt
-                warm = getattr(self.engine, "warm_errors", {}).get("tts")
                 target.post_message(ProviderSwitched("tts", spec, warm))
             self._post_status(target)
 
@@ -425,19 +433,11 @@ class EngineBridge:
         """Ask `provider`'s /models off the UI loop; posts ModelsListed (empty with `error` on failure)."""
 
         async def run() -> None:
-            settings = self.engine.settings
-            if not settings.key(provider):
-                target.post_message(ModelsListed(provider, (), f"no {provider} key"))
-                return
-            model = {"groq": settings.groq_model, "openai": settings.openai_model}.get(provider, "any")
             try:
-                names = await asyncio.wait_for(
-                    self.engine.llm(f"{provider}/{model}").list_models(), MODELS_TIMEOUT_S
-                )
-            except (NuanuError, TimeoutError) as exc:
-                target.post_message(ModelsListed(provider, (), str(exc) or "timed out"))
+                specs = await self.ops.list_models(provider)
+            except NuanuError as exc:
+                target.post_message(ModelsListed(provider, (), exc.message))
                 return
-            specs = tuple(f"{provider}/{n}" for n in names)
             self.known_models[provider] = specs
             target.post_message(ModelsListed(provider, specs))
 
@@ -539,10 +539,7 @@ class EngineBridge:
         if self.engine is None:
             raise NuanuError("engine", "the engine is not running")
         config = CompareConfig(lanes=lanes, audible=audible, sequential=sequential)
-        if self._compare is None:
-            self._compare = CompareSession(self.engine, config)
-        else:
-            self._compare.configure(config)
+        config.validate()
         relays = (_Relay(self._loop, lane_targets[0]), _Relay(self._loop, lane_targets[1]))
         post = screen.post_message
 
@@ -570,19 +567,19 @@ class EngineBridge:
                 )
 
         try:
-            await self._compare.run(trigger, on_event)
+            await self.ops.compare_round(config, trigger, on_event)
         finally:
             for relay in relays:
                 relay.flush()
 
     def compare_stop(self) -> None:
         """Cancel the running round (both lanes) and silence them; the round is not counted."""
-        if self._thread.is_alive() and not self._closed and self._compare is not None:
-            self._loop.call_soon_threadsafe(self._compare.interrupt)
+        if self._thread.is_alive() and not self._closed and self.ops is not None:
+            self._loop.call_soon_threadsafe(self.ops.compare_interrupt)
 
     def compare_reset(self) -> None:
-        if self._thread.is_alive() and not self._closed and self._compare is not None:
-            self._loop.call_soon_threadsafe(self._compare.reset)
+        if self._thread.is_alive() and not self._closed and self.ops is not None:
+            self._loop.call_soon_threadsafe(self.ops.compare_reset)
 
     # --- bench --------------------------------------------------------------------------------------
     def bench(
@@ -598,7 +595,7 @@ class EngineBridge:
     ) -> str:
         if self.engine is None:
             raise NuanuError("engine", "the engine is not running")
-        if self._bench_cancel is not None:
+        if self._bench_running:
             raise NuanuError("bench", "a benchmark is already running")
         trigger_list = await asyncio.to_thread(load_triggers, triggers.strip() or "seed")
         tts = getattr(getattr(self.engine, "tts", None), "spec", "")
@@ -606,8 +603,7 @@ class EngineBridge:
             llms=llms, triggers=trigger_list, runs=runs, pause_s=pause_s, tts=tts, label=f"tui {triggers}"
         )
         config.validate()
-        cancel = asyncio.Event()
-        self._bench_cancel = cancel
+        self._bench_running = True
         relay = _Relay(self._loop, target)
         counted: list[UtteranceResult] = []
         post = target.post_message
@@ -623,17 +619,15 @@ class EngineBridge:
 
         post(BenchStarted(config.total, tuple(llms), triggers))
         try:
-            result = await run_bench(
-                self.engine,
+            result = await self.ops.bench(
                 config,
                 on_progress=on_progress,
                 on_event=relay,
-                cancel=cancel,
                 store=self.store if self.store is not None and self.store.is_open else None,
                 session_id=self._session("bench"),
             )
         finally:
-            self._bench_cancel = None
+            self._bench_running = False
             relay.flush()
         post(
             BenchFinished(
@@ -643,12 +637,8 @@ class EngineBridge:
         return result.run_id
 
     def bench_cancel(self) -> None:
-        def now() -> None:
-            if self._bench_cancel is not None:
-                self._bench_cancel.set()
-
-        if self._thread.is_alive() and not self._closed:
-            self._loop.call_soon_threadsafe(now)
+        if self._thread.is_alive() and not self._closed and self.ops is not None:
+            self._loop.call_soon_threadsafe(self.ops.bench_cancel)
 
     # --- history (blocking store queries: call from a thread worker, never the UI thread) -----------
     def history(self, provider: str | None = None, limit: int = 500) -> dict[str, Any]:

@@ -1,0 +1,254 @@
+"""The engine host: the engine (LLM, TTS, audio) in its own process, driven by the console over a socket.
+
+Why a process: Textual lays out and renders in Python, tens of milliseconds of CPU per frame. In one
+interpreter that holds the GIL away from the engine's sockets and the audio writer thread, which showed up
+as first-audio outliers and device underruns. Here nothing but the engine runs; the console only ever
+reads what this process sends, and this process never waits for the console (writes are buffered).
+
+Started by `nuanu_tui.core.remote` as `python -m nuanu_tui.core.host FD`. Messages are tuples:
+requests `(op, rid, *args)`, replies `("done", rid, value)` / `("error", rid, kind, message)`, and pushes
+`("event", rid, event)`, `("progress", rid, p)`, `("store", rid, method, args, kwargs)`, `("result", r)`,
+`("status", EngineStatus)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Mapping
+from typing import Any
+
+from nuanu_tui.core.bench import BenchConfig
+from nuanu_tui.core.compare import CompareConfig
+from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.ops import EngineOps
+from nuanu_tui.core.redact import scrub
+from nuanu_tui.core.timeline import UtteranceResult
+from nuanu_tui.core.wire import Channel
+
+STATUS_POLL_S = 0.5  # health probes change the status in the background; push it when it changes
+
+
+class StoreRelay:
+    """A benchmark's store writes, sent to the console's process, which owns the database."""
+
+    def __init__(self, channel: Channel, rid: int) -> None:
+        self._channel = channel
+        self._rid = rid
+
+    def start_bench_run(
+        self, config: Mapping[str, Any], *, session_id: str | None = None, run_id: str | None = None
+    ) -> str:
+        run_id = run_id or uuid.uuid4().hex
+        self._channel.send(
+            "store",
+            self._rid,
+            "start_bench_run",
+            (dict(config),),
+            {"session_id": session_id, "run_id": run_id},
+        )
+        return run_id
+
+    def record(
+        self, result: UtteranceResult, session_id: str | None = None, run_id: str | None = None
+    ) -> str:
+        self._channel.send("store", self._rid, "record", (result, session_id, run_id), {})
+        return result.utterance_id
+
+    def finish_bench_run(self, run_id: str, summary: Mapping[str, Any] | None, status: str = "done") -> None:
+        self._channel.send(
+            "store", self._rid, "finish_bench_run", (run_id, dict(summary) if summary else None, status), {}
+        )
+
+
+class Host:
+    """Serves one engine until the console says `close` or goes away (end of file on the socket)."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.engine: Any = None
+        self.ops: EngineOps | None = None
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._status: Any = None
+        self._secrets: list[str] = []
+
+    async def serve(self) -> int:
+        try:
+            op, settings, options = await self.channel.recv()
+        except EOFError:
+            return 1
+        if op != "open":
+            return 2
+        self._secrets = list(settings.secrets())
+        from nuanu_tui.core.engine import Engine
+
+        try:
+            engine = await Engine.create(settings, **options)
+        except NuanuError as exc:
+            self.channel.send("failed", exc.kind, exc.message)
+            await self.channel.drain()
+            return 0
+        except Exception as exc:  # the console shows it as ENGINE DOWN, one line
+            self.channel.send("failed", "engine", self._clean(f"{type(exc).__name__}: {exc}"))
+            await self.channel.drain()
+            return 0
+        self.engine = engine
+        self.ops = EngineOps(engine)
+        engine.add_listener(lambda result: self.channel.send("result", result))
+        self._status = engine.status()
+        self.channel.send("ready", self._status, dict(engine.warm_errors), os.getpid())
+        watcher = asyncio.create_task(self._watch_status(), name="host-status")
+        try:
+            while True:
+                try:
+                    message = await self.channel.recv()
+                except EOFError:
+                    break
+                if message[0] == "close":
+                    break
+                self._handle(message[0], message[1], message[2:])
+        finally:
+            watcher.cancel()
+            await self._shutdown()
+        return 0
+
+    async def _shutdown(self) -> None:
+        if self.ops is not None:
+            self.ops.stop_all()
+        for task in list(self._tasks.values()):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.engine.aclose()
+        self.channel.send("closed")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.channel.drain(), 2.0)
+
+    # --- requests -------------------------------------------------------------------------------------
+    def _handle(self, op: str, rid: int, args: tuple[Any, ...]) -> None:
+        engine, ops = self.engine, self.ops
+        assert ops is not None
+        if op == "cancel":
+            task = self._tasks.get(args[0])
+            if task is not None:
+                task.cancel()
+        elif op == "interrupt":
+            engine.interrupt()
+        elif op == "compare_interrupt":
+            ops.compare_interrupt()
+        elif op == "compare_reset":
+            ops.compare_reset()
+        elif op == "bench_cancel":
+            ops.bench_cancel()
+        elif op == "say":
+            trigger, llm, source = args
+            self._run(rid, engine.say(trigger, llm=llm, source=source, on_event=self._events(rid)))
+        elif op == "use_llm":
+            self._run(rid, ops.use_llm(args[0]))
+        elif op == "use_tts":
+            self._run(rid, ops.use_tts(args[0], args[1]))
+        elif op == "list_models":
+            self._run(rid, ops.list_models(args[0]))
+        elif op == "compare":
+            self._run(rid, self._compare(rid, args[0], args[1]))
+        elif op == "bench":
+            self._run(rid, self._bench(rid, args[0], args[1], args[2]))
+        elif op == "stats":
+            self._run(rid, self._stats())
+        else:
+            self.channel.send("error", rid, "engine", f"unknown request {op!r}")
+
+    def _events(self, rid: int) -> Any:
+        send = self.channel.send
+        return lambda event: send("event", rid, event)
+
+    def _run(self, rid: int, work: Awaitable[Any]) -> None:
+        self._tasks[rid] = asyncio.create_task(self._reply(rid, work), name=f"host-{rid}")
+
+    async def _reply(self, rid: int, work: Awaitable[Any]) -> None:
+        try:
+            value = await work
+        except asyncio.CancelledError:
+            value = None  # cancelled by the console: its final events went out before this
+        except NuanuError as exc:
+            self._push_status()
+            self.channel.send("error", rid, exc.kind, exc.message)
+            return
+        except Exception as exc:  # a bug must not take the engine down: the console shows one line
+            self.channel.send("error", rid, "engine", self._clean(f"{type(exc).__name__}: {exc}"))
+            return
+        finally:
+            self._tasks.pop(rid, None)
+        self._push_status()  # before the reply, so the console's status is current when it resumes
+        self.channel.send("done", rid, value)
+
+    async def _compare(self, rid: int, config: CompareConfig, trigger: str) -> None:
+        assert self.ops is not None
+        send = self.channel.send
+        await self.ops.compare_round(config, trigger, lambda event: send("event", rid, event))
+
+    async def _bench(self, rid: int, config: BenchConfig, session_id: str | None, stored: bool) -> Any:
+        assert self.ops is not None
+        send = self.channel.send
+        return await self.ops.bench(
+            config,
+            on_progress=lambda p: send("progress", rid, p),
+            on_event=self._events(rid),
+            store=StoreRelay(self.channel, rid) if stored else None,
+            session_id=session_id,
+        )
+
+    async def _stats(self) -> dict[str, Any]:
+        """What benchmarks read from this process: its CPU time, peak memory and the device's underruns."""
+        player = self.engine.player
+        return {
+            "pid": os.getpid(),
+            "cpu_s": time.process_time(),
+            "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "underruns": player.underruns,
+        }
+
+    # --- status ---------------------------------------------------------------------------------------
+    def _push_status(self) -> None:
+        status = self.engine.status()
+        if status != self._status:
+            self._status = status
+            self.channel.send("status", status)
+
+    async def _watch_status(self) -> None:
+        while True:
+            await asyncio.sleep(STATUS_POLL_S)
+            self._push_status()
+
+    def _clean(self, text: str) -> str:
+        return scrub(" ".join(text.split()), self._secrets) or "engine error"
+
+
+async def _main(fd: int) -> int:
+    sock = socket.socket(fileno=fd)
+    channel = await Channel.open(sock)
+    try:
+        return await Host(channel).serve()
+    finally:
+        channel.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or not args[0].isdigit():
+        print(
+            "usage: python -m nuanu_tui.core.host FD (started by the console, not by hand)", file=sys.stderr
+        )
+        return 2
+    return asyncio.run(_main(int(args[0])))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

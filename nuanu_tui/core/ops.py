@@ -1,0 +1,121 @@
+"""Operator actions on one engine beyond `say`: switching providers, listing models, compare rounds and
+benchmark runs. The console's bridge uses this directly for an in-process engine, and the engine host
+process uses the very same class, so both paths run one implementation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from nuanu_tui.core.bench import BenchConfig, BenchProgress, BenchResult, run_bench
+from nuanu_tui.core.compare import CompareConfig, CompareEvent, CompareRound, CompareSession
+from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.events import PipelineEvent
+
+MODELS_TIMEOUT_S = 10.0
+
+
+class BenchStore(Protocol):
+    """The part of `Store` a benchmark writes through (the host relays it to the UI's process)."""
+
+    def start_bench_run(
+        self, config: Mapping[str, Any], *, session_id: str | None = None, run_id: str | None = None
+    ) -> str: ...
+
+    def record(self, result: Any, session_id: str | None = None, run_id: str | None = None) -> str: ...
+
+    def finish_bench_run(
+        self, run_id: str, summary: Mapping[str, Any] | None, status: str = "done"
+    ) -> None: ...
+
+
+class EngineOps:
+    """Stateful helpers around one engine: the compare session (and its tally) and the bench's stop flag."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self._compare: CompareSession | None = None
+        self._bench_cancel: asyncio.Event | None = None
+
+    # --- providers ------------------------------------------------------------------------------------
+    async def use_llm(self, spec: str) -> None:
+        self.engine.llm(spec)  # validates the spec (ConfigError) before switching
+        await self.engine.use_llm(spec)
+
+    async def use_tts(self, spec: str, output_format: str | None) -> str | None:
+        """Switch the voice; returns the warm-up problem, if the new voice could not be warmed."""
+        await self.engine.use_tts(spec, output_format)
+        return getattr(self.engine, "warm_errors", {}).get("tts")
+
+    async def list_models(self, provider: str) -> tuple[str, ...]:
+        """`provider/model` specs from the provider's /models; NuanuError when there is no key or no answer."""
+        settings = self.engine.settings
+        if not settings.key(provider):
+            raise NuanuError("models", f"no {provider} key")
+        model = {"groq": settings.groq_model, "openai": settings.openai_model}.get(provider, "any")
+        try:
+            names = await asyncio.wait_for(
+                self.engine.llm(f"{provider}/{model}").list_models(), MODELS_TIMEOUT_S
+            )
+        except TimeoutError:
+            raise NuanuError("models", "timed out") from None
+        return tuple(f"{provider}/{n}" for n in names)
+
+    # --- compare --------------------------------------------------------------------------------------
+    async def compare_round(
+        self, config: CompareConfig, trigger: str, on_event: Callable[[CompareEvent], None]
+    ) -> CompareRound:
+        if self._compare is None:
+            self._compare = CompareSession(self.engine, config)
+        else:
+            self._compare.configure(config)
+        return await self._compare.run(trigger, on_event)
+
+    def compare_interrupt(self) -> None:
+        if self._compare is not None:
+            self._compare.interrupt()
+
+    def compare_reset(self) -> None:
+        if self._compare is not None:
+            self._compare.reset()
+
+    # --- bench ----------------------------------------------------------------------------------------
+    async def bench(
+        self,
+        config: BenchConfig,
+        *,
+        on_progress: Callable[[BenchProgress], None],
+        on_event: Callable[[PipelineEvent], None],
+        store: BenchStore | None,
+        session_id: str | None,
+    ) -> BenchResult:
+        if self._bench_cancel is not None:
+            raise NuanuError("bench", "a benchmark is already running")
+        config.validate()
+        cancel = self._bench_cancel = asyncio.Event()
+        try:
+            return await run_bench(
+                self.engine,
+                config,
+                on_progress=on_progress,
+                on_event=on_event,
+                cancel=cancel,
+                store=store,  # type: ignore[arg-type]
+                session_id=session_id,
+            )
+        finally:
+            self._bench_cancel = None
+
+    def bench_cancel(self) -> None:
+        if self._bench_cancel is not None:
+            self._bench_cancel.set()
+
+    def stop_all(self) -> None:
+        """Shutdown: stop a running bench and compare round."""
+        self.bench_cancel()
+        self.compare_interrupt()
+
+
+__all__ = ["BenchStore", "EngineOps"]
