@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import TTFT_MS, TTS_FIRST_AUDIO_MS
 from pydantic import SecretStr
 
 from nuanu_tui.core.bench import BenchConfig
@@ -19,6 +18,7 @@ from nuanu_tui.core.events import StageReached, TextDelta, UtteranceFinished, Ut
 from nuanu_tui.core.remote import RemoteEngine, engine_log_path
 from nuanu_tui.core.store import Store
 from nuanu_tui.core.timeline import UtteranceResult
+from tests.conftest import TTFT_MS, TTS_FIRST_AUDIO_MS
 
 GROQ = "groq/llama-3.1-8b-instant"
 KEYS = {
