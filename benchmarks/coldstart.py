@@ -1,21 +1,29 @@
 """Child process for the cold-start benchmark: launch -> ready (imports, sockets open, connections warm),
-then the first utterance's overhead against warm ones. Prints one JSON line."""
+then the first utterance's overhead against warm ones. Prints one JSON line.
+
+Mode `engine`: the headless engine (what `nuanu-tui say` pays). Mode `tui`: the console (Pilot, no
+terminal) with its engine process; ready is when the console has its engine. It also reports the peak RSS
+of both processes, which is the app alone (nothing else runs in them).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import sys
 import time
+from typing import Any
+
+TRIGGER = "две собаки слева"
 
 
-async def main(launched_ns: int, groq_url: str, el_url: str, floor_ms: float, warm_runs: int) -> None:
+def settings_for(groq_url: str, el_url: str) -> Any:
     from pydantic import SecretStr
 
     from nuanu_tui.core.config import Settings
-    from nuanu_tui.core.engine import Engine
 
-    settings = Settings().model_copy(
+    return Settings().model_copy(
         update={
             "groq_base_url": groq_url,
             "elevenlabs_base_url": el_url,
@@ -24,15 +32,57 @@ async def main(launched_ns: int, groq_url: str, el_url: str, floor_ms: float, wa
             "failover": "off",
         }
     )
+
+
+async def engine_mode(launched_ns: int, settings: Any, floor_ms: float, warm_runs: int) -> dict[str, Any]:
+    from nuanu_tui.core.engine import Engine
+
     engine = await Engine.create(settings, llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null")
     ready_ms = (time.monotonic_ns() - launched_ns) / 1e6
     overheads = []
     for _ in range(warm_runs + 1):
-        result = await engine.say("две собаки слева")
+        result = await engine.say(TRIGGER)
         overheads.append((result.stages_ms["first_audio"] or float("nan")) - floor_ms)
     await engine.aclose()
-    print(json.dumps({"ready_ms": ready_ms, "first": overheads[0], "warm": overheads[1:]}))
+    return {"ready_ms": ready_ms, "first": overheads[0], "warm": overheads[1:]}
+
+
+async def tui_mode(launched_ns: int, settings: Any, floor_ms: float, warm_runs: int) -> dict[str, Any]:
+    from nuanu_tui.ui.app import make_app
+
+    app = make_app(settings, llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null")
+    overheads = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not app.bridge.ready:
+            await pilot.pause(0.01)
+        ready_ms = (time.monotonic_ns() - launched_ns) / 1e6
+        for _ in range(warm_runs + 1):
+            view = await asyncio.wrap_future(app.bridge.say(TRIGGER, app.screen))
+            overheads.append((view.stages_ms.get("first_audio") or float("nan")) - floor_ms)
+            await pilot.pause()
+        future = app.bridge.host_stats()
+        stats = await asyncio.wrap_future(future) if future is not None else None
+    return {
+        "ready_ms": ready_ms,
+        "first": overheads[0],
+        "warm": overheads[1:],
+        "console_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "engine_rss_mb": stats.rss_peak_mb if stats is not None else None,
+    }
+
+
+def main(argv: list[str]) -> None:
+    launched, groq_url, el_url, floor_ms, warm_runs = (
+        int(argv[0]),
+        argv[1],
+        argv[2],
+        float(argv[3]),
+        int(argv[4]),
+    )
+    mode = argv[5] if len(argv) > 5 else "engine"
+    run = tui_mode if mode == "tui" else engine_mode
+    print(json.dumps(asyncio.run(run(launched, settings_for(groq_url, el_url), floor_ms, warm_runs))))
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])))
+    main(sys.argv[1:])

@@ -47,3 +47,23 @@ def test_quick_headless_run_measures_every_utterance(tmp_path: Path) -> None:
         # first audio can never beat the injected floor (a small negative slack for clock granularity)
         assert result["overhead"]["p50"] > -0.5 and math.isfinite(result["overhead"]["max"])
         assert result["underruns"] == 0
+
+
+@pytest.mark.slow
+def test_quick_tui_run_counts_both_processes(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--only", "tui"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(proc.stdout)
+    for key in ("tui_pcm", "tui_mp3"):
+        result = data[key]
+        assert result["errors"] == [] and result["overhead"]["n"] == 5
+        assert result["separate_process"] is True
+        # the engine process reported its own memory and CPU; the console's share alone cannot be all of it
+        assert result["host_rss_peak_mb"] > 20
+        assert result["overhead"]["p50"] > -0.5 and result["cpu_per_utt_ms"] > 0

@@ -101,11 +101,20 @@ def make_app(
     output_format: str | None = None,
     factory: EngineFactory | None = None,
     live_status: bool = True,
+    separate_process: bool = True,
 ) -> NuanuApp:
     """One factory for the CLI and the tests."""
     fmt = output_format or getattr(settings, "output_format", None)
     if factory is None:
-        factory = engine_factory(settings, llm=llm, tts=tts, audio=audio, demo=demo, output_format=fmt)
+        factory = engine_factory(
+            settings,
+            separate_process=separate_process,
+            llm=llm,
+            tts=tts,
+            audio=audio,
+            demo=demo,
+            output_format=fmt,
+        )
     bridge = EngineBridge(factory, output_format=fmt or "", settings=settings)
     return NuanuApp(bridge, interrupt=bool(getattr(settings, "interrupt", False)), live_status=live_status)
 

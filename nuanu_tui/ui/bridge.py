@@ -443,6 +443,11 @@ class EngineBridge:
 
         return self._submit(run())
 
+    def host_stats(self) -> concurrent.futures.Future[Any] | None:
+        """The engine process's CPU time, peak RSS and device underruns (benchmarks); None in-process."""
+        stats = getattr(self.engine, "stats", None)
+        return self._submit(stats()) if callable(stats) and self.ready else None
+
     def request_status(self, target: MessagePump) -> None:
         if self.ready:
             self._loop.call_soon_threadsafe(self._post_status, target)
