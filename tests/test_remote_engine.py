@@ -20,6 +20,8 @@ from nuanu_tui.core.store import Store
 from nuanu_tui.core.timeline import UtteranceResult
 from tests.conftest import TTFT_MS, TTS_FIRST_AUDIO_MS
 
+pytestmark = pytest.mark.slow  # each test starts an engine process (imports and warm-up: seconds)
+
 GROQ = "groq/llama-3.1-8b-instant"
 KEYS = {
     "groq_api_key": "gsk_REMOTE_groq_0123456789abcdef",

@@ -132,14 +132,19 @@ class RemoteEngine:
         if self._closing:
             return
         self._closing = True
-        if self.dead is None:
-            self._channel.send("close")
+        try:
+            if self.dead is None:
+                self._channel.send("close")
+                if self._reader is not None:
+                    with contextlib.suppress(asyncio.TimeoutError, Exception):
+                        await asyncio.wait_for(asyncio.shield(self._reader), CLOSE_WAIT_S)
+        finally:  # also when the caller gives up waiting: no engine process outlives its console
+            self._channel.close()
             if self._reader is not None:
-                with contextlib.suppress(asyncio.TimeoutError, Exception):
-                    await asyncio.wait_for(asyncio.shield(self._reader), CLOSE_WAIT_S)
-        self._channel.close()
-        if self._reader is not None:
-            self._reader.cancel()
+                self._reader.cancel()
+            if self.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.kill()
         await asyncio.to_thread(_reap, self.proc)
 
     # --- the Engine surface the bridge uses ----------------------------------------------------------
