@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from typing import Any
 
 import pytest
@@ -290,3 +292,27 @@ async def test_quit_closes_the_engine() -> None:
         await pilot.press("ctrl+q")
     assert engine.closed
     assert not app.bridge._thread.is_alive()
+
+
+@pytest.mark.slow
+async def test_a_killed_engine_process_is_shown_not_fatal(sim: Any) -> None:
+    """The engine runs in its own process; if it dies, the console stays up and says why in one line."""
+    app = make_app(
+        sim_settings(sim), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", live_status=False
+    )
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        pid = app.bridge.engine.pid
+        assert pid != os.getpid()
+        os.kill(pid, signal.SIGKILL)
+        failed = await messages.wait_for(lambda m: isinstance(m, EngineFailed))
+        assert "exit code -9" in failed.message and "\n" not in failed.message
+        await pilot.pause()
+        banner = str(app.screen.query_one(StatusBar).query_one("#banner").render())
+        assert "ENGINE DOWN" in banner
+        await pilot.press(*"две собаки слева", "enter")  # no engine: an error line, no crash
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.is_running
+        assert not messages.of(UtteranceDone)
