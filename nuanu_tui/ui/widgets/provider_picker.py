@@ -6,7 +6,9 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Label, Select, Static, Switch
+from textual.widgets import Label, Select, Switch
+
+from nuanu_tui.ui.widgets.steady import SteadyStatic
 
 
 class ProviderPicker(VerticalScroll):
@@ -70,7 +72,7 @@ class ProviderPicker(VerticalScroll):
                 self.interrupt, id="pick-interrupt", tooltip="On: a new trigger interrupts the current one"
             )
             yield Label("interrupt", id="mode-label")
-        yield Static("", id="now")
+        yield SteadyStatic("", id="now")
 
     def show_current(self, llm: str, tts: str, fmt: str) -> None:
         """Reflect the engine's actual choice (after start-up or a switch)."""
@@ -85,7 +87,7 @@ class ProviderPicker(VerticalScroll):
             select = self.query_one(wid, Select)
             if value and select.value != value:
                 select.value = value
-        self.query_one("#now", Static).update(
+        self.query_one("#now", SteadyStatic).show(
             f"[b]next utterance[/]\n{escape(llm)}\n{escape(tts)}{' · ' + escape(fmt) if fmt else ''}"
         )
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.widget import Widget
-from textual.widgets import Static
 
 from nuanu_tui.ui.messages import StatusView
+from nuanu_tui.ui.widgets.steady import SteadyStatic
 
 STATE_STYLE = {
     "warm": "$success",
@@ -30,7 +30,11 @@ def _ms(value: float | None) -> str:
 
 
 class StatusBar(Widget):
-    """A banner (only when something is offline, simulated or silent) above two status lines."""
+    """A banner (only when something is offline, simulated or silent) above two status lines.
+
+    `show` runs on every status change (several per utterance): unchanged lines are not re-rendered, and
+    changed ones repaint without a screen-wide layout unless their height changes.
+    """
 
     DEFAULT_CSS = """
     StatusBar { height: auto; }
@@ -39,9 +43,16 @@ class StatusBar(Widget):
     StatusBar > #status-line { height: auto; padding: 0 1; background: $panel; }
     """
 
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._banner = SteadyStatic("", id="banner")
+        self._line = SteadyStatic(
+            "[dim]engine starting… (warming LLM connection and TTS socket)[/]", id="status-line"
+        )
+
     def compose(self) -> ComposeResult:
-        yield Static("", id="banner")
-        yield Static("[dim]engine starting… (warming LLM connection and TTS socket)[/]", id="status-line")
+        yield self._banner
+        yield self._line
 
     def show(self, status: StatusView, *, interrupt_mode: bool) -> None:
         banner: list[str] = []
@@ -65,9 +76,8 @@ class StatusBar(Widget):
                 "[b reverse $warning] DEGRADED [/] "
                 + escape(f"last remark served by {status.last_served_by}")
             )
-        banner_w = self.query_one("#banner", Static)
-        banner_w.update("\n".join(banner))
-        banner_w.set_class(bool(banner), "-shown")
+        self._banner.show("\n".join(banner))
+        self._banner.set_class(bool(banner), "-shown")
 
         socket = status.tts_state != "local"
         reused = {True: ", reused", False: ", new socket", None: ""}[status.last_ws_reused] if socket else ""
@@ -90,10 +100,9 @@ class StatusBar(Widget):
             f"p90 {_ms(status.ttfa_p90)} (n={status.ttfa_n})   "
             f"[b]mode[/] {'interrupt' if interrupt_mode else 'queue'}   [b]engine[/] {activity}"
         )
-        self.query_one("#status-line", Static).update(f"{line1}\n{line2}")
+        self._line.show(f"{line1}\n{line2}")
 
     def show_failure(self, message: str) -> None:
-        banner = self.query_one("#banner", Static)
-        banner.update(f"[b reverse $error] ENGINE DOWN [/] {escape(message)}")
-        banner.add_class("-shown")
-        self.query_one("#status-line", Static).update("[dim]no engine: fix the cause and restart[/]")
+        self._banner.update(f"[b reverse $error] ENGINE DOWN [/] {escape(message)}")
+        self._banner.add_class("-shown")
+        self._line.show("[dim]no engine: fix the cause and restart[/]")
