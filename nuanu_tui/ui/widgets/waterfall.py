@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-from rich.table import Table
 from rich.text import Text
 from textual.geometry import Size
 from textual.reactive import reactive
@@ -26,6 +25,10 @@ PARENT = {
 }
 LABEL_W = 17
 MS_W = 10
+
+
+Cell = Text | Bar | str
+Row = tuple[Cell, Cell, Cell]
 
 
 def nice_axis(ms: float) -> float:
@@ -63,21 +66,23 @@ class Waterfall(Widget):
     def render(self) -> RenderableType:
         return _Chart(self)
 
-    def chart(self, content_width: int) -> Table:
+    def rows(self, content_width: int) -> tuple[int, list[Row]]:
+        """The bar width and the chart's rows (label, bar, ms) for this content width."""
         view = self.view
         width = max(20, content_width - 2)
         bar_w = max(8, width - LABEL_W - MS_W - 2)
-        grid = Table.grid(padding=(0, 1), expand=False)
-        grid.add_column(width=LABEL_W, no_wrap=True)
-        grid.add_column(width=bar_w, no_wrap=True)
-        grid.add_column(width=MS_W, justify="right", no_wrap=True)
+        grid: list[Row] = []
         if view is None:
-            grid.add_row(Text("Latency", style="bold"), Text("no utterance yet", style="dim"), "")
+            grid.append((Text("Latency", style="bold"), Text("no utterance yet", style="dim"), ""))
             for stage in self.stages:
-                grid.add_row(
-                    Text(self.labels.get(stage, stage), style="dim"), Bar(width=bar_w), Text("—", style="dim")
+                grid.append(
+                    (
+                        Text(self.labels.get(stage, stage), style="dim"),
+                        Bar(width=bar_w),
+                        Text("—", style="dim"),
+                    )
                 )
-            return grid
+            return bar_w, grid
         stages = view.stages_ms
         known = [v for v in stages.values() if v is not None]
         axis = nice_axis(max([*known, view.floor_ms or 0.0], default=0.0))
@@ -88,17 +93,19 @@ class Waterfall(Widget):
             False: "new socket",
             None: "socket …" if not view.done else "socket ?",
         }[view.ws_reused]
-        grid.add_row(
-            Text.assemble(("Latency ", "bold"), (state, "dim")),
-            Text(f"axis 0 … {axis:,.0f} ms · {reused}", style="dim"),
-            "",
+        grid.append(
+            (
+                Text.assemble(("Latency ", "bold"), (state, "dim")),
+                Text(f"axis 0 … {axis:,.0f} ms · {reused}", style="dim"),
+                "",
+            )
         )
         for stage in self.stages:
             ms = stages.get(stage)
             label = Text(self.labels.get(stage, stage), style="bold" if stage == "first_audio" else "")
             if ms is None:
                 pending = "—" if view.done else "…"
-                grid.add_row(label, Bar(width=bar_w, background_style="grey30"), Text(pending, style="dim"))
+                grid.append((label, Bar(width=bar_w, background_style="grey30"), Text(pending, style="dim")))
                 continue
             parent = PARENT.get(stage)
             start = stages.get(parent) if parent else 0.0
@@ -109,7 +116,7 @@ class Waterfall(Widget):
                 background_style="grey23",
                 width=bar_w,
             )
-            grid.add_row(label, bar, Text(f"{ms:,.0f} ms", style="bold" if stage == "first_audio" else ""))
+            grid.append((label, bar, Text(f"{ms:,.0f} ms", style="bold" if stage == "first_audio" else "")))
         floor = view.floor_ms
         if floor is not None:
             bar = Bar(
@@ -118,21 +125,50 @@ class Waterfall(Widget):
                 background_style="grey15",
                 width=bar_w,
             )
-            grid.add_row(Text("provider floor", style="dim"), bar, Text(f"{floor:,.0f} ms", style="dim"))
+            grid.append((Text("provider floor", style="dim"), bar, Text(f"{floor:,.0f} ms", style="dim")))
         else:
-            grid.add_row(Text("provider floor", style="dim"), Text("not reported", style="dim"), "")
-        return grid
+            grid.append((Text("provider floor", style="dim"), Text("not reported", style="dim"), ""))
+        return bar_w, grid
 
 
 class _Chart:
     """Built at paint time for the width it is given; asking the widget for its size would make
-    Textual compute the full (off-screen included) widget map."""
+    Textual compute the full (off-screen included) widget map.
+
+    Laid out by hand as a three-column grid (one space between columns, like `Table.grid(padding=(0, 1))`):
+    a Rich Table measures every cell on each paint, which cost more than the rest of a frame.
+    """
 
     def __init__(self, waterfall: Waterfall) -> None:
         self.waterfall = waterfall
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.waterfall.chart(options.max_width)
+        bar_w, rows = self.waterfall.rows(options.max_width)
+        bar_options = options.update_width(bar_w)
+        lines: list[Text] = []
+        for label, bar, ms in rows:
+            if isinstance(bar, Bar):
+                bar = next(iter(bar.__rich_console__(console, bar_options)))
+            lines.append(
+                Text.assemble(
+                    _cell(label, LABEL_W), " ", _cell(bar, bar_w), " ", _cell(ms, MS_W, right=True), end=""
+                )
+            )
+        chart = Text("\n").join(lines)
+        chart.no_wrap = True
+        yield chart
+
+
+def _cell(value: Text | str, width: int, *, right: bool = False) -> Text:
+    """A fixed-width, one-line cell: cut with an ellipsis when too long, padded when short."""
+    text = Text(value) if isinstance(value, str) else value.copy()
+    text.truncate(width, overflow="ellipsis")
+    pad = width - text.cell_len
+    if right:
+        text.pad_left(pad)
+    else:
+        text.pad_right(pad)
+    return text
 
 
 def _style(stage: str) -> str:
