@@ -129,12 +129,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _tui(args: argparse.Namespace) -> int:
+    from nuanu_tui.core.remote import launch_host
+
+    settings = _settings(args)
+    launched = launch_host(settings)  # its imports and warm-up overlap with Textual's start-up below
     try:
         from nuanu_tui.ui.app import run_app
     except ImportError:
+        launched.proc.kill()
         build_parser().print_help()
         return 0
-    return run_app(args, _settings(args))
+    return run_app(args, settings, launched)
 
 
 def offline_line(engine: object) -> str | None:

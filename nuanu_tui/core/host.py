@@ -26,6 +26,7 @@ from typing import Any
 
 from nuanu_tui.core.bench import BenchConfig
 from nuanu_tui.core.compare import CompareConfig
+from nuanu_tui.core.engine import Engine  # imported while the console starts up, before it sends "open"
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.ops import EngineOps
 from nuanu_tui.core.redact import scrub
@@ -86,8 +87,6 @@ class Host:
         if op != "open":
             return 2
         self._secrets = list(settings.secrets())
-        from nuanu_tui.core.engine import Engine
-
         try:
             engine = await Engine.create(settings, **options)
         except NuanuError as exc:
@@ -240,13 +239,19 @@ async def _main(fd: int) -> int:
         channel.close()
 
 
+def preload(what: list[str]) -> None:
+    """Import what the engine will need while the console is still starting (see `remote.preload_hint`)."""
+    if "cloud" in what:
+        import nuanu_tui.core.llm.cloud
+        import nuanu_tui.core.tts.elevenlabs  # noqa: F401
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1 or not args[0].isdigit():
-        print(
-            "usage: python -m nuanu_tui.core.host FD (started by the console, not by hand)", file=sys.stderr
-        )
+    if not args or not args[0].isdigit():
+        print("usage: python -m nuanu_tui.core.host FD [cloud] (started by the console)", file=sys.stderr)
         return 2
+    preload(args[1:])
     return asyncio.run(_main(int(args[0])))
 
 

@@ -16,16 +16,18 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nuanu_tui.core.bench import BenchConfig, BenchProgress, BenchResult
-from nuanu_tui.core.compare import CompareConfig, CompareEvent
 from nuanu_tui.core.errors import NuanuError
-from nuanu_tui.core.events import PipelineEvent
-from nuanu_tui.core.ops import BenchStore
 from nuanu_tui.core.redact import scrub
-from nuanu_tui.core.timeline import UtteranceResult
 from nuanu_tui.core.wire import Channel
+
+if TYPE_CHECKING:  # kept light: the console launches the engine process before its own heavy imports
+    from nuanu_tui.core.bench import BenchConfig, BenchProgress, BenchResult
+    from nuanu_tui.core.compare import CompareConfig, CompareEvent
+    from nuanu_tui.core.events import PipelineEvent
+    from nuanu_tui.core.ops import BenchStore
+    from nuanu_tui.core.timeline import UtteranceResult
 
 CANCEL_WAIT_S = 2.0  # after a cancel, how long to wait for the host's final events (the "cancelled" record)
 CLOSE_WAIT_S = 5.0
@@ -53,6 +55,50 @@ class HostStats:
     rss_peak_mb: float
     underruns: int
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class HostLaunch:
+    """A started engine process that has not been told what to run yet (it is importing meanwhile)."""
+
+    proc: subprocess.Popen[bytes]
+    sock: socket.socket
+    log_path: Path
+
+
+def launch_host(settings: Any) -> HostLaunch:
+    """Start the engine process now; `RemoteEngine.spawn` then hands it the engine to create. Started
+    before the console imports Textual, the two processes' imports overlap instead of adding up."""
+    log_path = engine_log_path(settings)
+    ours, theirs = socket.socketpair()
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed right after
+    except OSError:
+        log = subprocess.DEVNULL  # type: ignore[assignment]
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nuanu_tui.core.host", str(theirs.fileno()), *preload_hint(settings)],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # Ctrl+C in the terminal reaches the console, which closes us in order
+        )
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+        if log is not subprocess.DEVNULL:
+            log.close()  # type: ignore[union-attr]
+    return HostLaunch(proc, ours, log_path)
+
+
+def preload_hint(settings: Any) -> list[str]:
+    """With any cloud key the engine will need the SDKs: let the process import them while it waits."""
+    secrets = getattr(settings, "secrets", None)
+    return ["cloud"] if callable(secrets) and secrets() else []
 
 
 def engine_log_path(settings: Any) -> Path:
@@ -88,28 +134,13 @@ class RemoteEngine:
 
     # --- life ------------------------------------------------------------------------------------------
     @classmethod
-    async def spawn(cls, settings: Any, **options: Any) -> RemoteEngine:
-        """Start the host, create and warm the engine there; NuanuError when it cannot start."""
-        log_path = engine_log_path(settings)
-        ours, theirs = socket.socketpair()
-        try:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed right after
-        except OSError:
-            log = subprocess.DEVNULL  # type: ignore[assignment]
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "nuanu_tui.core.host", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,  # Ctrl+C in the terminal reaches the console, which closes us in order
-            )
-        finally:
-            theirs.close()
-            if log is not subprocess.DEVNULL:
-                log.close()  # type: ignore[union-attr]
+    async def spawn(
+        cls, settings: Any, *, launched: HostLaunch | None = None, **options: Any
+    ) -> RemoteEngine:
+        """Create and warm the engine in its process (started now, or earlier by `launch_host`);
+        NuanuError when it cannot start."""
+        launch = launched or launch_host(settings)
+        proc, ours, log_path = launch.proc, launch.sock, launch.log_path
         channel = await Channel.open(ours)
         channel.send("open", settings, options)
         try:

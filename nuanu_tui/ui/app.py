@@ -102,6 +102,7 @@ def make_app(
     factory: EngineFactory | None = None,
     live_status: bool = True,
     separate_process: bool = True,
+    launched: Any = None,
 ) -> NuanuApp:
     """One factory for the CLI and the tests."""
     fmt = output_format or getattr(settings, "output_format", None)
@@ -109,6 +110,7 @@ def make_app(
         factory = engine_factory(
             settings,
             separate_process=separate_process,
+            launched=launched,
             llm=llm,
             tts=tts,
             audio=audio,
@@ -119,9 +121,10 @@ def make_app(
     return NuanuApp(bridge, interrupt=bool(getattr(settings, "interrupt", False)), live_status=live_status)
 
 
-def run_app(args: argparse.Namespace, settings: Any) -> int:
+def run_app(args: argparse.Namespace, settings: Any, launched: Any = None) -> int:
     app = make_app(
         settings,
+        launched=launched,
         llm=getattr(args, "llm", None),
         tts=getattr(args, "tts", None),
         audio=getattr(args, "audio", None),

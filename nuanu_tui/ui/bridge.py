@@ -94,15 +94,18 @@ def catalog() -> Catalog:
     )
 
 
-def engine_factory(settings: Settings, *, separate_process: bool = True, **options: Any) -> EngineFactory:
-    """The real engine, created (and warmed) in its own process; `separate_process=False` keeps it on the
-    bridge's loop (one process, as before the split; kept for measuring what the split buys)."""
+def engine_factory(
+    settings: Settings, *, separate_process: bool = True, launched: Any = None, **options: Any
+) -> EngineFactory:
+    """The real engine, created (and warmed) in its own process (`launched`: one the CLI started early);
+    `separate_process=False` keeps it on the bridge's loop (one process, as before the split; kept for
+    measuring what the split buys)."""
 
     async def create() -> Any:
         if separate_process:
             from nuanu_tui.core.remote import RemoteEngine
 
-            return await RemoteEngine.spawn(settings, **options)
+            return await RemoteEngine.spawn(settings, launched=launched, **options)
         from nuanu_tui.core.engine import Engine
 
         return await Engine.create(settings, **options)
