@@ -48,9 +48,14 @@ async def engine_mode(launched_ns: int, settings: Any, floor_ms: float, warm_run
 
 
 async def tui_mode(launched_ns: int, settings: Any, floor_ms: float, warm_runs: int) -> dict[str, Any]:
+    from nuanu_tui.core.remote import launch_host
+
+    launched = launch_host(settings)  # as the CLI does: before Textual is imported
     from nuanu_tui.ui.app import make_app
 
-    app = make_app(settings, llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null")
+    app = make_app(
+        settings, llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", launched=launched
+    )
     overheads = []
     async with app.run_test(size=(120, 40)) as pilot:
         while not app.bridge.ready:
