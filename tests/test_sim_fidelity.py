@@ -453,3 +453,29 @@ async def test_ws_key_in_authorization_query(server: SimServer) -> None:
     await ws.send(orjson.dumps({"text": "Да. ", "flush": True}).decode())
     assert orjson.loads(await asyncio.wait_for(ws.recv(), 5))["audio"]
     await ws.close()
+
+
+async def test_a_bounded_emulator_keeps_only_recent_history() -> None:
+    """The demo's emulator runs for a whole day: it keeps the last `keep` requests, messages and contexts."""
+    sim = SimServer(profile="fast", keep=2)
+    await sim.start()
+    try:
+        client = oai(sim)
+        for n in range(4):
+            await client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": f"trigger {n}"}]
+            )
+        assert [r["messages"][0]["content"] for r in sim.requests] == ["trigger 2", "trigger 3"]
+        ws = await ws_connect(sim, "multi-stream-input", "&output_format=pcm_16000")
+        for cid in ("a", "b", "c"):
+            await ws.send(orjson.dumps({"text": " ", "context_id": cid, "voice_settings": None}).decode())
+            await ws.send(orjson.dumps({"text": "Собака слева. ", "context_id": cid}).decode())
+            await ws.send(orjson.dumps({"context_id": cid, "flush": True}).decode())
+        frames: list[dict[str, Any]] = []
+        while {f.get("contextId") for f in frames if f.get("audio")} != {"a", "b", "c"}:
+            frames.append(orjson.loads(await asyncio.wait_for(ws.recv(), 5)))
+        assert list(sim.sent_audio) == ["b", "c"] and len(sim.ws_messages) == 2
+        await ws.close()
+        await client.close()
+    finally:
+        await sim.stop()

@@ -43,6 +43,7 @@ DEMO_KEY = "sim-demo-key"
 # at 0.1 ms each hand-over on the critical path waits 50 µs on average.
 GIL_SWITCH_INTERVAL_S = 0.0001
 LLM_KEEPWARM_S = 30.0
+DEMO_SIM_KEEP = 50  # the demo emulator keeps this many recent requests/contexts, not a whole day's audio
 
 
 @dataclass(slots=True)
@@ -449,7 +450,7 @@ async def _start_demo(settings: Settings, profile: str) -> tuple[Settings, objec
     """Start the emulator in its own thread and point every cloud client at it (with a throwaway key)."""
     from nuanu_tui.sim import SimThread
 
-    sim = SimThread(profile=profile, **_demo_content())
+    sim = SimThread(profile=profile, keep=DEMO_SIM_KEEP, **_demo_content())
     server = await asyncio.to_thread(sim.start)
     demo_settings = settings.model_copy(
         update={

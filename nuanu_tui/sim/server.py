@@ -25,8 +25,8 @@ import threading
 import time
 import uuid
 import zlib
-from collections import defaultdict
-from collections.abc import Callable
+from collections import defaultdict, deque
+from collections.abc import Callable, MutableSequence
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -243,15 +243,20 @@ class SimServer:
         speech_fn: SpeechFn | None = None,
         api_keys: set[str] | None = None,
         models: list[str] | None = None,
+        keep: int | None = None,
     ) -> None:
+        """`keep`: how many recent requests, WS messages and contexts' audio to keep for inspection; None
+        keeps everything (tests read it all). A long demo session sets it, or memory would grow forever."""
         self.profile: ProfileSet = get_profile(profile)
+        self.keep = keep
         self.reply_fn: ReplyFn = reply_fn or default_reply
         self.speech_fn: SpeechFn = speech_fn or synth_voice
         self.api_keys = api_keys
         self.models: list[str] = list(models) if models is not None else list(DEFAULT_MODELS)
         self.faults = Faults()
-        self.requests: list[dict[str, Any]] = []
-        self.ws_messages: list[dict[str, Any]] = []  # every parsed client WS message (keys removed)
+        self.requests: MutableSequence[dict[str, Any]] = [] if keep is None else deque(maxlen=keep)
+        # every parsed client WS message (keys removed)
+        self.ws_messages: MutableSequence[dict[str, Any]] = [] if keep is None else deque(maxlen=keep)
         self.ws_connections = 0
         self.context_key: Literal["contextId", "context_id"] = "contextId"
         self.inactivity_timeout_override: float | None = None  # test-only: seconds, bypasses the 1..180 clamp
@@ -280,6 +285,12 @@ class SimServer:
         """PCM sent per context (before MP3 encoding). Keys: multi-stream context ids; `stream-<n>` for the
         n-th WebSocket connection (1-based) when it is a stream-input socket."""
         return {k: bytes(v) for k, v in self._audio.items()}
+
+    def _forget_old_audio(self) -> None:
+        if self.keep is not None:
+            for log in (self._audio, self._encoded):
+                while len(log) > self.keep:
+                    del log[next(iter(log))]  # dicts keep insertion order: the oldest context goes first
 
     @property
     def sent_encoded(self) -> dict[str, bytes]:
@@ -1005,6 +1016,7 @@ class _TTSConnection:
         n_frames = (len(pcm) + frame_bytes - 1) // frame_bytes
         audio_log = self.server._audio[ctx.key]
         wire_log = self.server._encoded[ctx.key]
+        self.server._forget_old_audio()
         for i in range(n_frames):
             await _sleep_until(start + i * self.chunk_interval_s)
             if self.closed or not await self._frame_fault() or self.closed:
