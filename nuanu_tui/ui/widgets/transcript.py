@@ -13,7 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from nuanu_tui.ui.messages import UtteranceView
-from nuanu_tui.ui.widgets.steady import SteadyStatic
+from nuanu_tui.ui.widgets.steady import SteadyStatic, quiet_virtual_size
 
 
 def ttfa_badge(ms: float | None) -> str:
@@ -45,6 +45,8 @@ class UtteranceCard(Widget, can_focus=True):
     UtteranceCard > .card--foot { color: $text-muted; }
     UtteranceCard.-error > .card--foot { color: $error; }
     """
+
+    virtual_size = quiet_virtual_size()  # a new card's size needs no second layout
 
     class Selected(Message):
         def __init__(self, utterance_id: str) -> None:
@@ -131,6 +133,7 @@ class UtteranceCard(Widget, can_focus=True):
 
 
 MAX_CARDS = 20  # older remarks stay in the history view (SQLite)
+KEEP_CARDS = 10  # trimmed down to this in one go: a removal costs a screen-wide layout of its own
 
 
 class Transcript(VerticalScroll):
@@ -141,23 +144,28 @@ class Transcript(VerticalScroll):
     Transcript > #transcript-empty { color: $text-muted; padding: 1 2; }
     """
 
+    virtual_size = quiet_virtual_size()  # grows with each card; its layout already updated the scrollbars
+
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.cards: dict[str, UtteranceCard] = {}
         self.selected: str | None = None
-
-    def compose(self) -> ComposeResult:
-        yield Static(
+        self._empty: Static | None = Static(
             "No utterances yet. Type what the camera sees and press Enter, or press F1–F5 for a seed trigger.",
             id="transcript-empty",
         )
+
+    def compose(self) -> ComposeResult:
+        if self._empty is not None:
+            yield self._empty
 
     def card(self, utterance_id: str) -> UtteranceCard | None:
         return self.cards.get(utterance_id)
 
     async def add(self, view: UtteranceView) -> UtteranceCard:
-        for empty in self.query("#transcript-empty"):
-            await empty.remove()
+        if self._empty is not None:
+            await self._empty.remove()
+            self._empty = None
         card = UtteranceCard(view)
         self.cards[view.utterance_id] = card
         await self.mount(card)
@@ -166,12 +174,19 @@ class Transcript(VerticalScroll):
         return card
 
     async def _trim(self) -> None:
-        """Keep the DOM small: layout cost grows with every mounted card, and history keeps them all."""
-        while len(self.cards) > MAX_CARDS:
-            oldest = next(iter(self.cards))
-            if oldest == self.selected:
+        """Keep the DOM small: layout cost grows with every mounted card, and history keeps them all.
+
+        Past MAX_CARDS, the oldest go down to KEEP_CARDS at once, so one utterance in ten pays for a removal
+        (its layout), not every one; the selected card and those after it stay."""
+        if len(self.cards) <= MAX_CARDS:
+            return
+        old: list[UtteranceCard] = []
+        for uid in list(self.cards)[: len(self.cards) - KEEP_CARDS]:
+            if uid == self.selected:
                 break
-            await self.cards.pop(oldest).remove()
+            old.append(self.cards.pop(uid))
+        if old:
+            await self.remove_children(old)
 
     def select(self, utterance_id: str | None) -> None:
         self.selected = utterance_id
