@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +25,23 @@ from nuanu_tui.ui.widgets.stats_table import StatsTable
 SIZE = (120, 40)
 
 
+async def until(pilot: Any, condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    """Wait for the app to reach a state (a thread worker's result lands via call_from_thread: on a loaded
+    machine that can be after the worker counts as complete)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never reached: {what}")
+        await pilot.pause(0.02)
+
+
 async def open_history(pilot: Any) -> HistoryScreen:
     await ready(pilot)
     await pilot.press("ctrl+g")
     await settle(pilot)
+    await until(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), "history screen shown")
     screen = pilot.app.screen
-    assert isinstance(screen, HistoryScreen)
+    await until(pilot, lambda: bool(screen.data), "history loaded")
     return screen
 
 
@@ -152,6 +165,7 @@ async def test_headless_demo_bench_shows_up_with_plots(tmp_path: Path) -> None:
         screen.query_one("#history-runs", DataTable).focus()
         await pilot.press("enter")
         await settle(pilot)
+        await until(pilot, lambda: isinstance(app.screen, RunReportModal), "run report shown")
         modal = app.screen
         assert isinstance(modal, RunReportModal)
         assert len(modal.views) == 2
