@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import sys
 import time
 from typing import Any
@@ -65,14 +64,19 @@ async def tui_mode(launched_ns: int, settings: Any, floor_ms: float, warm_runs: 
             view = await asyncio.wrap_future(app.bridge.say(TRIGGER, app.screen))
             overheads.append((view.stages_ms.get("first_audio") or float("nan")) - floor_ms)
             await pilot.pause()
+        from nuanu_tui.core.host import peak_rss_mb, pss_mb  # after the clock stopped: imports the engine
+
         future = app.bridge.host_stats()
         stats = await asyncio.wrap_future(future) if future is not None else None
+        console_pss = pss_mb()
     return {
         "ready_ms": ready_ms,
         "first": overheads[0],
         "warm": overheads[1:],
-        "console_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "console_rss_mb": peak_rss_mb(),
         "engine_rss_mb": stats.rss_peak_mb if stats is not None else None,
+        "console_pss_mb": console_pss,
+        "engine_pss_mb": stats.extra.get("pss_mb") if stats is not None else None,
     }
 
 

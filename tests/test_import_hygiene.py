@@ -42,3 +42,15 @@ def test_only_the_bridge_imports_core_under_ui() -> None:
         if p.name != "bridge.py" and CORE_IMPORT.search(p.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_the_console_process_does_not_load_the_engine_stack() -> None:
+    """The engine runs in its own process; the console importing the SDKs, numpy or the audio stack would
+    only double their memory (the app's RSS target counts both processes)."""
+    probe = (
+        "import sys, nuanu_tui.ui.app; heavy = {'numpy', 'openai', 'groq', 'websockets', 'miniaudio', "
+        "'sounddevice', 'soxr', 'pymorphy3', 'aiohttp'}; print(','.join(sorted(heavy & set(sys.modules))))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == ""

@@ -21,15 +21,17 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from nuanu_tui.core.audio.player import Player
 from nuanu_tui.core.config import LLM_PRESETS, parse_llm_spec
 from nuanu_tui.core.errors import ConfigError, NuanuError
 from nuanu_tui.core.events import PipelineEvent, UtteranceStarted
 from nuanu_tui.core.llm.prompts import clean_trigger
 from nuanu_tui.core.stats import StageStats, summarize
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
+
+if TYPE_CHECKING:  # the console imports this module; the audio stack (numpy, miniaudio) lives in the engine's
+    from nuanu_tui.core.audio.player import Player
 
 COMPARE_SOURCE = "compare"
 DEFAULT_OPENAI_LANE = "openai/gpt-4o-mini"

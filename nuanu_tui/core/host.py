@@ -22,6 +22,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Mapping
+from pathlib import Path
 from typing import Any
 
 from nuanu_tui.core.bench import BenchConfig
@@ -34,6 +35,26 @@ from nuanu_tui.core.timeline import UtteranceResult
 from nuanu_tui.core.wire import Channel
 
 STATUS_POLL_S = 0.5  # health probes change the status in the background; push it when it changes
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM). Not `ru_maxrss`: Linux carries that over fork and exec, so a
+    process started by a big parent would report the parent's size as its own."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pss_mb() -> float | None:
+    """Proportional set size now: shared pages (libpython, numpy, the SDKs' .so files) split between the
+    processes using them, so the console's and the engine's figures add up to what the app really uses."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    return None
 
 
 class StoreRelay:
@@ -210,7 +231,8 @@ class Host:
         return {
             "pid": os.getpid(),
             "cpu_s": time.process_time(),
-            "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_peak_mb": peak_rss_mb(),
+            "pss_mb": pss_mb(),
             "underruns": player.underruns,
         }
 

@@ -1,8 +1,9 @@
 """Latency statistics over many utterances: per-stage summaries, per-LLM-spec rollups and run comparison.
 
 Conventions (part of the bench JSON interface):
-- percentiles use numpy's default (``method="linear"``) interpolation, so n=1 gives the value itself for
-  every percentile and n=2 interpolates between the two values;
+- percentiles interpolate linearly between order statistics (numpy's default ``method="linear"``, which is
+  ``statistics.quantiles(method="inclusive")``; the stdlib keeps numpy out of the console's process), so
+  n=1 gives the value itself for every percentile and n=2 interpolates between the two values;
 - ``stdev`` is the *sample* standard deviation (``ddof=1``); with a single value it is defined as ``0.0``
   rather than NaN so the JSON never holds NaN;
 - ``None`` values (a stage that did not happen) are ignored; no values at all gives ``n=0`` and ``None``
@@ -11,12 +12,11 @@ Conventions (part of the bench JSON interface):
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
 
@@ -48,21 +48,25 @@ def _round(value: float | int | None) -> float | int | None:
 
 def summarize(values: Iterable[float | None]) -> StageStats:
     """Statistics of the non-None values (see module docstring for the conventions)."""
-    data = np.asarray([float(v) for v in values if v is not None], dtype=np.float64)
-    n = int(data.size)
+    data = [float(v) for v in values if v is not None]
+    n = len(data)
     if n == 0:
         return StageStats(n=0)
-    p50, p90, p95 = np.percentile(data, [50, 90, 95])
-    stdev = float(np.std(data, ddof=1)) if n > 1 else 0.0
+    if n == 1:
+        p50 = p90 = p95 = data[0]
+    else:
+        # "inclusive" is linear interpolation between order statistics: numpy's default percentile method
+        cuts = statistics.quantiles(data, n=100, method="inclusive")
+        p50, p90, p95 = cuts[49], cuts[89], cuts[94]
     return StageStats(
         n=n,
-        mean=float(data.mean()),
-        p50=float(p50),
-        p90=float(p90),
-        p95=float(p95),
-        min=float(data.min()),
-        max=float(data.max()),
-        stdev=stdev,
+        mean=statistics.fmean(data),
+        p50=p50,
+        p90=p90,
+        p95=p95,
+        min=min(data),
+        max=max(data),
+        stdev=statistics.stdev(data) if n > 1 else 0.0,
     )
 
 

@@ -14,8 +14,6 @@ from typing import Any
 
 import groq
 import httpx
-import httpx2
-import openai
 import orjson
 
 from nuanu_tui.core.config import LLMSpec, Settings
@@ -37,6 +35,15 @@ def _reasoning_args(provider: str, model: str) -> dict[str, Any]:
     if provider == "openai" and (m.startswith(("o1", "o3", "o4", "gpt-5"))):
         return {"reasoning_effort": "minimal" if m.startswith("gpt-5") else "low"}
     return {}
+
+
+def _openai_sdk() -> tuple[Any, Any]:
+    """The OpenAI SDK (and its httpx2), imported on first use: it is ~23 MB of memory that an engine with
+    only a Groq key never needs (Groq's SDK is ~4 MB)."""
+    import httpx2
+    import openai
+
+    return httpx2, openai
 
 
 class CloudLLM:
@@ -75,6 +82,7 @@ class CloudLLM:
                 key = settings.key("openai") if spec.provider == "local" else None
                 key = key or "not-needed"
                 base = settings.ollama_base_url if spec.provider == "ollama" else settings.local_base_url
+            httpx2, openai = _openai_sdk()
             self._http = httpx2.AsyncClient(
                 timeout=httpx2.Timeout(settings.read_timeout, **timeout_kw),
                 limits=httpx2.Limits(max_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY_S),
@@ -146,6 +154,7 @@ class CloudLLM:
                 api_key="warm", base_url="http://warm.invalid", max_retries=0, http_client=http
             )
         else:
+            httpx2, openai = _openai_sdk()
             transport = httpx2.MockTransport(lambda _req: httpx2.Response(200, content=sse, headers=_SSE))
             http = httpx2.AsyncClient(transport=transport)
             twin = openai.AsyncOpenAI(
