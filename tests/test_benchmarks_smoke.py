@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,17 +29,23 @@ def test_table_renders_the_committed_results() -> None:
     assert "nan" not in text
 
 
-@pytest.mark.slow
-def test_quick_headless_run_measures_every_utterance(tmp_path: Path) -> None:
+def quick_run(part: str) -> dict[str, Any]:
+    """`benchmarks.run --quick --only PART` in its own process, as a user would run it; its JSON."""
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run", "--quick", "--only", "headless"],
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--only", part],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    data = json.loads(proc.stdout)
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data
+
+
+@pytest.mark.slow
+def test_quick_headless_run_measures_every_utterance() -> None:
+    data = quick_run("headless")
     for key in ("headless_pcm", "headless_mp3"):
         result = data[key]
         assert result["errors"] == []
@@ -50,16 +57,8 @@ def test_quick_headless_run_measures_every_utterance(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_quick_tui_run_counts_both_processes(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run", "--quick", "--only", "tui"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    data = json.loads(proc.stdout)
+def test_quick_tui_run_counts_both_processes() -> None:
+    data = quick_run("tui")
     for key in ("tui_pcm", "tui_mp3"):
         result = data[key]
         assert result["errors"] == [] and result["overhead"]["n"] == 5
