@@ -19,6 +19,17 @@ from nuanu_tui.core.tts.elevenlabs import KEEPALIVE_CONTEXT
 from tests.conftest import FAKE_KEYS, TTFT_MS
 
 STRICT = ["say", "--no-failover"]
+# One strict cloud utterance to silent audio: the shape of every "unreachable host" row.
+STRICT_SAY = [
+    *STRICT,
+    "две собаки",
+    "--llm",
+    "groq/llama-3.1-8b-instant",
+    "--tts",
+    "elevenlabs",
+    "--audio",
+    "null",
+]
 ORDER = ("ttft", "first_flush", "first_audio_byte", "first_audio", "playback_done")
 
 
@@ -186,16 +197,7 @@ def test_unreachable_host_fails_fast_without_traceback(
         env["ELEVENLABS_BASE_URL"] = f"ws://127.0.0.1:{silent_port}"
     started = time.monotonic()
     proc = run_cli(
-        [
-            *STRICT,
-            "две собаки",
-            "--llm",
-            "groq/llama-3.1-8b-instant",
-            "--tts",
-            "elevenlabs",
-            "--audio",
-            "null",
-        ],
+        STRICT_SAY,
         env,
         tmp_path,
     )
@@ -222,16 +224,7 @@ def test_refused_and_dns_failures_are_one_line(
     env = dict(sim_env)
     env[url_var] = url
     proc = run_cli(
-        [
-            *STRICT,
-            "две собаки",
-            "--llm",
-            "groq/llama-3.1-8b-instant",
-            "--tts",
-            "elevenlabs",
-            "--audio",
-            "null",
-        ],
+        STRICT_SAY,
         env,
         tmp_path,
     )

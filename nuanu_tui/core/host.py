@@ -122,7 +122,7 @@ class Host:
         self.ops = EngineOps(engine)
         engine.add_listener(lambda result: self.channel.send("result", result))
         self._status = engine.status()
-        self.channel.send("ready", self._status, dict(engine.warm_errors), os.getpid())
+        self.channel.send("ready", self._status, dict(engine.warm_errors))
         watcher = asyncio.create_task(self._watch_status(), name="host-status")
         try:
             while True:
@@ -193,21 +193,19 @@ class Host:
         self._tasks[rid] = asyncio.create_task(self._reply(rid, work), name=f"host-{rid}")
 
     async def _reply(self, rid: int, work: Awaitable[Any]) -> None:
+        reply: tuple[Any, ...]
         try:
-            value = await work
+            reply = ("done", rid, await work)
         except asyncio.CancelledError:
-            value = None  # cancelled by the console: its final events went out before this
+            reply = ("done", rid, None)  # cancelled by the console: its final events went out before this
         except NuanuError as exc:
-            self._push_status()
-            self.channel.send("error", rid, exc.kind, exc.message)
-            return
+            reply = ("error", rid, exc.kind, exc.message)
         except Exception as exc:  # a bug must not take the engine down: the console shows one line
-            self.channel.send("error", rid, "engine", self._clean(f"{type(exc).__name__}: {exc}"))
-            return
+            reply = ("error", rid, "engine", self._clean(f"{type(exc).__name__}: {exc}"))
         finally:
             self._tasks.pop(rid, None)
         self._push_status()  # before the reply, so the console's status is current when it resumes
-        self.channel.send("done", rid, value)
+        self.channel.send(*reply)
 
     async def _compare(self, rid: int, config: CompareConfig, trigger: str) -> None:
         assert self.ops is not None

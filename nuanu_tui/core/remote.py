@@ -97,8 +97,7 @@ def launch_host(settings: Any) -> HostLaunch:
 
 def preload_hint(settings: Any) -> list[str]:
     """With any cloud key the engine will need the SDKs: let the process import them while it waits."""
-    secrets = getattr(settings, "secrets", None)
-    return ["cloud"] if callable(secrets) and secrets() else []
+    return ["cloud"] if settings.secrets() else []
 
 
 def engine_log_path(settings: Any) -> Path:
@@ -116,7 +115,6 @@ class RemoteEngine:
     ) -> None:
         self.settings = settings
         self.proc = proc
-        self.pid = proc.pid
         self.log_path = log_path
         self._channel = channel
         self._ids = itertools.count(1)
@@ -132,6 +130,10 @@ class RemoteEngine:
         self.warm_errors: dict[str, str] = {}
         self.ops = RemoteOps(self)
 
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
     # --- life ------------------------------------------------------------------------------------------
     @classmethod
     async def spawn(
@@ -145,7 +147,11 @@ class RemoteEngine:
         channel.send("open", settings, options)
         try:
             reply = await channel.recv()
-        except (EOFError, asyncio.CancelledError):
+        except asyncio.CancelledError:  # the console closed while the engine was starting: take it down
+            channel.close()
+            proc.kill()
+            raise
+        except EOFError:
             channel.close()
             code = await asyncio.to_thread(_reap, proc)
             raise NuanuError("engine", _exit_message(code, log_path, settings.secrets())) from None
@@ -154,7 +160,7 @@ class RemoteEngine:
             await asyncio.to_thread(_reap, proc)
             raise NuanuError(reply[1], reply[2])
         engine = cls(settings, proc, channel, log_path)
-        _, engine._status, engine.warm_errors, _ = reply
+        _, engine._status, engine.warm_errors = reply
         engine._reader = asyncio.create_task(engine._read(), name="remote-engine-reader")
         return engine
 

@@ -15,7 +15,7 @@ from ui_fakes import FakeEngine, Messages, fake_app, ready
 from nuanu_tui.core.config import Settings
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.timeline import STAGES
-from nuanu_tui.ui.app import make_app
+from nuanu_tui.ui.app import NuanuApp, make_app
 from nuanu_tui.ui.messages import (
     EngineFailed,
     ProviderSwitched,
@@ -47,6 +47,13 @@ def sim_settings(sim: Any, **update: Any) -> Settings:
     )
 
 
+def sim_app(sim: Any) -> NuanuApp:
+    """The real console (engine process included) on the emulator, Groq + ElevenLabs, silent audio."""
+    return make_app(
+        sim_settings(sim), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", live_status=False
+    )
+
+
 def errors(messages: Messages) -> list[str]:
     return [m.notification.message for m in messages.of(Notify) if m.notification.severity == "error"]
 
@@ -54,9 +61,7 @@ def errors(messages: Messages) -> list[str]:
 # --- real engine (emulator, null audio) ------------------------------------------------------------------
 @pytest.mark.slow
 async def test_typed_trigger_streams_remark_and_fills_waterfall(sim: Any) -> None:
-    app = make_app(
-        sim_settings(sim), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", live_status=False
-    )
+    app = sim_app(sim)
     messages = Messages()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await ready(pilot)
@@ -80,9 +85,7 @@ async def test_typed_trigger_streams_remark_and_fills_waterfall(sim: Any) -> Non
 
 @pytest.mark.slow
 async def test_switching_llm_changes_the_next_run(sim: Any) -> None:
-    app = make_app(
-        sim_settings(sim), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", live_status=False
-    )
+    app = sim_app(sim)
     messages = Messages()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await ready(pilot)
@@ -100,9 +103,7 @@ async def test_switching_llm_changes_the_next_run(sim: Any) -> None:
 
 @pytest.mark.slow
 async def test_interrupt_mode_cancels_what_is_playing(sim: Any) -> None:
-    app = make_app(
-        sim_settings(sim), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", live_status=False
-    )
+    app = sim_app(sim)
     messages = Messages()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await ready(pilot)
@@ -297,9 +298,7 @@ async def test_quit_closes_the_engine() -> None:
 @pytest.mark.slow
 async def test_a_killed_engine_process_is_shown_not_fatal(sim: Any) -> None:
     """The engine runs in its own process; if it dies, the console stays up and says why in one line."""
-    app = make_app(
-        sim_settings(sim), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", live_status=False
-    )
+    app = sim_app(sim)
     messages = Messages()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await ready(pilot)
