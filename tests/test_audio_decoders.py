@@ -5,13 +5,14 @@ from __future__ import annotations
 import random
 
 import lameenc
-import miniaudio
 import numpy as np
 import pytest
 
 from nuanu_tui.core.audio.base import AudioFormat
 from nuanu_tui.core.audio.decoders import Mp3StreamDecoder, PcmDecoder, make_decoder, mp3_frame_info
 from nuanu_tui.core.errors import NuanuError
+
+miniaudio = pytest.importorskip("miniaudio")  # an optional extra on Linux aarch64 (no wheel)
 
 
 def chirp(sample_rate: int, seconds: float = 1.5) -> np.ndarray:

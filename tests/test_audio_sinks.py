@@ -13,7 +13,6 @@ import wave
 from pathlib import Path
 from typing import Any
 
-import miniaudio
 import numpy as np
 import pytest
 
@@ -199,6 +198,7 @@ def no_portaudio(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _no_miniaudio(backends: list[Any], sample_rate: int = 24000) -> str:
+    miniaudio = pytest.importorskip("miniaudio")  # optional on Linux aarch64
     raise miniaudio.MiniaudioError("failed to init device", -401)
 
 
@@ -229,6 +229,7 @@ def test_make_sink_uses_miniaudio_when_portaudio_is_missing(
 
 
 def test_real_miniaudio_probe_refuses_the_null_backend() -> None:
+    miniaudio = pytest.importorskip("miniaudio")  # optional on Linux aarch64
     with pytest.raises(NuanuError):
         MiniaudioSink.probe([miniaudio.Backend.NULL])
 
@@ -327,6 +328,7 @@ def test_sounddevice_sink_uses_one_stream_and_blocking_writes(monkeypatch: pytes
 
 
 def test_miniaudio_sink_on_the_null_backend_plays_everything() -> None:
+    miniaudio = pytest.importorskip("miniaudio")  # optional on Linux aarch64
     sink = MiniaudioSink(backends=[miniaudio.Backend.NULL])
     sink.open(RATE)
     assert sink.name == "miniaudio:null"
@@ -344,6 +346,7 @@ def test_miniaudio_sink_on_the_null_backend_plays_everything() -> None:
 
 
 def test_miniaudio_sink_abort_drops_the_ring() -> None:
+    miniaudio = pytest.importorskip("miniaudio")  # optional on Linux aarch64
     sink = MiniaudioSink(backends=[miniaudio.Backend.NULL], buffer_ms=500)
     sink.open(RATE)
     sink.write(tone(0.4))  # fits the ring

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import deque
 
-import miniaudio
 import numpy as np
 
+from nuanu_tui.core.audio import optional
 from nuanu_tui.core.audio.base import AudioFormat, Decoder
 from nuanu_tui.core.errors import NuanuError
 
@@ -86,6 +86,7 @@ class Mp3StreamDecoder:
     CONTEXT_FRAMES = 4  # fewer carried frames is not bit-exact (reservoir + overlap)
 
     def __init__(self, sample_rate: int = 0) -> None:
+        self._miniaudio = optional.miniaudio("MP3 output formats")
         self.sample_rate = sample_rate  # a hint until the first frame says otherwise
         self._buf = bytearray()
         self._context: deque[bytes] = deque(maxlen=self.CONTEXT_FRAMES)
@@ -147,8 +148,8 @@ class Mp3StreamDecoder:
         context.extend(frames)
         self.frames += len(frames)
         try:
-            decoded = miniaudio.mp3_read_s16(batch)
-        except miniaudio.DecodeError:
+            decoded = self._miniaudio.mp3_read_s16(batch)
+        except self._miniaudio.DecodeError:
             return b""
         samples = np.frombuffer(decoded.samples, dtype=np.int16)
         if decoded.nchannels == 2:

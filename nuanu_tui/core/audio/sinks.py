@@ -18,6 +18,7 @@ import wave
 from collections.abc import Callable, Generator, Iterator
 from typing import Any, BinaryIO
 
+from nuanu_tui.core.audio import optional
 from nuanu_tui.core.audio.base import AudioSink
 from nuanu_tui.core.errors import NuanuError
 
@@ -301,14 +302,14 @@ class MiniaudioSink:
 
     @staticmethod
     def real_backends() -> list[Any]:
-        import miniaudio
+        miniaudio = optional.miniaudio("the miniaudio audio back-end", "audio")
 
         return [miniaudio.Backend[name] for name in _REAL_MINIAUDIO_BACKENDS]
 
     @staticmethod
     def probe(backends: list[Any], sample_rate: int = 24000) -> str:
         """Open and close the default playback device; return the back-end name, or raise."""
-        import miniaudio
+        miniaudio = optional.miniaudio("the miniaudio audio back-end", "audio")
 
         with _quiet_stderr():
             device = miniaudio.PlaybackDevice(
@@ -324,7 +325,7 @@ class MiniaudioSink:
         return backend
 
     def open(self, sample_rate: int) -> None:
-        import miniaudio
+        miniaudio = optional.miniaudio("the miniaudio audio back-end", "audio")
 
         self.sample_rate = sample_rate
         self._capacity = max(2, int(sample_rate * self._buffer_ms / 1000) * 2)

@@ -22,6 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.protocol import State
 
+from nuanu_tui.core.audio import optional
 from nuanu_tui.core.audio.base import AudioFormat
 from nuanu_tui.core.clock import now_ns
 from nuanu_tui.core.config import Settings
@@ -137,6 +138,8 @@ class ElevenLabsTTS:
         self.mode = mode or settings.ws_mode
         self.output_format = output_format or settings.output_format
         self.format = AudioFormat.parse(self.output_format)
+        if self.format.encoding == "mp3":
+            optional.miniaudio("MP3 output formats")  # say so now, not on the first utterance
         self.model_id = settings.elevenlabs_model_id
         self.spec = f"elevenlabs/{self.model_id}"
         self._ws: ClientConnection | None = None
