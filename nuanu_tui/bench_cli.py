@@ -17,6 +17,8 @@ from nuanu_tui.core.stats import compare_runs
 from nuanu_tui.core.store import Store
 from nuanu_tui.core.triggers import load_triggers
 
+STORE_FAILED = 3  # exit status: the benchmark ran, but its results did not all reach the database
+
 
 class _ProgressBar:
     """A one-line progress bar on stderr, only when it is a terminal."""
@@ -81,6 +83,8 @@ async def run_bench_cli(args: argparse.Namespace, settings: Settings) -> int:
         label=f"bench {args.triggers}",
     )
     store = Store.from_settings(settings).open()
+    if store.recovered:
+        print(store.recovered, file=sys.stderr)
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
@@ -108,5 +112,12 @@ async def run_bench_cli(args: argparse.Namespace, settings: Settings) -> int:
         result.write_csv(args.csv_path)
     if args.compare_path:
         print(_compare_text(args.compare_path, payload["summary"]))
+    if store.write_errors:  # never report success for results that are not in the database
+        print(
+            f"store: {store.write_errors} of {store.write_errors + store.writes} writes to {store.path} failed"
+            f" ({store.last_error}); this run is not (fully) stored",
+            file=sys.stderr,
+        )
+        return STORE_FAILED
     ok = all(s.ok for s in result.summary.values()) if result.summary else False
     return 0 if ok and result.status == "done" else 1

@@ -358,3 +358,63 @@ def test_sigkill_loses_nothing_committed(tmp_path: Path) -> None:
     assert missing == []
     with Store(path) as store:  # and the current code reopens it cleanly
         assert len(store.utterances(limit=3)) == 3
+
+
+# --- damaged files ----------------------------------------------------------------------------------------
+def damage(path: Path, pages: tuple[int, ...] = (2, 3, 4)) -> None:
+    """Overwrite whole pages of a closed database with garbage, as a bad disk or a stray write would."""
+    conn = sqlite3.connect(path)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    with open(path, "r+b") as f:
+        for page in pages:
+            f.seek((page - 1) * page_size)
+            f.write(bytes((i * 37 + page) % 256 for i in range(page_size)))
+
+
+def filled(path: Path, n: int = 60) -> None:
+    with Store(path) as s:
+        session = s.start_session("cli", "before the damage")
+        for i in range(n):
+            s.record(full_result(i), session)
+
+
+def test_a_damaged_database_is_moved_aside_and_a_fresh_one_started(tmp_path: Path) -> None:
+    path = tmp_path / "nuanu.db"
+    filled(path)
+    damage(path)
+    with Store(path) as store:
+        assert store.recovered is not None
+        assert "damaged" in store.recovered and "\n" not in store.recovered
+        aside = [
+            p
+            for p in tmp_path.iterdir()
+            if p.name.startswith("nuanu.db.damaged-") and not p.name.endswith(("-wal", "-shm"))
+        ]
+        assert len(aside) == 1 and str(aside[0]) in store.recovered
+        # the fresh one works and holds only what is written now
+        store.record(full_result(99))
+        assert [r.utterance_id for r in store.results()] == ["utt-99"]
+        assert store.write_errors == 0
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    conn.close()
+
+
+def test_a_file_that_is_not_a_database_is_moved_aside(tmp_path: Path) -> None:
+    path = tmp_path / "nuanu.db"
+    path.write_bytes(b"this is not sqlite at all " * 200)
+    with Store(path) as store:
+        assert store.recovered is not None and "damaged" in store.recovered
+        store.record(full_result(1))
+        assert len(store.results()) == 1
+
+
+def test_a_healthy_database_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "nuanu.db"
+    filled(path, 5)
+    with Store(path) as store:
+        assert store.recovered is None
+        assert len(store.results()) == 5
+    assert [p.name for p in tmp_path.iterdir() if "damaged" in p.name] == []

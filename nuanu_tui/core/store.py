@@ -157,6 +157,38 @@ def migrate(conn: sqlite3.Connection) -> int:
             raise
 
 
+def damage_of(path: Path) -> str | None:
+    """Why the database at `path` cannot be trusted (`PRAGMA quick_check`), or None when it is sound or
+    absent. quick_check reads every page but skips the index cross-checks: milliseconds for our sizes."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+        try:
+            rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check(3)").fetchall()]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+        return str(exc)
+    return None if rows == ["ok"] else " ".join(" ".join(rows).split())[:160]
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged database (and its WAL and shared-memory files) to `NAME.damaged-<UTC time>`."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            extra.replace(aside.with_name(aside.name + suffix))
+    path.replace(aside)
+    return aside
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
     conn.execute("PRAGMA busy_timeout = 10000")
@@ -193,6 +225,8 @@ class Store:
         self._writer: threading.Thread | None = None
         self.last_error: str | None = None
         self.write_errors = 0
+        self.writes = 0  # committed
+        self.recovered: str | None = None  # one line, when a damaged database was moved aside on open
 
     @classmethod
     def from_settings(cls, settings: Any) -> Store:
@@ -206,6 +240,7 @@ class Store:
             return self
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._check()
             reader = _connect(self.path)
             migrate(reader)
             writer_conn = _connect(self.path)
@@ -221,6 +256,18 @@ class Store:
         self._writer.start()
         atexit.register(self.close)
         return self
+
+    def _check(self) -> None:
+        """A damaged database is moved aside and a fresh one started, so new results are not written
+        into (or lost in) a file that fails half its writes."""
+        why = damage_of(self.path)
+        if why is None:
+            return
+        aside = move_aside(self.path)
+        self.recovered = self._scrub(
+            f"database {self.path} was damaged ({why}); moved it to {aside} and started a fresh one"
+        )
+        log.info("%s", self.recovered)  # the caller shows it (one line, where its user looks)
 
     def close(self) -> None:
         """Write everything queued, stop the writer, close both connections. Safe to call twice."""
@@ -267,12 +314,13 @@ class Store:
                     conn.execute("BEGIN")
                     item(conn)
                     conn.execute("COMMIT")
+                    self.writes += 1
                 except Exception as exc:  # a bad row must not stop later writes
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     self.write_errors += 1
                     self.last_error = self._scrub(f"{type(exc).__name__}: {exc}")
-                    log.warning("store write failed: %s", self.last_error)
+                    log.info("store write failed: %s", self.last_error)  # counted; callers report
         finally:
             conn.close()
 

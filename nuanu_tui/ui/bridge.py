@@ -330,6 +330,8 @@ class EngineBridge:
             warm = dict(getattr(self.engine, "warm_errors", {}))
             if self.store_error:
                 warm["store"] = self.store_error
+            elif self.store is not None and self.store.recovered:
+                warm["store"] = self.store.recovered
             target.post_message(EngineReady(self._status(), warm))
 
         await asyncio.wrap_future(self._submit(create()))

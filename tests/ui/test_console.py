@@ -315,3 +315,20 @@ async def test_a_killed_engine_process_is_shown_not_fatal(sim: Any) -> None:
         await pilot.pause()
         assert app.is_running
         assert not messages.of(UtteranceDone)
+
+
+async def test_a_damaged_database_is_moved_aside_and_said_in_one_line(tmp_path: Any) -> None:
+    from nuanu_tui.core.store import default_db_path
+    from tests.test_store import damage, filled
+
+    path = default_db_path()
+    filled(path)
+    damage(path)
+    app = fake_app(FakeEngine())
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        notes = [m.notification for m in messages.of(Notify) if m.notification.title == "Database"]
+        assert len(notes) == 1 and "moved it to" in notes[0].message and "\n" not in notes[0].message
+        store = app.bridge.store
+        assert store is not None and store.is_open and store.utterances() == []  # a fresh one

@@ -175,7 +175,10 @@ class ConsoleScreen(Screen[None]):
     def on_engine_ready(self, message: EngineReady) -> None:
         self._show_status(message.status)
         for part, why in message.warm_errors.items():
-            self.notify(f"{part.upper()} not warm: {why}", title="Warm-up", severity="warning", timeout=8)
+            if part == "store":  # the database could not be opened, or was damaged and moved aside
+                self.notify(why, title="Database", severity="warning", timeout=12)
+            else:
+                self.notify(f"{part.upper()} not warm: {why}", title="Warm-up", severity="warning", timeout=8)
         for provider in ("groq", "openai"):
             self.bridge.list_models(provider, self)
 
