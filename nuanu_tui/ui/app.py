@@ -7,13 +7,14 @@ import importlib
 from pathlib import PurePath
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from nuanu_tui.ui.bridge import EngineBridge, EngineFactory, engine_factory
 from nuanu_tui.ui.commands import NuanuCommands
+from nuanu_tui.ui.paste import clean_paste, install_paste_guard
 from nuanu_tui.ui.screens.console import ConsoleScreen
 
 OPTIONAL_MODES = {
@@ -82,6 +83,11 @@ class NuanuApp(App[int]):
         if self.has_mode(name) and self.current_mode != name:
             self.switch_mode(name)
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            event.text = clean_paste(event.text)  # every input gets text only, on one line
+        await super().on_event(event)
+
     async def action_quit(self) -> None:
         """Close sockets and stop audio (bounded), then leave."""
         await self.bridge.aclose(QUIT_TIMEOUT_S)
@@ -131,5 +137,6 @@ def run_app(args: argparse.Namespace, settings: Any, launched: Any = None) -> in
         demo=bool(getattr(args, "demo", False)),
         output_format=getattr(args, "output_format", None),
     )
+    install_paste_guard()
     app.run()
     return app.return_code or 0

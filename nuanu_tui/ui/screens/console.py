@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -153,6 +153,14 @@ class ConsoleScreen(Screen[None]):
         self.pinned_uid = uid
         self.query_one(Transcript).select(uid)
         self.query_one(Waterfall).view = self.views.get(uid)
+
+    def on_paste(self, event: events.Paste) -> None:
+        """A paste that reached the screen (focus was on a card, button or picker) goes to the trigger
+        input, as text (the app already stripped control characters): it never acts as keys."""
+        event.stop()
+        field = self.query_one(TriggerInput)
+        field.focus()
+        field.insert_text_at_cursor(event.text)
 
     # --- widget messages ----------------------------------------------------------------------------
     def on_trigger_bar_fire(self, event: TriggerBar.Fire) -> None:
