@@ -1,4 +1,8 @@
-"""`nuanu-tui`: the TUI by default; `say`, `bench`, `sim`, `models`, `doctor` for headless use."""
+"""`nuanu-tui`: the TUI by default; `say`, `bench`, `sim`, `models`, `doctor` for headless use.
+
+Only the standard library is imported at module level: a Ctrl+C during the heavier imports lands inside
+`main`'s handler (one line, exit 130) instead of printing a traceback.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,33 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from nuanu_tui.core.config import LLM_PROVIDERS, OUTPUT_FORMATS, Settings
 from nuanu_tui.core.errors import NuanuError
-from nuanu_tui.core.redact import scrub
+
+if TYPE_CHECKING:
+    from nuanu_tui.core.config import Settings
+
+# Exit statuses: a usage or settings mistake is 2 (argparse's convention), Ctrl+C is 128 + SIGINT.
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+USAGE_KINDS = frozenset({"usage", "settings", "input"})
+
+
+class UsageError(NuanuError):
+    def __init__(self, message: str) -> None:
+        super().__init__("usage", message)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so `--json` can still answer with one JSON object."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def _common(p: argparse.ArgumentParser, *, many_llms: bool = False) -> None:
+    from nuanu_tui.core.config import OUTPUT_FORMATS
+
     if many_llms:
         p.add_argument("--llm", dest="llms", action="append", help="LLM spec (repeat for several)")
     else:
@@ -39,11 +63,11 @@ def _common(p: argparse.ArgumentParser, *, many_llms: bool = False) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="nuanu-tui", description="Operator console for the NUANU shuttle's live character."
-    )
+    from nuanu_tui.core.config import LLM_PROVIDERS
+
+    parser = _Parser(prog="nuanu-tui", description="Operator console for the NUANU shuttle's live character.")
     _common(parser)
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     say = sub.add_parser("say", help="speak one remark about TRIGGER and print its stages")
     say.add_argument("trigger", help="what the camera sees, e.g. «две собаки слева»")
@@ -77,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings()
+    from nuanu_tui.core.config import load_settings
+
+    settings = load_settings()
     update: dict[str, object] = {}
     if getattr(args, "lang", None):
         update["lang"] = args.lang
@@ -91,47 +117,107 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings.model_copy(update=update) if update else settings
 
 
-def _fail(message: str, code: int = 1) -> int:
+def _fail(message: str, code: int = EXIT_FAILED) -> int:
     print(f"nuanu-tui: error: {message}", file=sys.stderr)
     return code
 
 
+class JsonOut:
+    """`say --json`'s contract: exactly one JSON object on stdout, whatever happens."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.sent = False
+
+    def emit(self, payload: dict[str, Any]) -> None:
+        if self.enabled and not self.sent:
+            self.sent = True
+            print(json.dumps(payload, ensure_ascii=False), flush=True)
+
+    def fail(self, args: argparse.Namespace | None, message: str, kind: str) -> None:
+        from nuanu_tui.core.timeline import UtteranceResult
+
+        result = UtteranceResult(
+            trigger=getattr(args, "trigger", None) or "",
+            llm=getattr(args, "llm", None) or "",
+            tts=getattr(args, "tts", None) or "",
+            error=message,
+            error_kind=kind,
+        )
+        self.emit(result.to_json())
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    """`say ... --json` (bench's `--json PATH` writes a file and leaves stdout alone)."""
+    return "--json" in argv and "say" in argv and "bench" not in argv[: list(argv).index("say")]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = JsonOut(_wants_json(argv))
+    args: argparse.Namespace | None = None
     try:
-        if args.command == "say":
-            return asyncio.run(_say(args))
-        if args.command == "bench":
-            from nuanu_tui.bench_cli import run_bench_cli
+        try:
+            args = build_parser().parse_args(argv)
+            return _run(args, out)
+        except NuanuError as exc:
+            from nuanu_tui.core.config import SettingsError, secret_values
+            from nuanu_tui.core.redact import scrub
 
-            return asyncio.run(run_bench_cli(args, _settings(args)))
-        if args.command == "sim":
-            from nuanu_tui.sim import run_forever
+            message = scrub(exc.message, secret_values()) or exc.kind
+            out.fail(args, message, exc.kind)
+            if isinstance(exc, SettingsError):
+                for line in exc.lines:
+                    _fail(line)
+                return EXIT_USAGE
+            return _fail(message, EXIT_USAGE if exc.kind in USAGE_KINDS else EXIT_FAILED)
+        except Exception as exc:  # last resort: one line, no traceback, no secrets
+            from nuanu_tui.core.config import secret_values
+            from nuanu_tui.core.redact import scrub
 
-            run_forever(args.port, args.profile)
-            return 0
-        if args.command == "models":
-            return asyncio.run(_models(args))
-        if args.command == "doctor":
-            from nuanu_tui.doctor import run_doctor
-
-            return asyncio.run(run_doctor(_settings(args)))
-        return _tui(args)
-    except NuanuError as exc:
-        return _fail(exc.message)
+            message = scrub(f"{type(exc).__name__}: {exc}", secret_values()) or "unknown error"
+            out.fail(args, message, "internal")
+            return _fail(message)
     except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # last resort: one line, no traceback, no secrets
-        from nuanu_tui.core.redact import scrub
-
-        return _fail(scrub(f"{type(exc).__name__}: {exc}", Settings().secrets()) or "unknown error")
+        return _interrupted(out, args)
 
 
-def _tui(args: argparse.Namespace) -> int:
+def _interrupted(out: JsonOut, args: argparse.Namespace | None) -> int:
+    """Ctrl+C: one line (and the JSON object), exit 130. A second Ctrl+C while saying so is ignored."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    out.fail(args, "interrupted (Ctrl+C)", "interrupted")
+    return _fail("interrupted (Ctrl+C)", EXIT_INTERRUPTED)
+
+
+def _run(args: argparse.Namespace, out: JsonOut) -> int:
+    if args.command == "sim":
+        from nuanu_tui.sim import run_forever
+
+        run_forever(args.port, args.profile)
+        return 0
+    settings = _settings(
+        args
+    )  # every other command reads settings: a bad one is reported before anything runs
+    if args.command == "say":
+        return asyncio.run(_say(args, settings, out))
+    if args.command == "bench":
+        from nuanu_tui.bench_cli import run_bench_cli
+
+        return asyncio.run(run_bench_cli(args, settings))
+    if args.command == "models":
+        return asyncio.run(_models(args, settings))
+    if args.command == "doctor":
+        from nuanu_tui.doctor import run_doctor
+
+        return asyncio.run(run_doctor(settings))
+    return _tui(args, settings)
+
+
+def _tui(args: argparse.Namespace, settings: Settings) -> int:
     from nuanu_tui.core.remote import launch_host
 
-    settings = _settings(args)
     launched = launch_host(settings)  # its imports and warm-up overlap with Textual's start-up below
     try:
         from nuanu_tui.ui.app import run_app
@@ -157,13 +243,13 @@ def offline_line(engine: object) -> str | None:
     return " | ".join(parts) or None
 
 
-async def _say(args: argparse.Namespace) -> int:
+async def _say(args: argparse.Namespace, settings: Settings, out: JsonOut) -> int:
     from nuanu_tui.core.engine import Engine
     from nuanu_tui.core.events import Notice
+    from nuanu_tui.core.redact import scrub
 
     if not args.trigger.strip():
-        return _fail("empty trigger: type what the camera sees", 2)
-    settings = _settings(args)
+        raise NuanuError("input", "empty trigger: type what the camera sees")
     engine = await Engine.create(
         settings,
         llm=args.llm,
@@ -184,8 +270,7 @@ async def _say(args: argparse.Namespace) -> int:
         elif fatal:
             # Unreachable or refused at start-up: fail now (within the connect timeout), not after a second wait.
             message = scrub("; ".join(fatal.values()), settings.secrets()) or "start-up failed"
-            if args.json:
-                print(json.dumps(_failed_json(args.trigger, engine, message), ensure_ascii=False))
+            out.emit(_failed_json(args.trigger, engine, message))
             return _fail(message)
 
         def on_event(event: object) -> None:
@@ -196,7 +281,7 @@ async def _say(args: argparse.Namespace) -> int:
     finally:
         await engine.aclose()
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        out.emit(result.to_json())
     else:
         print(result.text or "")
         for stage, ms in result.stages_ms.items():
@@ -224,16 +309,16 @@ def _failed_json(trigger: str, engine: object, message: str) -> dict[str, object
         llm=engine.llm_spec,
         tts=engine.tts.spec,
         error=message,
+        error_kind="startup",
         offline=bool(engine.offline_reasons()),
         simulated=engine.simulated,
     )
     return result.to_json()
 
 
-async def _models(args: argparse.Namespace) -> int:
+async def _models(args: argparse.Namespace, settings: Settings) -> int:
     from nuanu_tui.core.engine import make_llm
 
-    settings = _settings(args)
     model = {"groq": settings.groq_model, "openai": settings.openai_model}.get(args.provider, "any")
     provider = make_llm(f"{args.provider}/{model}", settings)
     try:

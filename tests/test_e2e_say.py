@@ -69,6 +69,7 @@ def test_say_json_groq_and_openai(llm: str, sim: object, sim_env: dict[str, str]
     assert set(data) == {
         "ok",
         "error",
+        "error_kind",
         "trigger",
         "llm",
         "tts",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nuanu_tui.core.errors import ConfigError
@@ -21,7 +23,13 @@ LLM_PRESETS = (
     "offline/phrasebook",
 )
 OUTPUT_FORMATS = ("pcm_24000", "pcm_22050", "pcm_16000", "mp3_44100_128", "mp3_22050_32")
+FAILOVER_OFF = ("off", "none", "false", "0")
 KEY_VARS = {"groq": "GROQ_API_KEY", "openai": "OPENAI_API_KEY", "elevenlabs": "ELEVENLABS_API_KEY"}
+
+
+ENV_FILE = ".env"
+LLM_URL_SCHEMES = ("http", "https")
+TTS_URL_SCHEMES = ("ws", "wss", "http", "https")
 
 
 def _env(*names: str) -> AliasChoices:
@@ -31,7 +39,10 @@ def _env(*names: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Every knob nuanu-tui reads. Names of the variables are part of the interface (design.md)."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty value (`GROQ_BASE_URL=` in a copied .env.example) means "not set": the default applies.
+    model_config = SettingsConfigDict(
+        env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     groq_api_key: SecretStr | None = Field(None, validation_alias=_env("GROQ_API_KEY"))
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
@@ -75,6 +86,93 @@ class Settings(BaseSettings):
     )  # extra files, comma-separated
     output_filter: bool = Field(True, validation_alias=_env("NUANU_OUTPUT_FILTER"))
 
+    # --- validation: every value is checked once, here, so a bad one is one line at start-up ---------
+    @field_validator("groq_api_key", "openai_api_key", "elevenlabs_api_key")
+    @classmethod
+    def _key_is_a_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _is_token(value.get_secret_value().strip(), allow_empty=True):
+            raise ValueError("printable characters without spaces (the key as the provider shows it)")
+        return value
+
+    @field_validator("groq_base_url", "openai_base_url", "ollama_base_url", "local_base_url")
+    @classmethod
+    def _llm_url(cls, value: str | None) -> str | None:
+        return _check_url(value, LLM_URL_SCHEMES)
+
+    @field_validator("elevenlabs_base_url")
+    @classmethod
+    def _tts_url(cls, value: str) -> str:
+        return _check_url(value, TTS_URL_SCHEMES) or value
+
+    @field_validator(
+        "elevenlabs_voice_id", "elevenlabs_model_id", "groq_model", "openai_model", "espeak_voice"
+    )
+    @classmethod
+    def _identifier(cls, value: str | None) -> str | None:
+        if value is not None and not _is_token(value):
+            raise ValueError("a name without spaces or control characters")
+        return value
+
+    @field_validator("llm")
+    @classmethod
+    def _llm_spec(cls, value: str | None) -> str | None:
+        if value is not None:
+            _spec_or_value_error(value)
+        return value
+
+    @field_validator("tts")
+    @classmethod
+    def _tts_spec(cls, value: str | None) -> str | None:
+        if value is not None and value.split("/")[0] not in TTS_PROVIDERS:
+            raise ValueError(f"{' or '.join(TTS_PROVIDERS)}, optionally /MODEL or /VOICE")
+        return value
+
+    @field_validator("audio")
+    @classmethod
+    def _audio_spec(cls, value: str) -> str:
+        value = value.strip()
+        named = (value.startswith("wav:") and len(value) > 4) or (
+            value.startswith("device:") and len(value) > 7
+        )
+        if not (value in ("device", "null") or named):
+            raise ValueError("device, null or wav:PATH")
+        return value
+
+    @field_validator("output_format")
+    @classmethod
+    def _output_format(cls, value: str) -> str:
+        if value not in OUTPUT_FORMATS:
+            raise ValueError(f"one of {', '.join(OUTPUT_FORMATS)}")
+        return value
+
+    @field_validator("failover")
+    @classmethod
+    def _failover(cls, value: str) -> str:
+        if value.strip().lower() in ("auto", *FAILOVER_OFF):
+            return value
+        specs = [s.strip() for s in value.split(",") if s.strip()]
+        if not specs:
+            raise ValueError("auto, off, or comma-separated LLM specs")
+        for spec in specs:
+            _spec_or_value_error(spec, prefix="auto, off, or comma-separated LLM specs; ")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and value.expanduser().exists() and not value.expanduser().is_dir():
+            raise ValueError("a directory (this path is a file)")
+        return value
+
+    @field_validator("blocklist")
+    @classmethod
+    def _blocklist(cls, value: str | None) -> str | None:
+        if value is not None:
+            missing = [p.strip() for p in value.split(",") if p.strip() and not Path(p.strip()).is_file()]
+            if missing:
+                raise ValueError(f"comma-separated existing files (not found: {', '.join(missing)})")
+        return value
+
     def key(self, provider: str) -> str | None:
         secret = {
             "groq": self.groq_api_key,
@@ -107,7 +205,7 @@ def failover_chain(settings: Settings, primary: str) -> list[str]:
     if primary.startswith("offline/"):
         return [primary]
     value = settings.failover.strip().lower()
-    if value in ("off", "none", "false", "0"):
+    if value in FAILOVER_OFF:
         return [primary]
     if value and value != "auto":
         chain = [primary] + [
@@ -195,3 +293,110 @@ def choose_defaults(settings: Settings, llm: str | None = None, tts: str | None 
     if tts.split("/")[0] not in TTS_PROVIDERS:
         raise ConfigError(f"bad TTS spec {tts!r}: use one of {', '.join(TTS_PROVIDERS)}")
     return Selection(llm, tts, offline_reasons(settings, llm, tts))
+
+
+def _is_token(value: str, *, allow_empty: bool = False) -> bool:
+    """Non-empty printable text with no whitespace: what keys, model names and voice ids look like."""
+    if not value:
+        return allow_empty
+    return value.isprintable() and not any(ch.isspace() for ch in value)
+
+
+def _check_url(value: str | None, schemes: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"a URL starting with {' or '.join(s + '://' for s in schemes)} and naming a host")
+    return value.strip()
+
+
+def _spec_or_value_error(spec: str, prefix: str = "") -> None:
+    try:
+        parse_llm_spec(spec)
+    except ConfigError as exc:
+        raise ValueError(prefix + f"PROVIDER/MODEL with PROVIDER one of {', '.join(LLM_PROVIDERS)}") from exc
+
+
+class SettingsError(ConfigError):
+    """Bad values in the environment or .env: one line per bad setting (`lines`), exit status 2."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.kind = "settings"
+        self.lines = lines
+
+
+def load_settings() -> Settings:
+    """`Settings()` with every bad value turned into a `SettingsError` that names variable, value and source."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(settings_problems(exc)) from None
+
+
+def settings_problems(exc: ValidationError) -> list[str]:
+    lines = []
+    for error in exc.errors():
+        var = str(error["loc"][0]) if error["loc"] else "?"
+        field = _field_for(var)
+        secret = field is not None and var in KEY_VARS.values()
+        value = "" if secret else f"={_show(error.get('input'))}"
+        hidden = " (value hidden)" if secret else ""
+        lines.append(f"{var}{value}{hidden} from {setting_source(var)}: allowed: {_allowed(field, error)}")
+    return lines
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _field_for(var: str) -> str | None:
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices) and var in alias.choices:
+            return name
+    return None
+
+
+def setting_source(var: str) -> str:
+    """Where a variable's value comes from: the environment wins over the .env file (pydantic-settings)."""
+    if any(name.upper() == var.upper() for name in os.environ):
+        return "the environment"
+    return f"the .env file {Path(ENV_FILE).resolve()}"
+
+
+def _allowed(field: str | None, error: Any) -> str:
+    """What the setting accepts, from the field's own type and bounds (or the validator's words)."""
+    if error.get("type") == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    info = Settings.model_fields.get(field or "")
+    if info is None:
+        return str(error["msg"])
+    bounds = {}
+    for meta in info.metadata:
+        for name in ("ge", "gt", "le", "lt"):
+            if getattr(meta, name, None) is not None:
+                bounds[name] = getattr(meta, name)
+    kind = info.annotation
+    text = str(kind)
+    if "Literal" in text:
+        return str(error["msg"]).replace("Input should be ", "")
+    if kind is bool:
+        return "true or false (also 1/0, yes/no, on/off)"
+    noun = "a whole number" if "int" in text else "a number"
+    parts = [f"{noun}"]
+    symbols = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    parts += [f"{symbols[k]} {v:g}" for k, v in bounds.items()]
+    return " ".join(parts[:1]) + (" " + " and ".join(parts[1:]) if len(parts) > 1 else "")
+
+
+def secret_values() -> list[str]:
+    """The configured keys, read without building Settings (which may be what failed), for scrubbing."""
+    from dotenv import dotenv_values
+
+    values = dict(dotenv_values(ENV_FILE)) if Path(ENV_FILE).is_file() else {}
+    values.update(os.environ)
+    upper = {k.upper(): v for k, v in values.items()}
+    return [v.strip() for var in KEY_VARS.values() if (v := upper.get(var)) and v.strip()]

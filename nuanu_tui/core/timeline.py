@@ -89,6 +89,7 @@ class UtteranceResult:
         return {
             "ok": self.ok,
             "error": self.error,
+            "error_kind": self.error_kind,
             "trigger": self.trigger,
             "llm": self.llm,
             "tts": self.tts,
