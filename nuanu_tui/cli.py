@@ -7,7 +7,6 @@ Only the standard library is imported at module level: a Ctrl+C during the heavi
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -197,9 +196,10 @@ def _run(args: argparse.Namespace, out: JsonOut) -> int:
 
         run_forever(args.port, args.profile)
         return 0
-    settings = _settings(
-        args
-    )  # every other command reads settings: a bad one is reported before anything runs
+    import asyncio
+
+    # Every other command reads settings: a bad one is reported before anything runs.
+    settings = _settings(args)
     if args.command == "say":
         return asyncio.run(_say(args, settings, out))
     if args.command == "bench":

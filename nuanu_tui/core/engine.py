@@ -163,7 +163,11 @@ class Engine:
         player.start(tts_provider.format.sample_rate)
         engine = cls(settings, selection, player, tts_provider, simulated=demo, sim=sim)
         if warm:
-            await engine.warm()
+            try:
+                await engine.warm()
+            except BaseException:  # Ctrl+C during warm-up: close the player (and its WAV) and sockets
+                await asyncio.shield(engine.aclose())
+                raise
         return engine
 
     async def warm(self) -> None:

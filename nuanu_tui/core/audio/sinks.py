@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import threading
 import time
 import wave
@@ -150,7 +151,12 @@ class NullSink(_UtteranceHooks):
 
 
 class WavSink(NullSink):
-    """A paced null sink that also records exactly the samples handed to the device in a 16-bit WAV."""
+    """A paced null sink that also records exactly the samples handed to the device in a 16-bit WAV.
+
+    The samples go to a hidden temporary file next to `path`, renamed over it only when the WAV is closed
+    and holds audio: a failed or interrupted run never truncates an earlier recording, and the file at
+    `path` always has a header that matches its data.
+    """
 
     def __init__(
         self, path: str, buffer_ms: float = 60.0, clock: Callable[[], int] = time.perf_counter_ns
@@ -159,14 +165,20 @@ class WavSink(NullSink):
         self.path = path
         self._wav: wave.Wave_write | None = None
         self._file: BinaryIO | None = None
+        self._tmp: str | None = None
+        self._frames = 0
 
     def open(self, sample_rate: int) -> None:
         super().open(sample_rate)
         self._close_wav()
+        folder, name = os.path.split(os.path.abspath(self.path))
         try:
-            self._file = open(self.path, "wb")  # noqa: SIM115 - long-lived, closed in close()
+            fd, self._tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+            os.chmod(self._tmp, 0o644)  # mkstemp's 0600 would make the recording private
+            self._file = os.fdopen(fd, "wb")
         except OSError as exc:
             raise NuanuError("audio", f"cannot write {self.path}: {_one_line(exc)}") from exc
+        self._frames = 0
         wav = wave.open(self._file, "wb")  # noqa: SIM115 - closed in close()
         wav.setnchannels(1)
         wav.setsampwidth(2)
@@ -176,6 +188,7 @@ class WavSink(NullSink):
     def _accepted(self, piece: memoryview) -> None:
         if self._wav is not None:
             self._wav.writeframesraw(piece)
+            self._frames += len(piece) // 2
 
     def close(self) -> None:
         super().close()
@@ -184,10 +197,21 @@ class WavSink(NullSink):
     def _close_wav(self) -> None:
         wav, self._wav = self._wav, None
         file, self._file = self._file, None
-        if wav is not None:
-            wav.close()  # patches the RIFF sizes: the file is valid from here on
-        if file is not None:
-            file.close()
+        tmp, self._tmp = self._tmp, None
+        try:
+            if wav is not None:
+                wav.close()  # patches the RIFF sizes: the file is valid from here on
+            if file is not None:
+                file.close()
+        finally:
+            if tmp is not None:
+                if self._frames and wav is not None:
+                    try:
+                        os.replace(tmp, self.path)
+                    except OSError as exc:
+                        self.warning = f"cannot write {self.path}: {_one_line(exc)}"
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)  # no audio (or the rename failed): leave what was at `path` alone
 
 
 class SoundDeviceSink(_UtteranceHooks):
