@@ -54,11 +54,39 @@ def _common(p: argparse.ArgumentParser, *, many_llms: bool = False) -> None:
         "--ws-mode", choices=("multi", "single"), help="ElevenLabs socket: multi-stream-input or stream-input"
     )
     p.add_argument("--lang", choices=("ru", "en"), help="spoken language (default ru)")
+    _net_args(p)
     p.add_argument(
         "--no-failover",
         action="store_true",
         help="strict: no LLM failover chain and no espeak fallback; a provider fault fails the utterance",
     )
+
+
+def _net_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--net",
+        metavar="PROFILE",
+        help="emulated network (with --demo / sim): loopback (default) | wifi | lte | bad",
+    )
+    p.add_argument("--rtt", type=float, metavar="MS", help="emulated round-trip time (custom network)")
+    p.add_argument("--jitter", type=float, metavar="MS", help="emulated jitter (custom network)")
+    p.add_argument("--loss", type=float, metavar="PCT", help="emulated loss, as TCP retransmission stalls")
+
+
+def net_choice(args: argparse.Namespace) -> str | None:
+    """`--net` / `--rtt --jitter --loss` as one network spec (None: not given). UsageError when malformed."""
+    from nuanu_tui.sim.network import net_spec, parse_net
+
+    try:
+        spec = net_spec(
+            getattr(args, "net", None),
+            getattr(args, "rtt", None),
+            getattr(args, "jitter", None),
+            getattr(args, "loss", None),
+        )
+        return None if spec is None else parse_net(spec).spec()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="run the emulator (OpenAI/Groq SSE + ElevenLabs WS) on 127.0.0.1")
     sim.add_argument("--port", type=int, default=8765)
     sim.add_argument("--profile", default="demo", help="latency profile: demo | fast | zero")
+    _net_args(sim)
 
     models = sub.add_parser("models", help="list what a provider's /models endpoint offers")
     models.add_argument(
@@ -113,6 +142,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "no_failover", False):
         update["failover"] = "off"
         update["tts_fallback"] = False
+    net = net_choice(args)
+    if net is not None:
+        update["sim_net"] = net
     return settings.model_copy(update=update) if update else settings
 
 
@@ -194,7 +226,7 @@ def _run(args: argparse.Namespace, out: JsonOut) -> int:
     if args.command == "sim":
         from nuanu_tui.sim import run_forever
 
-        run_forever(args.port, args.profile)
+        run_forever(args.port, args.profile, net_choice(args))
         return 0
     import asyncio
 

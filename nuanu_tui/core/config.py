@@ -85,6 +85,8 @@ class Settings(BaseSettings):
         None, validation_alias=_env("NUANU_BLOCKLIST")
     )  # extra files, comma-separated
     output_filter: bool = Field(True, validation_alias=_env("NUANU_OUTPUT_FILTER"))
+    # The emulated link under --demo: loopback|wifi|lte|bad or rtt=MS,jitter=MS,loss=PCT (sim/network.py).
+    sim_net: str = Field("loopback", validation_alias=_env("NUANU_SIM_NET"))
 
     # --- validation: every value is checked once, here, so a bad one is one line at start-up ---------
     @field_validator("groq_api_key", "openai_api_key", "elevenlabs_api_key")

@@ -257,6 +257,29 @@ class Engine:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(old.aclose(), timeout=3.0)
 
+    def use_net(self, spec: str) -> str:
+        """Switch the emulated network (demo only), live: open sockets pay the new link from their next message.
+        Returns the profile's label; ConfigError for a bad spec or a real (not emulated) network."""
+        from nuanu_tui.sim.network import parse_net
+
+        server = getattr(self.sim, "server", None)
+        if server is None:
+            raise ConfigError("network profiles apply to the emulator only (--demo)")
+        try:
+            profile = parse_net(spec)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        server.net = profile
+        self.settings = self.settings.model_copy(update={"sim_net": profile.spec()})
+        return profile.label()
+
+    @property
+    def net_label(self) -> str | None:
+        """The emulated network's name under --demo (None on a real network)."""
+        server = getattr(self.sim, "server", None)
+        net = getattr(server, "net", None)
+        return None if net is None else net.label()
+
     def add_listener(self, listener: Callable[[UtteranceResult], None]) -> None:
         self._listeners.append(listener)
 
@@ -454,7 +477,7 @@ async def _start_demo(settings: Settings, profile: str) -> tuple[Settings, objec
     """Start the emulator in its own thread and point every cloud client at it (with a throwaway key)."""
     from nuanu_tui.sim import SimThread
 
-    sim = SimThread(profile=profile, keep=DEMO_SIM_KEEP, **_demo_content())
+    sim = SimThread(profile=profile, keep=DEMO_SIM_KEEP, net=settings.sim_net, **_demo_content())
     server = await asyncio.to_thread(sim.start)
     demo_settings = settings.model_copy(
         update={

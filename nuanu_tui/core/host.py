@@ -172,6 +172,8 @@ class Host:
             self._run(rid, engine.say(trigger, llm=llm, source=source, on_event=self._events(rid)))
         elif op == "use_llm":
             self._run(rid, ops.use_llm(args[0]))
+        elif op == "use_net":
+            self._run(rid, ops.use_net(args[0]))
         elif op == "use_tts":
             self._run(rid, ops.use_tts(args[0], args[1]))
         elif op == "list_models":

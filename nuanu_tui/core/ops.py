@@ -44,6 +44,10 @@ class EngineOps:
         self.engine.llm(spec)  # validates the spec (ConfigError) before switching
         await self.engine.use_llm(spec)
 
+    async def use_net(self, spec: str) -> str:
+        """Switch the emulated network profile (demo); returns its label."""
+        return str(self.engine.use_net(spec))
+
     async def use_tts(self, spec: str, output_format: str | None) -> str | None:
         """Switch the voice; returns the warm-up problem, if the new voice could not be warmed."""
         await self.engine.use_tts(spec, output_format)

@@ -19,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import random
 import re
 import socket
 import threading
 import time
 import uuid
+import weakref
 import zlib
 from collections import defaultdict, deque
 from collections.abc import Callable, MutableSequence
@@ -36,6 +38,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from nuanu_tui.sim.faults import Faults, LLMFault, TTSFault
+from nuanu_tui.sim.network import Link, NetProfile, parse_net
 from nuanu_tui.sim.profiles import Flavor, ProfileSet, TTSProfile, get_profile
 
 ReplyFn = Callable[[str, str], str]
@@ -226,6 +229,14 @@ _VOICE_SETTINGS_MESSAGE = (
     "voice_settings field must be provided in the first message and then either be not provided or not change"
 )
 _MAX_CONTEXTS = 5
+LINK = web.RequestKey("nuanu.link", Link)
+
+
+def _at(request: web.Request, t: float) -> float:
+    """When a write scheduled for loop time `t` reaches the client over this request's link."""
+    link = request.get(LINK)
+    return t if link is None else link.deliver(t)
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Server
@@ -244,10 +255,16 @@ class SimServer:
         api_keys: set[str] | None = None,
         models: list[str] | None = None,
         keep: int | None = None,
+        net: str | NetProfile | None = None,
+        net_seed: int | None = None,
     ) -> None:
         """`keep`: how many recent requests, WS messages and contexts' audio to keep for inspection; None
-        keeps everything (tests read it all). A long demo session sets it, or memory would grow forever."""
+        keeps everything (tests read it all). A long demo session sets it, or memory would grow forever.
+        `net`: the emulated link (sim/network.py); assign `server.net` to switch it live."""
         self.profile: ProfileSet = get_profile(profile)
+        self.net: NetProfile = parse_net(net)
+        self._net_rng = random.Random(net_seed)
+        self._links: weakref.WeakKeyDictionary[Any, Link] = weakref.WeakKeyDictionary()
         self.keep = keep
         self.reply_fn: ReplyFn = reply_fn or default_reply
         self.speech_fn: SpeechFn = speech_fn or synth_voice
@@ -302,7 +319,8 @@ class SimServer:
         return len(self._open)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._network])
+        app.router.add_get("/", self._root)
         app.router.add_post("/v1/chat/completions", self._chat_openai)
         app.router.add_post("/openai/v1/chat/completions", self._chat_groq)
         app.router.add_get("/v1/models", self._models_openai)
@@ -326,6 +344,41 @@ class SimServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    # -- network emulation ------------------------------------------------------------------------------
+    def _link(self, request: web.Request) -> tuple[Link, bool]:
+        """The connection's link, and whether this is its first request (the handshakes are still due)."""
+        transport = request.transport
+        link = self._links.get(transport) if transport is not None else None
+        if link is not None:
+            return link, False
+        link = Link(self, self._net_rng)
+        if transport is not None:
+            self._links[transport] = link
+        return link, True
+
+    @web.middleware
+    async def _network(self, request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+        """TCP + TLS 1.3 handshakes on a new connection, the request's trip in, a plain reply's trip out.
+        Streaming handlers time their own writes with `request[LINK]` (see `_at`)."""
+        link, fresh = self._link(request)
+        request[LINK] = link
+        loop = asyncio.get_running_loop()
+        if fresh:
+            await _sleep_until(loop.time() + link.handshake_s(2))
+        await _sleep_until(link.arrive(loop.time()))
+        try:
+            resp = await handler(request)
+        except web.HTTPException:
+            await _sleep_until(link.deliver(loop.time()))
+            raise
+        if not resp.prepared:
+            await _sleep_until(link.deliver(loop.time()))
+        return resp
+
+    async def _root(self, request: web.Request) -> web.StreamResponse:
+        """What a provider's front door answers without a key: enough for an RTT probe, no quota spent."""
+        return web.Response(status=200, text="ok")
 
     # -- LLM: auth, models ------------------------------------------------------------------------------
     def _check_bearer(self, request: web.Request) -> web.Response | None:
@@ -512,7 +565,7 @@ class SimServer:
 
         # reasoning (if any) ends right before the first content token; headers go out with the first event
         first_at = ttft_at - len(reasoning) * step
-        await _sleep_until(first_at)
+        await _sleep_until(_at(request, first_at))
         resp = web.StreamResponse(
             status=200,
             headers={
@@ -526,7 +579,7 @@ class SimServer:
             first_extra = {"x_groq": {"id": req_id}} if flavor == "groq" else {}
             await resp.write(chunk(first_extra, {"role": "assistant", "content": ""}, None))
             for i, tok in enumerate(reasoning):
-                await _sleep_until(first_at + i * step)
+                await _sleep_until(_at(request, first_at + i * step))
                 await resp.write(prefix + b'"reasoning":' + orjson.dumps(tok) + suffix)
             broken_after = (
                 fault.after_tokens
@@ -536,7 +589,7 @@ class SimServer:
             for i, tok in enumerate(tokens):
                 if i == broken_after:
                     break
-                await _sleep_until(ttft_at + i * step)
+                await _sleep_until(_at(request, ttft_at + i * step))
                 await resp.write(prefix + b'"content":' + orjson.dumps(tok) + suffix)
             if fault is not None and broken_after >= 0:
                 return await self._break_stream(request, resp, fault)
@@ -608,11 +661,14 @@ class SimServer:
                 {"detail": {"status": "model_not_supported", "message": "eleven_v3 is not supported here"}},
             )
         transport = request.transport
-        ws = web.WebSocketResponse(compress=False, autoping=True, timeout=2.0)
+        # Pings are answered by hand, so a pong pays the link's round trip like any other message.
+        ws = web.WebSocketResponse(compress=False, autoping=False, timeout=2.0)
+        await _sleep_until(_at(request, asyncio.get_running_loop().time()))  # the 101 travels back
         await ws.prepare(request)
         self.ws_connections += 1
         self._open.add(ws)
         conn = _TTSConnection(self, ws, transport, multi=multi, number=self.ws_connections, fault=fault)
+        conn.link = request.get(LINK)
         try:
             await conn.run(q, request.headers.get("xi-api-key", ""))
         finally:
@@ -693,6 +749,8 @@ class _TTSConnection:
         self.conn_deadline = 0.0
         self.first_settings: Any = None
         self.saw_first = False
+        self.link: Link | None = None
+        self._pongs: set[asyncio.Future[None]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     async def run(self, q: Any, header_key: str) -> None:
@@ -735,6 +793,10 @@ class _TTSConnection:
                 continue
             if msg.type == WSMsgType.TEXT:
                 await self._on_message(msg.data)
+            elif msg.type == WSMsgType.PING:
+                self._pong(msg.data)
+            elif msg.type == WSMsgType.PONG:
+                continue
             elif msg.type == WSMsgType.BINARY:
                 await self.fail(
                     "invalid_input_message", "Could not parse input message: binary frames are not accepted."
@@ -790,8 +852,24 @@ class _TTSConnection:
                 del self.contexts[cid]
 
     # -- input --------------------------------------------------------------------------------------------
-    async def _on_message(self, raw: str) -> None:
+    def _pong(self, payload: bytes) -> None:
+        """Answer a keep-alive ping after the link's round trip (clients measure RTT with these)."""
         now = self.loop.time()
+        due = now if self.link is None else self.link.deliver(self.link.arrive(now))
+
+        async def pong() -> None:
+            await _sleep_until(due)
+            if not self.closed:
+                with contextlib.suppress(Exception):
+                    async with self.lock:
+                        await self.ws.pong(payload)
+
+        task = asyncio.ensure_future(pong())
+        self._pongs.add(task)
+        task.add_done_callback(self._pongs.discard)
+
+    async def _on_message(self, raw: str) -> None:
+        now = self.loop.time() if self.link is None else self.link.arrive(self.loop.time())
         try:
             msg = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -944,9 +1022,14 @@ class _TTSConnection:
                 return
             await self._generate(ctx, *job)
 
-    async def _send(self, obj: dict[str, Any]) -> bool:
+    async def _send(self, obj: dict[str, Any], at: float | None = None) -> bool:
+        """Send a frame written at loop time `at` (default now); it goes out when the link delivers it."""
         if self.closed:
             return False
+        if self.link is not None:
+            await _sleep_until(self.link.deliver(self.loop.time() if at is None else at))
+            if self.closed:
+                return False
         try:
             async with self.lock:
                 await self.ws.send_frame(orjson.dumps(obj), WSMsgType.TEXT)
@@ -1018,7 +1101,8 @@ class _TTSConnection:
         wire_log = self.server._encoded[ctx.key]
         self.server._forget_old_audio()
         for i in range(n_frames):
-            await _sleep_until(start + i * self.chunk_interval_s)
+            due = start + i * self.chunk_interval_s
+            await _sleep_until(due)
             if self.closed or not await self._frame_fault() or self.closed:
                 return
             piece = pcm[i * frame_bytes : (i + 1) * frame_bytes]
@@ -1047,7 +1131,7 @@ class _TTSConnection:
             }
             if self.multi:
                 frame[self.server.context_key] = ctx.id
-            if not await self._send(frame):
+            if not await self._send(frame, at=due):
                 return
             self.frames_sent += 1
             wire_log += payload
@@ -1119,14 +1203,16 @@ def export_lines(server: SimServer) -> list[str]:
     ]
 
 
-def run_forever(port: int, profile: str) -> None:
+def run_forever(port: int, profile: str, net: str | None = None) -> None:
     """`nuanu-tui sim`: serve until interrupted, after printing `export` lines for the three base URLs."""
 
     async def main() -> None:
-        server = SimServer(profile=profile)
+        server = SimServer(profile=profile, net=net)
         await server.start(port=port)
         try:
             print("\n".join(export_lines(server)), flush=True)
+            if not server.net.is_zero:
+                print(f"# network: {server.net.label()}", flush=True)
             await asyncio.Event().wait()
         finally:
             await server.stop()

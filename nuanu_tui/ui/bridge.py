@@ -417,6 +417,20 @@ class EngineBridge:
 
         return self._submit(run())
 
+    def use_net(self, spec: str, target: MessagePump) -> concurrent.futures.Future[None]:
+        """Switch the emulator's network profile live (demo mode)."""
+
+        async def run() -> None:
+            try:
+                label = await self.ops.use_net(spec)
+            except NuanuError as exc:
+                target.post_message(ProviderSwitched("net", spec, exc.message))
+            else:
+                target.post_message(ProviderSwitched("net", label))
+            self._post_status(target)
+
+        return self._submit(run())
+
     def use_tts(
         self, spec: str, output_format: str | None, target: MessagePump
     ) -> concurrent.futures.Future[None]:

@@ -166,6 +166,18 @@ class NuanuCommands(Provider):
             out.append(
                 (f"Output format: {fmt}", "ElevenLabs output format", partial(console.switch_tts, None, fmt))
             )
+        if console.status is not None and console.status.simulated:
+            from nuanu_tui.sim.network import NET_PROFILES
+
+            for name, net in NET_PROFILES.items():
+                out.append(
+                    (
+                        f"Network: {name}",
+                        f"Emulated link, live: {net.rtt_ms:g} ms RTT, {net.jitter_ms:g} ms jitter, "
+                        f"{net.loss_pct:g} % loss",
+                        partial(console.switch_net, name),
+                    )
+                )
         out.append(
             (
                 "Toggle queue / interrupt",

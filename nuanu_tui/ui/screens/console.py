@@ -143,6 +143,11 @@ class ConsoleScreen(Screen[None]):
         if self.bridge.ready:
             self.bridge.use_llm(spec, self)
 
+    def switch_net(self, spec: str) -> None:
+        """Demo mode: switch the emulated network live (loopback, wifi, lte, bad)."""
+        if self.bridge.ready:
+            self.bridge.use_net(spec, self)
+
     def switch_tts(self, spec: str | None = None, fmt: str | None = None) -> None:
         if not self.bridge.ready:
             return
