@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -343,30 +344,68 @@ class Engine:
             on_event = self._scrubbing(on_event)
             for note in notices:
                 on_event(Notice(uid, note))
+        accepted_at = time.time()
         lock = self._lock if queue else contextlib.nullcontext()
-        async with lock:  # type: ignore[attr-defined]
+        try:
+            await lock.__aenter__()  # type: ignore[attr-defined]
+        except asyncio.CancelledError:  # dropped from the queue before it started: recorded, not lost
+            dropped = UtteranceResult(
+                trigger=text,
+                llm=spec,
+                tts=self.tts.spec,
+                utterance_id=uid,
+                simulated=self.simulated,
+                source=source,
+                run_id=run_id,
+                started_at=accepted_at,
+                mark="dropped",
+                notices=notices,
+            )
+            dropped.error, dropped.error_kind = "dropped from the queue by the operator", "cancelled"
+            if on_event is not None:
+                on_event(UtteranceFinished(dropped))
+            self._record(dropped)
+            raise
+        finished: list[UtteranceResult] = []
+
+        def tap(event: PipelineEvent) -> None:
+            if isinstance(event, UtteranceFinished):
+                finished.append(event.result)
+            if on_event is not None:
+                on_event(event)
+
+        try:
             job.t0_ns = now_ns()  # t0: accepted for speaking (a queued trigger's wait is not latency)
             task = asyncio.current_task()
             if queue:
                 self._current = task
             try:
-                result = await run_utterance(job, on_event)
-            except asyncio.CancelledError:
-                cancelled = UtteranceResult(
-                    trigger=text,
-                    llm=spec,
-                    tts=self.tts.spec,
-                    utterance_id=uid,
-                    simulated=self.simulated,
-                    source=source,
-                    run_id=run_id,
+                result = await run_utterance(job, tap)
+            except asyncio.CancelledError:  # what it had said and reached so far, with its real start
+                interrupted = (
+                    finished[0]
+                    if finished
+                    else UtteranceResult(
+                        trigger=text,
+                        llm=spec,
+                        tts=self.tts.spec,
+                        utterance_id=uid,
+                        simulated=self.simulated,
+                        source=source,
+                        run_id=run_id,
+                        started_at=accepted_at,
+                    )
                 )
-                cancelled.error, cancelled.error_kind = "interrupted by the operator", "cancelled"
-                self._record(cancelled)
+                interrupted.error, interrupted.error_kind = "interrupted by the operator", "cancelled"
+                interrupted.mark = "interrupted"
+                interrupted.notices[:0] = notices
+                self._record(interrupted)
                 raise
             finally:
                 if queue and self._current is task:
                     self._current = None
+        finally:
+            await lock.__aexit__(None, None, None)  # type: ignore[attr-defined]
         result.notices.extend(notices)
         return self._record(result)
 

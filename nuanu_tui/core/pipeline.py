@@ -190,6 +190,7 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
         result.error, result.error_kind = exc.message, exc.kind
     except asyncio.CancelledError:
         result.error, result.error_kind = "interrupted by the operator", "cancelled"
+        result.mark = "interrupted"
         raise
     except Exception as exc:  # a bug or an unmapped fault: still one line, never a crash
         result.error, result.error_kind = f"{type(exc).__name__}: {exc}", "internal"

@@ -94,6 +94,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX idx_utterances_llm ON utterances(llm)",
         "CREATE INDEX idx_bench_runs_session ON bench_runs(session_id)",
     ),
+    # v3: how an utterance was cut short by the operator: 'interrupted' (while speaking) or 'dropped'
+    # (cleared from the queue before it started); NULL when it ran to its end (or failed by itself).
+    ("ALTER TABLE utterances ADD COLUMN mark TEXT",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -122,6 +125,7 @@ UTTERANCE_COLUMNS = (
     "chars",
     "audio_seconds",
     "notices",
+    "mark",
 )
 _BOOL_COLUMNS = ("offline", "simulated", "ok", "degraded", "filtered")
 _JSON_COLUMNS = {"provider_timings": dict, "notices": list}
@@ -433,6 +437,7 @@ class Store:
             int(r.chars),
             float(r.audio_seconds),
             self._json(list(r.notices)),
+            r.mark,
         )
         placeholders = ", ".join("?" * len(UTTERANCE_COLUMNS))
         conn.execute(
@@ -569,6 +574,7 @@ def row_to_result(row: Mapping[str, Any]) -> UtteranceResult:
         filtered=row["filtered"],
         source=row["source"],
         run_id=row["run_id"],
+        mark=row.get("mark"),
     )
 
 
@@ -589,6 +595,7 @@ def result_json(result: UtteranceResult, **extra: Any) -> dict[str, Any]:
         audio_seconds=result.audio_seconds,
         provider_timings=dict(result.provider_timings),
         notices=list(result.notices),
+        mark=result.mark,
     )
     out.update(extra)
     return out

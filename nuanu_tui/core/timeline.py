@@ -76,6 +76,7 @@ class UtteranceResult:
     source: str = "cli"
     run_id: str | None = None
     t0_ns: int = 0  # perf_counter_ns at t0, for cross-utterance timing (compare start skew)
+    mark: str | None = None  # "interrupted" (stopped while speaking) or "dropped" (cleared from the queue)
 
     @property
     def ok(self) -> bool:

@@ -138,6 +138,7 @@ def view_of(result: UtteranceResult) -> UtteranceView:
         ws_reused=result.ws_reused,
         floor_ms=floor_ms(result.provider_timings or {}),
         notices=tuple(result.notices),
+        mark=result.mark,
     )
 
 
@@ -193,6 +194,7 @@ class _Relay:
         self._uid = ""
         self._timer: asyncio.TimerHandle | None = None
         self._last_flush = -1.0
+        self.started = False  # the engine began speaking it (it is no longer only queued)
         self.result: UtteranceResult | None = None
 
     def __call__(self, event: object) -> None:
@@ -216,6 +218,7 @@ class _Relay:
             if event.stage == "first_audio":
                 self.release()
         elif isinstance(event, UtteranceStarted):
+            self.started = True
             post(
                 UtteranceBegan(
                     UtteranceView(
@@ -277,7 +280,7 @@ class EngineBridge:
         self.known_models: dict[str, tuple[str, ...]] = {}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="nuanu-engine", daemon=True)
-        self._tasks: set[asyncio.Task[Any]] = set()  # engine-loop side only
+        self._tasks: dict[asyncio.Task[Any], _Relay] = {}  # utterances, queued or speaking (engine loop)
         self._closed = False
         self.engine: Any = None
         self.output_format = output_format
@@ -377,7 +380,7 @@ class EngineBridge:
         relay = _Relay(self._loop, target)
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)
+        self._tasks[task] = relay
         self._post_status(target)
         try:
             result = await self.engine.say(trigger, llm=llm, on_event=relay, source="console")
@@ -385,21 +388,48 @@ class EngineBridge:
             relay.flush()
             if relay.result is None or self._closed:
                 raise
-            result = relay.result  # interrupted mid-utterance: its record says "cancelled"
+            result = relay.result  # stopped or dropped: its record says "interrupted" / "dropped"
         finally:
-            self._tasks.discard(task)
+            self._tasks.pop(task, None)
             self._post_status(target)
         relay.flush()
+        if result is None:  # the engine process cancelled it (Esc): its final events carried the record
+            result = relay.result
+        if result is None:
+            raise NuanuError("engine", "the utterance ended without a result")
         return view_of(result)
 
+    def stop(self) -> None:
+        """Esc: stop the remark being spoken (audio at once, TTS context, LLM stream). It is recorded as
+        interrupted; queued remarks play on."""
+        if self._thread.is_alive() and not self._closed:
+            self._loop.call_soon_threadsafe(self._stop_now)
+
+    def _stop_now(self) -> None:
+        if self.engine is not None:
+            self.engine.interrupt()
+
+    def clear_queue(self) -> concurrent.futures.Future[int]:
+        """Drop every remark still waiting in the queue (each is recorded as dropped); resolves to how
+        many. The one being spoken plays on."""
+
+        async def run() -> int:
+            return self._drop_queued()
+
+        return self._submit(run())
+
+    def _drop_queued(self) -> int:
+        queued = [task for task, relay in self._tasks.items() if not relay.started]
+        for task in queued:
+            task.cancel()
+        return len(queued)
+
     def interrupt(self) -> None:
-        """Stop the audio at once and cancel the running utterance and any queued ones."""
+        """A trigger in interrupt mode: stop what is speaking and drop what is queued, at once."""
 
         def now() -> None:
-            if self.engine is not None:
-                self.engine.interrupt()
-            for task in list(self._tasks):
-                task.cancel()
+            self._drop_queued()
+            self._stop_now()
 
         if self._thread.is_alive() and not self._closed:
             self._loop.call_soon_threadsafe(now)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from nuanu_tui.ui.keys import does
+
 if TYPE_CHECKING:
     from nuanu_tui.ui.screens.console import ConsoleScreen
 
@@ -24,6 +26,7 @@ DISCOVERABLE = (
     "Open ",
     "Toggle",
     "Stop",
+    "Clear the queue",
     "Compare: speak",
     "Compare: heard",
     "Compare: toggle",
@@ -185,9 +188,8 @@ class NuanuCommands(Provider):
                 console.action_toggle_mode,
             )
         )
-        out.append(
-            ("Stop speaking", "Interrupt the current utterance and clear the queue", console.action_stop)
-        )
+        out.append(("Stop speaking", does("stop"), console.action_stop))
+        out.append(("Clear the queue", does("clear_queue"), console.action_clear_queue))
         return out
 
     async def discover(self) -> Hits:

@@ -46,6 +46,7 @@ class UtteranceView:
     ws_reused: bool | None = None
     floor_ms: float | None = None  # provider-reported queue+prompt time (Groq), when known
     notices: tuple[str, ...] = ()
+    mark: str | None = None  # "interrupted" or "dropped" (see UtteranceResult.mark)
 
     @property
     def ttfa(self) -> float | None:

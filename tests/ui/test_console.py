@@ -332,3 +332,83 @@ async def test_a_damaged_database_is_moved_aside_and_said_in_one_line(tmp_path: 
         assert len(notes) == 1 and "moved it to" in notes[0].message and "\n" not in notes[0].message
         store = app.bridge.store
         assert store is not None and store.is_open and store.utterances() == []  # a fresh one
+
+
+# --- Esc and the queue (one behaviour, one key each) ------------------------------------------------------
+async def test_esc_stops_the_current_remark_and_the_queue_plays_on() -> None:
+    engine = FakeEngine(hold_after="first_audio")
+    app = fake_app(engine)
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        await pilot.press("f1", "f1", "f1", "f1", "f1")
+        await messages.wait_for(lambda m: isinstance(m, StageArrived) and m.stage == "first_audio")
+        await pilot.press("escape")  # stops u1 only
+        await messages.wait_for(lambda m: isinstance(m, StageArrived) and m.utterance_id == "u2")
+        await pilot.press("ctrl+l")  # drops u3..u5, u2 plays on
+        await messages.wait_for(lambda m: isinstance(m, UtteranceDone) and m.view.utterance_id == "u5")
+        assert engine.busy
+        await pilot.press("escape")  # stops u2
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        marks = {m.view.utterance_id: m.view.mark for m in messages.of(UtteranceDone)}
+        assert marks == {
+            "u1": "interrupted",
+            "u2": "interrupted",
+            "u3": "dropped",
+            "u4": "dropped",
+            "u5": "dropped",
+        }
+        notes = [m.notification.message for m in messages.of(Notify)]
+        assert "3 queued remarks dropped (recorded)" in notes
+
+
+def test_keys_are_documented_in_one_place() -> None:
+    """README key table, footer bindings and palette help all come from `nuanu_tui.ui.keys`."""
+    from pathlib import Path
+
+    from nuanu_tui.ui.keys import CONSOLE_KEYS, console_bindings, readme_table
+    from nuanu_tui.ui.screens.console import ConsoleScreen
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert readme_table() in readme, "README key table is stale: python -m nuanu_tui.ui.keys"
+    bound = {(b.key, b.action) for b in ConsoleScreen.BINDINGS}  # type: ignore[union-attr]
+    assert bound == {(b.key, b.action) for b in console_bindings()}
+    assert {k.action for k in CONSOLE_KEYS if k.action} >= {"stop", "clear_queue"}
+    assert ("escape", "stop") in bound and ("ctrl+l", "clear_queue") in bound
+
+
+async def test_palette_says_what_the_keys_do() -> None:
+    from nuanu_tui.ui.commands import NuanuCommands
+    from nuanu_tui.ui.keys import does
+
+    app = fake_app(FakeEngine())
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        provider = NuanuCommands(app.screen)
+        helps = {title: help_text for title, help_text, _ in provider._commands()}
+        assert helps["Stop speaking"] == does("stop") and "(Esc)" in helps["Stop speaking"]
+        assert helps["Clear the queue"] == does("clear_queue") and "(Ctrl+L)" in helps["Clear the queue"]
+
+
+@pytest.mark.slow
+async def test_f1_five_times_then_esc_and_clear_records_every_remark(sim: Any) -> None:
+    """The real console and engine process: nothing queued vanishes unrecorded."""
+    app = sim_app(sim)
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        await pilot.press("f1", "f1", "f1", "f1", "f1")
+        await messages.wait_for(lambda m: isinstance(m, StageArrived) and m.stage == "first_audio")
+        await pilot.press("ctrl+l", "escape")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        done = messages.of(UtteranceDone)
+        assert sorted(m.view.mark or "" for m in done) == ["dropped"] * 4 + ["interrupted"]
+        store = app.bridge.store
+        assert store is not None
+        rows = store.utterances()
+    assert sorted(r["mark"] for r in rows) == ["dropped"] * 4 + ["interrupted"]
+    assert all(r["started_at"] > 1_700_000_000 for r in rows)
+    stopped = next(r for r in rows if r["mark"] == "interrupted")
+    assert stopped["first_audio_ms"] is not None and stopped["playback_done_ms"] is None

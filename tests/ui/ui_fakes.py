@@ -74,14 +74,27 @@ class FakeEngine:
         self._n = 0
         self.held = threading.Event()  # set (engine thread) once the script is paused at `hold_after`
         self._lock: asyncio.Lock | None = None
+        self._current: asyncio.Task[Any] | None = None
 
     async def say(
         self, trigger: str, *, llm: str | None = None, on_event: Any = None, source: str = ""
     ) -> UtteranceResult:
         self._lock = self._lock or asyncio.Lock()
         emit = on_event or (lambda _e: None)
-        async with self._lock:
+        try:
+            await self._lock.acquire()
+        except asyncio.CancelledError:  # dropped from the queue, recorded like the real engine does
+            self._n += 1
+            dropped = UtteranceResult(
+                trigger=trigger, llm=llm or self.llm_spec, tts=self.tts.spec, utterance_id=f"u{self._n}"
+            )
+            dropped.error, dropped.error_kind, dropped.mark = "dropped", "cancelled", "dropped"
+            emit(UtteranceFinished(dropped))
+            self.results.append(dropped)
+            raise
+        try:
             self.busy = True
+            self._current = asyncio.current_task()
             self._n += 1
             uid = f"u{self._n}"
             spec = llm or self.llm_spec
@@ -119,17 +132,25 @@ class FakeEngine:
                     await asyncio.sleep(0)
             except asyncio.CancelledError:
                 result.error, result.error_kind = "interrupted by the operator", "cancelled"
+                result.mark = "interrupted"
                 result.text = "".join(self.text).strip()
                 emit(UtteranceFinished(result))
+                self.results.append(result)
                 raise
             finally:
                 self.busy = False
+                self._current = None
             emit(UtteranceFinished(result))
             self.results.append(result)
             return result
+        finally:
+            self._lock.release()
 
     def interrupt(self) -> None:
+        """Like the engine: the utterance being spoken is cancelled; queued ones are not touched."""
         self.interrupted += 1
+        if self._current is not None:
+            self._current.cancel()
 
     def status(self) -> EngineStatus:
         return EngineStatus(

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
+from nuanu_tui.ui.keys import console_bindings
 from nuanu_tui.ui.messages import (
     EngineFailed,
     EngineReady,
@@ -45,18 +46,7 @@ SAY_GROUP = "console-say"
 class ConsoleScreen(Screen[None]):
     """Every engine event arrives here as a message posted by the bridge; handlers stay O(1)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "seed(1)", "Seeds F1–F5", id="seed-1"),
-        Binding("f2", "seed(2)", "Seed 2", show=False, id="seed-2"),
-        Binding("f3", "seed(3)", "Seed 3", show=False, id="seed-3"),
-        Binding("f4", "seed(4)", "Seed 4", show=False, id="seed-4"),
-        Binding("f5", "seed(5)", "Seed 5", show=False, id="seed-5"),
-        Binding("escape", "stop", "Stop", id="stop"),
-        Binding("f6", "step(-1)", "Prev", id="prev-card"),
-        Binding("f7", "step(1)", "Next", id="next-card"),
-        Binding("f8", "toggle_mode", "Queue/Interrupt", id="toggle-mode"),
-        Binding("f9", "focus_trigger", "Input", id="focus-input"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = console_bindings()  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__()
@@ -120,7 +110,14 @@ class ConsoleScreen(Screen[None]):
             self.fire(seeds[index - 1])
 
     def action_stop(self) -> None:
-        self.bridge.interrupt()
+        self.bridge.stop()
+
+    async def action_clear_queue(self) -> None:
+        if not self.bridge.ready:
+            return
+        dropped = await asyncio.wrap_future(self.bridge.clear_queue())
+        what = f"{dropped} queued remark{'s' if dropped != 1 else ''} dropped (recorded)" if dropped else ""
+        self.notify(what or "The queue is empty.", timeout=3)
 
     def action_step(self, delta: int) -> None:
         uid = self.query_one(Transcript).step(delta)
@@ -263,6 +260,8 @@ class ConsoleScreen(Screen[None]):
         if card is not None:
             card.finish(view)
         self._refresh_waterfall(view.utterance_id)
+        if view.mark == "dropped":
+            return  # Ctrl+L said how many; a dropped remark never had a card
         if view.error and view.error_kind == "cancelled":
             self.notify("Interrupted.", timeout=2)
         elif view.error:
