@@ -56,3 +56,13 @@ async def test_stopped_and_dropped_utterances_are_recorded(tmp_path: Path) -> No
     for row in rows:
         if row["mark"] == "dropped":
             assert row["trigger"].startswith("кот номер") and row["first_audio_ms"] is None
+
+
+async def test_a_trigger_refused_before_it_ran_has_its_real_start() -> None:
+    engine = await Engine.create(Settings(), llm="offline/phrasebook", tts="espeak", audio="null", warm=False)
+    try:
+        before = time.time()
+        result = await engine.say("   ")
+    finally:
+        await engine.aclose()
+    assert result.error_kind == "input" and before <= result.started_at <= time.time()

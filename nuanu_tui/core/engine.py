@@ -349,18 +349,8 @@ class Engine:
         try:
             await lock.__aenter__()  # type: ignore[attr-defined]
         except asyncio.CancelledError:  # dropped from the queue before it started: recorded, not lost
-            dropped = UtteranceResult(
-                trigger=text,
-                llm=spec,
-                tts=self.tts.spec,
-                utterance_id=uid,
-                simulated=self.simulated,
-                source=source,
-                run_id=run_id,
-                started_at=accepted_at,
-                mark="dropped",
-                notices=notices,
-            )
+            dropped = self._blank(uid, text, spec, source, run_id, accepted_at)
+            dropped.mark, dropped.notices = "dropped", notices
             dropped.error, dropped.error_kind = "dropped from the queue by the operator", "cancelled"
             if on_event is not None:
                 on_event(UtteranceFinished(dropped))
@@ -383,18 +373,7 @@ class Engine:
                 result = await run_utterance(job, tap)
             except asyncio.CancelledError:  # what it had said and reached so far, with its real start
                 interrupted = (
-                    finished[0]
-                    if finished
-                    else UtteranceResult(
-                        trigger=text,
-                        llm=spec,
-                        tts=self.tts.spec,
-                        utterance_id=uid,
-                        simulated=self.simulated,
-                        source=source,
-                        run_id=run_id,
-                        started_at=accepted_at,
-                    )
+                    finished[0] if finished else self._blank(uid, text, spec, source, run_id, accepted_at)
                 )
                 interrupted.error, interrupted.error_kind = "interrupted by the operator", "cancelled"
                 interrupted.mark = "interrupted"
@@ -420,20 +399,31 @@ class Engine:
 
         return emit
 
-    def _finish_early(self, uid, trigger, spec, exc, on_event, source, run_id) -> UtteranceResult:  # type: ignore[no-untyped-def]
-        result = UtteranceResult(
+    def _blank(
+        self, uid: str, trigger: str, spec: str, source: str, run_id: str | None, started_at: float
+    ) -> UtteranceResult:
+        """A record for an utterance that never ran (or never finished) its pipeline."""
+        return UtteranceResult(
             trigger=trigger,
             llm=spec,
             tts=self.tts.spec,
             utterance_id=uid,
             simulated=self.simulated,
-            offline=bool(self.offline_reasons()),
             source=source,
             run_id=run_id,
+            started_at=started_at,
         )
+
+    def _finish_early(self, uid, trigger, spec, exc, on_event, source, run_id) -> UtteranceResult:  # type: ignore[no-untyped-def]
+        result = self._blank(uid, trigger, spec, source, run_id, time.time())
+        result.offline = bool(self.offline_reasons())
         result.error, result.error_kind = exc.message, exc.kind
         if on_event is not None:
-            on_event(UtteranceStarted(uid, trigger, spec, self.tts.spec, result.offline, self.simulated, 0.0))
+            on_event(
+                UtteranceStarted(
+                    uid, trigger, spec, self.tts.spec, result.offline, self.simulated, result.started_at
+                )
+            )
             on_event(UtteranceFinished(result))
         return self._record(result)
 
