@@ -319,6 +319,8 @@ async def _say(args: argparse.Namespace, settings: Settings, out: JsonOut) -> in
         for stage, ms in result.stages_ms.items():
             print(f"  {stage:<17} {'—' if ms is None else f'{ms:9.1f} ms'}")
         print(f"  ws_reused         {result.ws_reused}")
+        print(f"  served_by         {result.served_by or '—'}")
+        print(f"  voiced_by         {', '.join(result.voiced_by) or '—'}")
     if not result.ok:
         return _fail(result.error or "failed")
     return 0

@@ -78,7 +78,13 @@ def test_say_json_groq_and_openai(llm: str, sim: object, sim_env: dict[str, str]
         "ws_reused",
         "offline",
         "simulated",
+        "served_by",
+        "voiced_by",
+        "degraded",
+        "notices",
     }
+    assert data["served_by"] == llm and data["voiced_by"] == [data["tts"]]
+    assert data["offline"] is False and data["degraded"] is False and data["error_kind"] is None
     assert data["ok"] is True and data["error"] is None
     assert data["llm"] == llm and data["tts"] == "elevenlabs/eleven_flash_v2_5"
     assert data["trigger"] == "две собаки слева"
@@ -165,6 +171,37 @@ def test_missing_key_names_variable_and_env(sim_env: dict[str, str], tmp_path: P
     line = proc.stderr.strip().splitlines()[-1]
     assert "GROQ_API_KEY" in line and ".env" in line
     assert "Traceback" not in proc.stderr
+
+
+def test_missing_key_with_failover_falls_back_and_speaks(sim_env: dict[str, str], tmp_path: Path) -> None:
+    env = dict(sim_env)
+    del env["GROQ_API_KEY"]
+    del env["OPENAI_API_KEY"]  # so the chain is groq -> offline/phrasebook
+    proc = run_cli(
+        ["say", "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--audio", "null", "--json"],
+        env,
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["ok"] is True and data["text"] and data["stages_ms"]["first_audio"] is not None
+    assert data["llm"] == "groq/llama-3.1-8b-instant" and data["served_by"] == "offline/phrasebook"
+    assert data["degraded"] is True and data["offline"] is True
+    assert any("GROQ_API_KEY is not set" in n for n in data["notices"])
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_key_strict_is_one_line_naming_the_env_file(sim_env: dict[str, str], tmp_path: Path) -> None:
+    env = dict(sim_env)
+    del env["GROQ_API_KEY"]
+    proc = run_cli(
+        [*STRICT, "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--audio", "null"], env, tmp_path
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"nuanu-tui: error: GROQ_API_KEY is not set: put GROQ_API_KEY=... in the .env file {tmp_path / '.env'}"
+        " (see .env.example) or the environment"
+    ]
 
 
 def test_bad_llm_spec_lists_providers(sim_env: dict[str, str], tmp_path: Path) -> None:

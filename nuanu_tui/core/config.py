@@ -189,7 +189,8 @@ class Settings(BaseSettings):
         if value is None:
             var = KEY_VARS[provider]
             raise ConfigError(
-                f"{var} is not set: put {var}=... in .env (see .env.example) or the environment"
+                f"{var} is not set: put {var}=... in the .env file {Path(ENV_FILE).resolve()}"
+                " (see .env.example) or the environment"
             )
         return value
 

@@ -227,10 +227,20 @@ class Engine:
 
     def llm_chain(self, spec: str) -> LLMProvider:
         """`spec` behind deadline-driven failover (or the bare provider when the chain is just itself)."""
-        chain = [self.llm(s) for s in failover_chain(self.settings, spec)]
-        if len(chain) == 1:
+        specs = failover_chain(self.settings, spec)
+        if len(specs) == 1:
+            return self.llm(spec)  # strict: a missing key is this utterance's error
+        chain, skipped = [], []
+        for link in specs:
+            try:
+                chain.append(self.llm(link))
+            except ConfigError as exc:  # e.g. no key for this link: the rest of the chain still speaks
+                skipped.append(f"{link}: {exc.message}")
+        if not chain:
+            raise ConfigError("; ".join(skipped))
+        if len(chain) == 1 and not skipped:
             return chain[0]
-        return FailoverLLM(chain, self.policy, self.health)
+        return FailoverLLM(chain, self.policy, self.health, spec=spec, skipped=skipped)
 
     async def use_llm(self, spec: str) -> None:
         """Switch the default LLM for the next utterance, warming it now."""

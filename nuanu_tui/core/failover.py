@@ -61,13 +61,23 @@ class _Attempt:
 class FailoverLLM:
     """An LLMProvider made of a chain. `spec` is the primary's; `stats.served_by` tells who really answered."""
 
-    def __init__(self, chain: Sequence[LLMProvider], policy: FailoverPolicy, health: HealthBoard) -> None:
+    def __init__(
+        self,
+        chain: Sequence[LLMProvider],
+        policy: FailoverPolicy,
+        health: HealthBoard,
+        *,
+        spec: str | None = None,
+        skipped: Sequence[str] = (),
+    ) -> None:
+        """`spec`: what was asked for, when its link could not even be built; `skipped`: why not."""
         if not chain:
             raise ValueError("empty failover chain")
         self.chain = list(chain)
         self.policy = policy
         self.health = health
-        self.spec = self.chain[0].spec
+        self.skipped = list(skipped)
+        self.spec = spec or self.chain[0].spec
         self.offline = self.chain[0].offline
 
     async def warm(self) -> None:
@@ -87,7 +97,7 @@ class FailoverLLM:
     async def stream(self, request: LLMRequest, stats: LLMStats) -> AsyncIterator[str]:
         candidates = self._candidates()
         skipped = [p.spec for p in self.chain[:-1] if p not in candidates]
-        reasons: list[str] = [f"{spec}: marked unavailable" for spec in skipped]
+        reasons: list[str] = [*self.skipped, *(f"{spec}: marked unavailable" for spec in skipped)]
         attempts: list[_Attempt] = []
         winner: _Attempt | None = None
         try:
@@ -119,6 +129,7 @@ class FailoverLLM:
                     other.cancel()
             stats.provider_timings = winner.stats.provider_timings
             stats.served_by = winner.provider.spec
+            stats.served_offline = winner.provider.offline
             stats.failover_reasons = reasons
             async for delta in self._drain(winner, stats):
                 yield delta

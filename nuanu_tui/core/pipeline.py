@@ -95,6 +95,7 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
     segments: list[Playback] = []  # earlier playback segments of this utterance (before a TTS fallback)
 
     spoken: list[str] = []
+    voices: list[TTSProvider] = []  # who produced audio, in order
 
     async def speak(utt: TTSUtterance, chunk: str) -> None:
         """The safety filter runs on each chunk right before the TTS sees it; clean text passes unchanged."""
@@ -157,6 +158,9 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
         tts_ready.set_result(utt)
         player: Player | None = None
         async for data in utt.audio():
+            voice: TTSProvider = getattr(utt, "voice", job.tts)  # FallbackUtterance says who is speaking
+            if not voices or voices[-1] is not voice:
+                voices.append(voice)
             if playback is None or playback.fmt != utt.format:
                 if playback is None:
                     stage("first_audio_byte")
@@ -218,7 +222,12 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
         result.chars = len(result.text)
         result.provider_timings = stats.provider_timings
         result.audio_seconds = sum(p.audio_seconds for p in [*segments, playback] if p is not None)
-        result.served_by = stats.served_by or job.llm.spec
+        # Who really spoke: the LLM that wrote the text and the voices heard, not the ones asked for.
+        served_offline = job.llm.offline if stats.served_offline is None else stats.served_offline
+        result.served_by = (stats.served_by or job.llm.spec) if parts else None
+        result.voiced_by = [v.spec for v in voices]
+        if parts or voices:  # nothing spoke: keep what was planned
+            result.offline = bool(parts and served_offline) or any(v.offline for v in voices)
         if stats.failover_reasons:
             note = f"answered by {result.served_by}: " + "; ".join(stats.failover_reasons)
             result.notices.append(note)

@@ -97,6 +97,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # v3: how an utterance was cut short by the operator: 'interrupted' (while speaking) or 'dropped'
     # (cleared from the queue before it started); NULL when it ran to its end (or failed by itself).
     ("ALTER TABLE utterances ADD COLUMN mark TEXT",),
+    # v4: who really spoke: the TTS specs that produced audio, in order (served_by has the LLM).
+    ("ALTER TABLE utterances ADD COLUMN voiced_by TEXT NOT NULL DEFAULT '[]'",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -126,9 +128,10 @@ UTTERANCE_COLUMNS = (
     "audio_seconds",
     "notices",
     "mark",
+    "voiced_by",
 )
 _BOOL_COLUMNS = ("offline", "simulated", "ok", "degraded", "filtered")
-_JSON_COLUMNS = {"provider_timings": dict, "notices": list}
+_JSON_COLUMNS = {"provider_timings": dict, "notices": list, "voiced_by": list}
 
 
 def default_db_path(data_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -438,6 +441,7 @@ class Store:
             float(r.audio_seconds),
             self._json(list(r.notices)),
             r.mark,
+            self._json(list(r.voiced_by)),
         )
         placeholders = ", ".join("?" * len(UTTERANCE_COLUMNS))
         conn.execute(
@@ -570,6 +574,7 @@ def row_to_result(row: Mapping[str, Any]) -> UtteranceResult:
         provider_timings=row["provider_timings"],
         notices=list(row["notices"]),
         served_by=row["served_by"],
+        voiced_by=list(row["voiced_by"]),
         degraded=row["degraded"],
         filtered=row["filtered"],
         source=row["source"],

@@ -70,7 +70,8 @@ class UtteranceResult:
     audio_seconds: float = 0.0
     provider_timings: dict[str, Any] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
-    served_by: str | None = None
+    served_by: str | None = None  # the LLM spec that wrote the text (None: no text)
+    voiced_by: list[str] = field(default_factory=list)  # TTS specs that produced audio, in order
     degraded: bool = False
     filtered: bool = False
     source: str = "cli"
@@ -99,4 +100,8 @@ class UtteranceResult:
             "ws_reused": self.ws_reused,
             "offline": self.offline,
             "simulated": self.simulated,
+            "served_by": self.served_by,
+            "voiced_by": list(self.voiced_by),
+            "degraded": self.degraded,
+            "notices": list(self.notices),
         }

@@ -139,6 +139,9 @@ def view_of(result: UtteranceResult) -> UtteranceView:
         floor_ms=floor_ms(result.provider_timings or {}),
         notices=tuple(result.notices),
         mark=result.mark,
+        served_by=result.served_by,
+        voiced_by=tuple(result.voiced_by),
+        degraded=result.degraded,
     )
 
 

@@ -47,6 +47,9 @@ class UtteranceView:
     floor_ms: float | None = None  # provider-reported queue+prompt time (Groq), when known
     notices: tuple[str, ...] = ()
     mark: str | None = None  # "interrupted" or "dropped" (see UtteranceResult.mark)
+    served_by: str | None = None  # who really spoke (final views only)
+    voiced_by: tuple[str, ...] = ()
+    degraded: bool = False
 
     @property
     def ttfa(self) -> float | None:

@@ -24,6 +24,7 @@ class LLMStats:
     provider_timings: dict[str, Any] = field(default_factory=dict)  # e.g. Groq x_groq.usage
     connection_reused: bool | None = None
     served_by: str | None = None  # set by failover: the provider that really answered
+    served_offline: bool | None = None  # set by failover: whether that provider runs offline
     failover_reasons: list[str] = field(default_factory=list)  # why earlier providers in the chain did not
     fault: Any = None  # a NuanuError that ended the answer early (what was said stays said)
 

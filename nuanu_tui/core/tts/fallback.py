@@ -60,6 +60,7 @@ class FallbackUtterance:
         self.fault: NuanuError | None = None
         self.format: AudioFormat = primary.format
         self.reused: bool | None = None
+        self.voice: TTSProvider = primary  # the provider whose audio `audio()` is yielding now
 
     async def open(self) -> FallbackUtterance:
         if not self._health.available(self._primary_provider.spec):
@@ -147,6 +148,7 @@ class FallbackUtterance:
             await self._switching.wait()
         if self._fallback is None:
             raise self.fault or NuanuError("tts_error", "no TTS available")
+        self.voice = self._fallback_provider
         async for data in self._fallback.audio():
             yield data
 

@@ -29,6 +29,15 @@ def ttfa_badge(ms: float | None) -> str:
     return "❌"
 
 
+def spoke_line(v: UtteranceView) -> str:
+    """`llm → tts` as asked; once done, who really spoke, with what was asked when that differs."""
+    asked = f"{v.llm} → {v.tts}"
+    if not v.done or (v.served_by is None and not v.voiced_by):
+        return asked
+    spoke = f"{v.served_by or '—'} → {' + '.join(v.voiced_by) or '—'}"
+    return spoke if spoke == asked else f"{spoke} (asked {asked})"
+
+
 def clock_time(started_at: float) -> str:
     return datetime.fromtimestamp(started_at).strftime("%H:%M:%S") if started_at else "--:--:--"
 
@@ -80,9 +89,11 @@ class UtteranceCard(Widget, can_focus=True):
             badges += " [reverse $warning] OFFLINE [/]"
         if v.simulated:
             badges += " [reverse $secondary] SIMULATED [/]"
+        if v.degraded:
+            badges += " [reverse $warning] DEGRADED [/]"
         return (
             f"[dim]{clock_time(v.started_at)}[/]  [b]«{escape(v.trigger)}»[/]\n"
-            f"[dim]{escape(v.llm)} → {escape(v.tts)}[/]{badges}"
+            f"[dim]{escape(spoke_line(v))}[/]{badges}"
         )
 
     def _foot(self) -> str:
