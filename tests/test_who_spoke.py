@@ -70,16 +70,10 @@ def test_bench_database_and_exports_name_who_spoke(tmp_path: Path) -> None:
     bench_json, bench_csv = tmp_path / "bench.json", tmp_path / "bench.csv"
     env = dead_cloud_env(tmp_path)
     proc = subprocess.run(
-        [sys.executable, "-m", "nuanu_tui", "bench", "--llm", GROQ, "--runs", "1", "--no-warmup"]
-        + [
-            "--triggers",
-            str(triggers),
-            "--audio",
-            "null",
-            "--json",
-            str(bench_json),
-            "--csv",
-            str(bench_csv),
+        [
+            *[sys.executable, "-m", "nuanu_tui", "bench", "--llm", GROQ, "--runs", "1", "--no-warmup"],
+            *["--triggers", str(triggers), "--audio", "null"],
+            *["--json", str(bench_json), "--csv", str(bench_csv)],
         ],
         env=env,
         cwd=tmp_path,
