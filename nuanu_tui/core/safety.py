@@ -32,9 +32,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
+from nuanu_tui.core.assets import read_asset
 from nuanu_tui.core.errors import NuanuError
 
 __all__ = [
@@ -49,7 +49,7 @@ __all__ = [
 
 SAFE_PHRASE_RU = "Ой, об этом я лучше промолчу. Давайте просто полюбуемся видом!"
 SAFE_PHRASE_EN = "Oops, I'd better keep that one to myself. Let's just enjoy the view!"
-DEFAULT_BLOCKLISTS = ("blocklist_ru.txt", "blocklist_en.txt")  # shipped in nuanu_tui.assets
+DEFAULT_BLOCKLISTS = ("blocklist_ru.txt", "blocklist_en.txt")  # shipped in assets/blocklists
 
 # Russian prefixes a `~stem*` entry may follow (at most two: «понаебали»). Deliberately without «с», «в»,
 # «не», «под», «подо»: «себя», «веб», «небо», «подебоширить», «уподоблять» must pass. Checked against every
@@ -310,7 +310,7 @@ def _stem_regex(stems: dict[str, str], prefixed: dict[str, str]) -> re.Pattern[s
 
 def _read_entries(path: Path | str) -> list[str]:
     if isinstance(path, str) and path in DEFAULT_BLOCKLISTS:
-        return resources.files("nuanu_tui.assets").joinpath(path).read_text(encoding="utf-8").splitlines()
+        return read_asset(f"blocklists/{path}").splitlines()
     try:
         return Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
+from nuanu_tui.core.assets import read_asset
 from nuanu_tui.core.errors import NuanuError
 
 SEED_TRIGGERS: tuple[str, ...] = (
@@ -68,7 +68,7 @@ def load_triggers(name_or_path: str) -> list[str]:
     if name_or_path == "seed":
         return list(SEED_TRIGGERS)
     if name_or_path == "ride":
-        text = resources.files("nuanu_tui.assets").joinpath("ride.txt").read_text(encoding="utf-8")
+        text = read_asset("triggers/ride.txt")
         return parse_triggers(text, "ride.txt", jsonl=False)
     path = Path(name_or_path).expanduser()
     try:

@@ -1,1 +1,0 @@
-"""Package data: trigger sets and other small files shipped with nuanu-tui."""
