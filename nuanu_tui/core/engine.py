@@ -8,7 +8,7 @@ import itertools
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -314,6 +314,7 @@ class Engine:
         queue: bool = True,
         seed: int | None = None,
         failover: bool = True,
+        recent: Sequence[str] = (),
     ) -> UtteranceResult:
         """Speak one remark about `trigger`. Never raises for provider faults: see `result.error`."""
         spec = llm or self.llm_spec
@@ -334,6 +335,7 @@ class Engine:
             max_tokens=self.settings.max_tokens,
             temperature=self.settings.temperature,
             seed=seed,
+            recent=tuple(recent),
         )
         job = UtteranceJob(
             utterance_id=uid,

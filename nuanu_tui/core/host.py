@@ -168,8 +168,10 @@ class Host:
         elif op == "bench_cancel":
             ops.bench_cancel()
         elif op == "say":
-            trigger, llm, source = args
-            self._run(rid, engine.say(trigger, llm=llm, source=source, on_event=self._events(rid)))
+            trigger, llm, source, *more = args  # more: the ride's recent remarks, for the prompt
+            recent = tuple(more[0]) if more else ()
+            say = engine.say(trigger, llm=llm, source=source, on_event=self._events(rid), recent=recent)
+            self._run(rid, say)
         elif op == "use_llm":
             self._run(rid, ops.use_llm(args[0]))
         elif op == "use_net":

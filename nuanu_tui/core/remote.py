@@ -13,7 +13,7 @@ import itertools
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -192,8 +192,9 @@ class RemoteEngine:
         llm: str | None = None,
         on_event: Callable[[PipelineEvent], None] | None = None,
         source: str = "console",
+        recent: Sequence[str] = (),
     ) -> UtteranceResult:
-        rid, future = self._start("say", (trigger, llm, source), on_event=on_event)
+        rid, future = self._start("say", (trigger, llm, source, list(recent)), on_event=on_event)
         self._says.add(rid)
         try:
             return await self._wait(rid, future)  # type: ignore[no-any-return]

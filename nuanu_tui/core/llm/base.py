@@ -14,6 +14,7 @@ class LLMRequest:
     max_tokens: int = 80
     temperature: float = 0.9
     seed: int | None = None
+    recent: tuple[str, ...] = ()  # on a ride: the last remarks, so the character does not repeat itself
 
 
 @dataclass(slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 
 MAX_TRIGGER_CHARS = 500
 
@@ -22,6 +23,11 @@ SYSTEM_PROMPTS = {
     ),
 }
 USER_PREFIX = {"ru": "Сообщение камеры (данные): ", "en": "Camera report (data): "}
+RECENT_PREFIX = {
+    "ru": "Ты недавно уже сказал (не повторяй эти шутки): ",
+    "en": "You said these recently (do not repeat these jokes): ",
+}
+RECENT_CHARS = 120  # each remembered remark, briefly: the prompt stays short, so TTFT stays low
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
@@ -35,11 +41,16 @@ def clean_trigger(trigger: str) -> tuple[str, bool]:
     return text, False
 
 
-def build_messages(trigger: str, lang: str) -> list[dict[str, str]]:
-    """The trigger is JSON-quoted so quotes or newlines inside it cannot break out of the data role."""
+def build_messages(trigger: str, lang: str, recent: Sequence[str] = ()) -> list[dict[str, str]]:
+    """The trigger is JSON-quoted so quotes or newlines inside it cannot break out of the data role.
+    `recent` remarks (a ride's last few) are quoted data too, cut short, in the system message."""
     lang = lang if lang in SYSTEM_PROMPTS else "ru"
     quoted = json.dumps(trigger, ensure_ascii=False)
+    system = SYSTEM_PROMPTS[lang]
+    if recent:
+        said = "; ".join(json.dumps(clean_trigger(r)[0][:RECENT_CHARS], ensure_ascii=False) for r in recent)
+        system = f"{system} {RECENT_PREFIX[lang]}{said}"
     return [
-        {"role": "system", "content": SYSTEM_PROMPTS[lang]},
+        {"role": "system", "content": system},
         {"role": "user", "content": USER_PREFIX[lang] + quoted},
     ]
