@@ -114,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--csv", dest="csv_path", help="write one CSV row per run here")
     bench.add_argument("--compare", dest="compare_path", help="earlier bench JSON to compare against")
 
+    from nuanu_tui.ride_cli import add_ride_parser
+
+    add_ride_parser(sub, _common)
+
     sim = sub.add_parser("sim", help="run the emulator (OpenAI/Groq SSE + ElevenLabs WS) on 127.0.0.1")
     sim.add_argument("--port", type=int, default=8765)
     sim.add_argument("--profile", default="demo", help="latency profile: demo | fast | zero")
@@ -238,6 +242,10 @@ def _run(args: argparse.Namespace, out: JsonOut) -> int:
         from nuanu_tui.bench_cli import run_bench_cli
 
         return asyncio.run(run_bench_cli(args, settings))
+    if args.command == "ride":
+        from nuanu_tui.ride_cli import run_ride_cli
+
+        return asyncio.run(run_ride_cli(args, settings))
     if args.command == "models":
         return asyncio.run(_models(args, settings))
     if args.command == "doctor":

@@ -87,6 +87,15 @@ class Settings(BaseSettings):
     output_filter: bool = Field(True, validation_alias=_env("NUANU_OUTPUT_FILTER"))
     # The emulated link under --demo: loopback|wifi|lte|bad or rtt=MS,jitter=MS,loss=PCT (sim/network.py).
     sim_net: str = Field("loopback", validation_alias=_env("NUANU_SIM_NET"))
+    # Ride mode: the director's rules (live-editable in the ride view) and the event feeds.
+    ride_stale_ms: float = Field(1500.0, ge=0, validation_alias=_env("NUANU_STALE_MS"))
+    ride_min_confidence: float = Field(0.5, ge=0, le=1, validation_alias=_env("NUANU_MIN_CONFIDENCE"))
+    ride_dedup_s: float = Field(20.0, ge=0, validation_alias=_env("NUANU_DEDUP_S"))
+    ride_cooldown_s: float = Field(6.0, ge=0, validation_alias=_env("NUANU_COOLDOWN_S"))
+    ride_max_per_min: int = Field(6, ge=1, validation_alias=_env("NUANU_MAX_PER_MIN"))
+    events_host: str = Field("127.0.0.1", validation_alias=_env("NUANU_EVENTS_HOST"))
+    events_token: SecretStr | None = Field(None, validation_alias=_env("NUANU_EVENTS_TOKEN"))
+    events_queue: int = Field(256, ge=1, le=100000, validation_alias=_env("NUANU_EVENTS_QUEUE"))
 
     # --- validation: every value is checked once, here, so a bad one is one line at start-up ---------
     @field_validator("groq_api_key", "openai_api_key", "elevenlabs_api_key")
@@ -195,8 +204,9 @@ class Settings(BaseSettings):
         return value
 
     def secrets(self) -> list[str]:
-        """Every configured key, for scrubbing outputs."""
-        return [k for k in (self.key(p) for p in KEY_VARS) if k]
+        """Every configured key (and the events token), for scrubbing outputs."""
+        token = self.events_token.get_secret_value().strip() if self.events_token else ""
+        return [k for k in (*(self.key(p) for p in KEY_VARS), token) if k]
 
 
 def failover_chain(settings: Settings, primary: str) -> list[str]:
@@ -402,4 +412,5 @@ def secret_values() -> list[str]:
     values = dict(dotenv_values(ENV_FILE)) if Path(ENV_FILE).is_file() else {}
     values.update(os.environ)
     upper = {k.upper(): v for k, v in values.items()}
-    return [v.strip() for var in KEY_VARS.values() if (v := upper.get(var)) and v.strip()]
+    names = (*KEY_VARS.values(), "NUANU_EVENTS_TOKEN")
+    return [v.strip() for var in names if (v := upper.get(var)) and v.strip()]

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "nuanu.db"
 APP_NAME = "nuanu-tui"
-SESSION_KINDS = ("console", "compare", "bench", "cli")
+SESSION_KINDS = ("console", "compare", "bench", "cli", "ride")
 RUN_STATUSES = ("running", "done", "cancelled")
 STAGE_COLUMNS = tuple(f"{stage}_ms" for stage in STAGES)
 REDACTED = "***"
@@ -99,6 +99,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ("ALTER TABLE utterances ADD COLUMN mark TEXT",),
     # v4: who really spoke: the TTS specs that produced audio, in order (served_by has the LLM).
     ("ALTER TABLE utterances ADD COLUMN voiced_by TEXT NOT NULL DEFAULT '[]'",),
+    # v5: ride mode: one row per event and the decision it got (spoken ones point at their utterance).
+    (
+        """CREATE TABLE ride_events (
+            rowid INTEGER PRIMARY KEY,
+            session_id TEXT REFERENCES sessions(id),
+            event_id TEXT NOT NULL DEFAULT '',
+            received_at REAL NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            event TEXT,
+            trigger TEXT,
+            decision TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            utterance_id TEXT,
+            event_age_ms REAL
+        )""",
+        "CREATE INDEX idx_ride_events_session ON ride_events(session_id)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -447,6 +465,41 @@ class Store:
         conn.execute(
             f"INSERT OR REPLACE INTO utterances ({', '.join(UTTERANCE_COLUMNS)}) VALUES ({placeholders})", row
         )
+
+    def record_ride_decision(self, decision: Any, session_id: str | None = None) -> None:
+        """One ride event and its decision (`core.ride.session.RideDecision`); never the raw message."""
+        d = decision
+        event = None if d.event is None else self._json(d.event.to_json())
+        row = (
+            session_id,
+            d.id,
+            d.received_at,
+            d.source,
+            event,
+            self._scrub(d.trigger),
+            d.decision,
+            d.reason,
+            self._scrub(d.detail) or "",
+            d.utterance_id,
+            d.event_age_ms,
+        )
+        self._submit(
+            lambda c: c.execute(
+                "INSERT INTO ride_events (session_id, event_id, received_at, source, event, trigger, decision,"
+                " reason, detail, utterance_id, event_age_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        )
+
+    def ride_events(self, session_id: str) -> list[dict[str, Any]]:
+        """A ride's decisions in arrival order; `event` decoded from JSON."""
+        rows = self._query("SELECT * FROM ride_events WHERE session_id = ? ORDER BY rowid", (session_id,))
+        out = []
+        for row in rows:
+            item = dict(row)
+            item["event"] = None if item["event"] is None else json.loads(item["event"])
+            out.append(item)
+        return out
 
     # -- queries ---------------------------------------------------------------------------------------
 

@@ -1,0 +1,522 @@
+"""A ride: feeds -> inbox -> director -> engine, every decision recorded (JSON lines, SQLite, listeners).
+
+This is where a ride is composed; each part keeps its one job (the director decides, feeds deliver, the
+engine speaks, the store remembers). A skipped or rejected event never reaches the engine, so it costs no LLM
+or TTS call. The ride runs on a ride clock:
+- live feeds: wall time (event `ts` is the sender's wall clock);
+- a replay at speed 1 or 4: the recording's time, running `speed` times faster than real time;
+- `--speed max`: virtual time. Each event is judged at its own `ts`; a spoken remark counts as
+  `NOMINAL_REMARK_S` of ride time and the next spoken remark stops the previous one's audio. Decisions then
+  depend only on the file, so two replays give the same decisions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from nuanu_tui.core.events import PipelineEvent, StageReached, UtteranceStarted
+from nuanu_tui.core.ride.director import Director, Verdict
+from nuanu_tui.core.ride.events import Rejection, RideEvent, parse_event, trigger_of
+from nuanu_tui.core.ride.feeds import Feed, Inbox
+from nuanu_tui.core.ride.recording import ReplayItem, RideRecorder
+from nuanu_tui.core.stats import summarize
+from nuanu_tui.core.store import result_json
+from nuanu_tui.core.timeline import STAGES, UtteranceResult
+
+NOMINAL_REMARK_S = 4.0
+RECENT_REMARKS = 3
+MAX_KEPT_DECISIONS = 200_000  # a day of flood is still bounded; counts are kept separately
+STOP_WAIT_S = 5.0
+
+
+class Speaker(Protocol):
+    """What a ride needs from an engine (in-process `Engine` or the console's `RemoteEngine`)."""
+
+    async def say(
+        self, trigger: str, *, on_event: Callable[[PipelineEvent], None] | None = ..., source: str = ...
+    ) -> UtteranceResult: ...
+
+    def interrupt(self) -> None: ...
+
+
+class RideStore(Protocol):
+    def record_ride_decision(self, decision: RideDecision, session_id: str | None) -> None: ...
+
+    def record(
+        self, result: UtteranceResult, session_id: str | None = None, run_id: str | None = None
+    ) -> str: ...
+
+
+@dataclass(slots=True)
+class RideDecision:
+    """One event's outcome. `to_json` is the `ride --json` event object."""
+
+    id: str
+    received_at: float
+    source: str
+    decision: str  # spoken | skipped | rejected
+    reason: str
+    event: RideEvent | None = None
+    trigger: str | None = None
+    detail: str = ""
+    utterance_id: str | None = None
+    event_age_ms: float | None = None
+    raw: str | None = None  # a malformed message's text, recorded so a replay meets it again
+    final: bool = False  # everything about it is known (a spoken one: once its utterance has ended)
+
+    def to_json(self) -> dict[str, Any]:
+        e = self.event
+        return {
+            "id": self.id,
+            "received_at": self.received_at,
+            "label": e.label if e else None,
+            "count": e.count if e else None,
+            "side": e.side if e else None,
+            "confidence": e.confidence if e else None,
+            "priority": e.priority if e else None,
+            "source": self.source,
+            "trigger": self.trigger,
+            "decision": self.decision,
+            "reason": self.reason,
+            "detail": self.detail or None,
+            "utterance_id": self.utterance_id,
+            "event_age_ms": None if self.event_age_ms is None else round(self.event_age_ms, 3),
+        }
+
+    def record_line(self) -> dict[str, Any]:
+        """The recording's line: the event with its original timestamp, so the ride replays as it was."""
+        line = self.to_json()
+        line["event"] = self.event.to_json() if self.event is not None else None
+        return line
+
+
+@dataclass(slots=True)
+class RideTally:
+    """Counts that always add up: received = spoken + skipped + rejected."""
+
+    received: int = 0
+    spoken: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    spoken_reasons: Counter[str] = field(default_factory=Counter)
+    event_to_first_audio: list[float] = field(default_factory=list)
+
+    def add(self, d: RideDecision) -> None:
+        self.received += 1
+        if d.decision == "spoken":
+            self.spoken += 1
+            self.spoken_reasons[d.reason] += 1
+        elif d.decision == "skipped":
+            self.skipped[d.reason] += 1
+        else:
+            self.rejected[d.reason] += 1
+
+    def summary(self) -> dict[str, Any]:
+        s = summarize(self.event_to_first_audio)
+        return {
+            "received": self.received,
+            "spoken": self.spoken,
+            "spoken_by_reason": dict(sorted(self.spoken_reasons.items())),
+            "skipped": dict(sorted(self.skipped.items())),
+            "rejected": dict(sorted(self.rejected.items())),
+            "event_to_first_audio": {"n": s.n, "p50": _r(s.p50), "p95": _r(s.p95), "max": _r(s.max)},
+        }
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 3)
+
+
+class RideClock:
+    """Ride time in seconds (epoch-like). Live: wall time. Replay: recording time at `speed`. Virtual: set."""
+
+    def __init__(self, speed: float | None = 1.0, origin: float | None = None) -> None:
+        self.speed = speed  # None: virtual (--speed max)
+        self._origin = origin
+        self._t0 = time.monotonic()
+        self._virtual = origin or 0.0
+
+    @property
+    def virtual(self) -> bool:
+        return self.speed is None
+
+    def now(self) -> float:
+        if self.speed is None:
+            return self._virtual
+        if self._origin is None:
+            return time.time()
+        return self._origin + (time.monotonic() - self._t0) * self.speed
+
+    def advance_to(self, t: float) -> None:
+        if self.speed is None and t > self._virtual:
+            self._virtual = t
+
+    def real_s(self, ride_s: float) -> float:
+        """How long `ride_s` of ride time lasts in real time."""
+        return ride_s / self.speed if self.speed else 0.0
+
+
+@dataclass(slots=True)
+class _Remark:
+    event: RideEvent | None
+    decision: RideDecision
+    task: asyncio.Task[UtteranceResult | None]
+    first_audio: asyncio.Event
+    virtual_end: float | None = None
+    result: UtteranceResult | None = None
+
+
+def _interrupted(ev: UtteranceStarted, stages: dict[str, float | None], reason: str) -> UtteranceResult:
+    result = UtteranceResult(
+        trigger=ev.trigger,
+        llm=ev.llm,
+        tts=ev.tts,
+        utterance_id=ev.utterance_id,
+        started_at=ev.started_at,
+        offline=ev.offline,
+        simulated=ev.simulated,
+        source="ride",
+        stages_ms=stages,
+    )
+    result.error, result.error_kind = "interrupted: the ride moved on", "cancelled"
+    return result
+
+
+class RideSession:
+    """Runs one ride. Every method is called on the ride's event loop."""
+
+    def __init__(
+        self,
+        speaker: Speaker,
+        director: Director | None = None,
+        *,
+        clock: RideClock | None = None,
+        inbox_size: int = 256,
+        recorder: RideRecorder | None = None,
+        store: RideStore | None = None,
+        session_id: str | None = None,
+        on_decision: Callable[[RideDecision], None] | None = None,
+        on_event: Callable[[PipelineEvent], None] | None = None,
+        on_result: Callable[[UtteranceResult], None] | None = None,
+        recent_in_prompt: bool = True,
+    ) -> None:
+        self.speaker = speaker
+        self.director = director or Director()
+        self.clock = clock or RideClock()
+        self.inbox = Inbox(inbox_size, on_reject=self._rejected)
+        self.recorder = recorder
+        self.store = store
+        self.session_id = session_id
+        self.tally = RideTally()
+        self.decisions: deque[RideDecision] = deque(maxlen=MAX_KEPT_DECISIONS)
+        self.results: list[UtteranceResult] = []
+        self.recent: deque[str] = deque(maxlen=RECENT_REMARKS)
+        self.recent_in_prompt = recent_in_prompt
+        self._on_decision = on_decision
+        self._on_event = on_event
+        self._on_result = on_result
+        self._remark: _Remark | None = None
+        self._unwritten: deque[RideDecision] = deque()
+        self._remarks: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+
+    # --- decisions ------------------------------------------------------------------------------------
+    def _emit(self, d: RideDecision) -> None:
+        self.tally.add(d)
+        self.decisions.append(d)
+        self._unwritten.append(d)
+        if d.decision != "spoken":
+            d.final = True
+        self._write_ready()
+        if self._on_decision is not None:
+            self._on_decision(d)
+
+    def _write_ready(self, everything: bool = False) -> None:
+        """Write decisions in arrival order; a spoken one waits until its utterance id is known, and those
+        after it wait with it, so a recording replays in the order the ride happened."""
+        pending = self._unwritten
+        while pending and (everything or pending[0].final):
+            self._write(pending.popleft())
+
+    def _write(self, d: RideDecision) -> None:
+        if self.recorder is not None:
+            line = d.record_line()
+            if d.raw is not None:
+                line["raw"] = d.raw
+            self.recorder.write(line)
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                self.store.record_ride_decision(d, self.session_id)
+
+    def _rejected(self, r: Rejection) -> None:
+        if r.event is not None:  # overflow: the dropped event itself
+            e = r.event
+            self._emit(RideDecision(e.id, e.received_at, e.source, "rejected", r.reason, e, detail=r.detail))
+            return
+        self._emit(
+            RideDecision(r.id, r.received_at, r.source, "rejected", r.reason, detail=r.detail, raw=r.raw)
+        )
+
+    def _apply(self, verdicts: Sequence[Verdict], now: float) -> None:
+        for v in verdicts:
+            e = v.event
+            if v.decision == "held":
+                continue
+            if v.decision == "skipped":
+                self._emit(RideDecision(e.id, e.received_at, e.source, "skipped", v.reason, e, trigger_of(e)))
+            else:
+                self._speak(e, v.reason, now)
+
+    def judge(self, event: RideEvent) -> None:
+        """Decide one event now (the ride clock's now)."""
+        if self.clock.virtual:
+            self._settle_virtual(event.ts)
+            self.clock.advance_to(event.ts)
+        now = self.clock.now()
+        self._apply(self.director.judge(event, now), now)
+
+    # --- speaking -------------------------------------------------------------------------------------
+    def _speak(self, event: RideEvent | None, reason: str, now: float, text: str | None = None) -> _Remark:
+        trigger = text if event is None else trigger_of(event)
+        assert trigger is not None
+        age = None if event is None else max(0.0, (now - event.ts)) * 1000.0
+        if age is not None and self.clock.speed:
+            age /= self.clock.speed  # real milliseconds the event waited
+        d = RideDecision(
+            event.id if event else f"op-{len(self.decisions) + 1}",
+            event.received_at if event else now,
+            event.source if event else "operator",
+            "spoken",
+            reason,
+            event,
+            trigger,
+            event_age_ms=age,
+        )
+        previous = self._remark
+        if previous is not None and not previous.task.done() and (reason == "barge_in" or self.clock.virtual):
+            self.speaker.interrupt()  # audio, TTS context and LLM stream stop now
+        self.director.started(event, now)
+        first_audio = asyncio.Event()
+        task = asyncio.create_task(self._run_remark(trigger, d, first_audio, previous), name="ride-remark")
+        remark = _Remark(event, d, task, first_audio)
+        if self.clock.virtual:
+            remark.virtual_end = now + NOMINAL_REMARK_S
+        self._remark = remark
+        self._remarks.add(task)
+        task.add_done_callback(lambda t: self._remark_done(remark))
+        self._emit(d)
+        return remark
+
+    async def _run_remark(
+        self, trigger: str, d: RideDecision, first_audio: asyncio.Event, previous: _Remark | None
+    ) -> UtteranceResult | None:
+        if previous is not None and d.reason == "barge_in":
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.shield(previous.task), STOP_WAIT_S)
+
+        started: list[UtteranceStarted] = []
+        stages: dict[str, float | None] = dict.fromkeys(STAGES)
+
+        def on_event(ev: PipelineEvent) -> None:
+            if isinstance(ev, UtteranceStarted):
+                d.utterance_id = ev.utterance_id
+                started.append(ev)
+            elif isinstance(ev, StageReached):
+                stages[ev.stage] = ev.ms
+                if ev.stage == "first_audio":
+                    first_audio.set()
+            if self._on_event is not None:
+                self._on_event(ev)
+
+        kwargs: dict[str, Any] = {}
+        if self.recent_in_prompt and self.recent:
+            kwargs["recent"] = tuple(self.recent)
+        try:
+            result = await self.speaker.say(trigger, on_event=on_event, source="ride", **kwargs)
+        except asyncio.CancelledError:
+            if not started:
+                return None
+            return _interrupted(started[0], stages, d.reason)  # what was heard before it was stopped
+        finally:
+            first_audio.set()
+        return result
+
+    def _remark_done(self, remark: _Remark) -> None:
+        self._remarks.discard(remark.task)
+        result = None
+        if not remark.task.cancelled() and remark.task.exception() is None:
+            result = remark.task.result()
+        d = remark.decision
+        if result is not None:
+            remark.result = result
+            d.utterance_id = result.utterance_id or d.utterance_id
+            result.stages_ms["event_age"] = d.event_age_ms
+            fa = result.stages_ms.get("first_audio")
+            if fa is not None and d.event_age_ms is not None:
+                self.tally.event_to_first_audio.append(d.event_age_ms + fa)
+            if result.text:
+                self.recent.append(result.text)
+            self.results.append(result)
+            if self.store is not None:
+                with contextlib.suppress(Exception):
+                    self.store.record(result, self.session_id)
+            if self._on_result is not None:
+                self._on_result(result)
+        d.final = True
+        self._write_ready()
+        if self._remark is remark:
+            if not self.clock.virtual:
+                self._ended(self.clock.now())
+            elif self._stopping:
+                self._remark = None
+
+    def _ended(self, now: float) -> None:
+        self._remark = None
+        held = self.director.ended(now)
+        if held is not None and not self._stopping:
+            self._apply(self.director.judge(held, now), now)
+        elif held is not None:
+            self._skip_busy(held)
+
+    def _settle_virtual(self, until: float) -> None:
+        """Virtual time: end the remark whose nominal length has run out before `until`."""
+        r = self._remark
+        if r is not None and r.virtual_end is not None and r.virtual_end <= until and self.director.speaking:
+            self.clock.advance_to(r.virtual_end)
+            self._remark = None if r.task.done() else r
+            self._ended_virtual(r.virtual_end)
+
+    def _ended_virtual(self, at: float) -> None:
+        held = self.director.ended(at)
+        if held is not None:
+            self._apply(self.director.judge(held, at), at)
+
+    def _skip_busy(self, e: RideEvent) -> None:
+        self._emit(RideDecision(e.id, e.received_at, e.source, "skipped", "busy", e, trigger_of(e)))
+
+    # --- operator -------------------------------------------------------------------------------------
+    def operator(self, text: str, *, interrupt: bool = False) -> None:
+        """A typed trigger always speaks: it queues behind the current remark, or stops it."""
+        now = self.clock.now()
+        event = parse_event(text, source="operator", received_at=now)
+        if isinstance(event, Rejection):
+            self._rejected(event)
+            return
+        if interrupt and self._remark is not None and not self._remark.task.done():
+            self.speaker.interrupt()
+        self._speak(None, "ok", now, text=trigger_of(event))
+
+    # --- running --------------------------------------------------------------------------------------
+    async def run(
+        self,
+        feeds: Sequence[Feed] = (),
+        *,
+        replay: Sequence[ReplayItem] | None = None,
+        stop: asyncio.Event | None = None,
+        duration: float | None = None,
+        until: Awaitable[Any] | None = None,
+    ) -> RideTally:
+        """Until `stop` is set, `duration` (real seconds) passes, the replay (and its remarks) ends, or
+        `until` completes. Stopping early cuts the remark playing; a natural end lets it finish."""
+        stop = stop or asyncio.Event()
+        consumer = asyncio.create_task(self._consume(), name="ride-director")
+        waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
+        natural = True
+        try:
+            for feed in feeds:
+                await feed.start(self.inbox)
+            if replay is not None:
+                waiters.append(asyncio.create_task(self._replay(replay)))
+            if until is not None:
+                waiters.append(asyncio.ensure_future(until))
+            done, _ = await asyncio.wait(waiters, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+            natural = bool(done) and not stop.is_set()
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            for w in waiters:
+                w.cancel()
+            for feed in feeds:
+                with contextlib.suppress(Exception):
+                    await feed.aclose()
+            self.inbox.close()
+            with contextlib.suppress(BaseException):
+                await consumer
+            await self._finish(cut=not natural)
+        return self.tally
+
+    async def drain(self) -> None:
+        """Wait until nothing is queued, waiting or speaking."""
+        while len(self.inbox) or self.director.held is not None or self._remarks:
+            await asyncio.sleep(0.01)
+
+    async def _consume(self) -> None:
+        while True:
+            event = await self.inbox.get()
+            if event is None:
+                return
+            self.judge(event)
+            r = self._remark
+            if self.clock.virtual and r is not None and not r.task.done():
+                await r.first_audio.wait()  # as fast as the director allows: each remark reaches the ear
+            await asyncio.sleep(0)  # let feeds and remarks breathe under a flood
+
+    async def _replay(self, items: Sequence[ReplayItem]) -> None:
+        """Feed a recorded ride at the clock's speed, then wait for the last remark to end."""
+        origin = next((i.ts for i in items if i.ts is not None), None)
+        if origin is not None and not self.clock.virtual:
+            self.clock = RideClock(self.clock.speed, origin)
+        elif origin is not None:
+            self.clock.advance_to(origin)
+        last = origin
+        for item in items:
+            if item.ts is not None:
+                last = item.ts
+                if not self.clock.virtual:
+                    wait = self.clock.real_s(item.ts - self.clock.now())
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+            if self.clock.virtual:
+                while len(self.inbox):
+                    await asyncio.sleep(0)
+            now = self.clock.now() if not self.clock.virtual else (last or self.clock.now())
+            self.inbox.offer(parse_event(item.raw, source="replay", received_at=now))
+        while len(self.inbox) or (self._remark is not None and not self._remark.task.done()):
+            await asyncio.sleep(0.01)
+        while self.director.held is not None or self._remarks:
+            if self.clock.virtual and self._remark is not None and self._remark.virtual_end is not None:
+                self._settle_virtual(self._remark.virtual_end)
+            await asyncio.sleep(0.01)
+
+    async def _finish(self, cut: bool) -> None:
+        self._stopping = True
+        while (e := self.inbox.get_nowait()) is not None:
+            self.judge(e)
+        held = self.director.drop_held()
+        if held is not None:
+            self._skip_busy(held)
+        if self._remarks:
+            if cut:
+                self.speaker.interrupt()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.gather(*self._remarks, return_exceptions=True), STOP_WAIT_S)
+        for task in list(self._remarks):
+            task.cancel()
+        self._write_ready(everything=True)
+        if self.recorder is not None:
+            self.recorder.close()
+
+    def report(self) -> dict[str, Any]:
+        """The `ride --json` document."""
+        return {
+            "events": [d.to_json() for d in self.decisions],
+            "utterances": [result_json(r, event_age_ms=r.stages_ms.get("event_age")) for r in self.results],
+            "summary": self.tally.summary(),
+        }
