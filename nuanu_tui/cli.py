@@ -121,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="run the emulator (OpenAI/Groq SSE + ElevenLabs WS) on 127.0.0.1")
     sim.add_argument("--port", type=int, default=8765)
     sim.add_argument("--profile", default="demo", help="latency profile: demo | fast | zero")
+    sim.add_argument(
+        "--key",
+        action="append",
+        dest="keys",
+        metavar="KEY",
+        help="accept only this API key (repeat for several); others get the providers' 401 / auth error."
+        " Default: any non-empty key",
+    )
     _net_args(sim)
 
     models = sub.add_parser("models", help="list what a provider's /models endpoint offers")
@@ -230,7 +238,7 @@ def _run(args: argparse.Namespace, out: JsonOut) -> int:
     if args.command == "sim":
         from nuanu_tui.sim import run_forever
 
-        run_forever(args.port, args.profile, net_choice(args))
+        run_forever(args.port, args.profile, net_choice(args), keys=args.keys)
         return 0
     import asyncio
 

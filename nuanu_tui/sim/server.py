@@ -1203,11 +1203,13 @@ def export_lines(server: SimServer) -> list[str]:
     ]
 
 
-def run_forever(port: int, profile: str, net: str | None = None) -> None:
-    """`nuanu-tui sim`: serve until interrupted, after printing `export` lines for the three base URLs."""
+def run_forever(port: int, profile: str, net: str | None = None, keys: list[str] | None = None) -> None:
+    """`nuanu-tui sim`: serve until interrupted, after printing `export` lines for the three base URLs.
+
+    `keys`: the only API keys accepted (rehearse a wrong key); None accepts any non-empty key."""
 
     async def main() -> None:
-        server = SimServer(profile=profile, net=net)
+        server = SimServer(profile=profile, net=net, api_keys=set(keys) if keys else None)
         await server.start(port=port)
         try:
             print("\n".join(export_lines(server)), flush=True)
