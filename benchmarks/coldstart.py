@@ -64,7 +64,7 @@ async def tui_mode(launched_ns: int, settings: Any, floor_ms: float, warm_runs: 
             view = await asyncio.wrap_future(app.bridge.say(TRIGGER, app.screen))
             overheads.append((view.stages_ms.get("first_audio") or float("nan")) - floor_ms)
             await pilot.pause()
-        from nuanu_tui.core.host import peak_rss_mb, pss_mb  # after the clock stopped: imports the engine
+        from nuanu_tui.core.memory import peak_rss_mb, pss_mb
 
         future = app.bridge.host_stats()
         stats = await asyncio.wrap_future(future) if future is not None else None

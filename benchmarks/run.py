@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -31,7 +32,7 @@ from benchmarks.simproc import Floor, SimProcess, reply_tokens
 from nuanu_tui.core.chunker import Chunker
 from nuanu_tui.core.config import Settings
 from nuanu_tui.core.engine import Engine
-from nuanu_tui.core.host import peak_rss_mb
+from nuanu_tui.core.memory import fmt_mb, peak_rss_mb
 from nuanu_tui.core.tts.elevenlabs import ElevenLabsTTS
 
 TRIGGER = "камера, две собаки слева на обочине"
@@ -73,7 +74,7 @@ def cpu_s() -> float:
     return time.process_time()
 
 
-def rss_peak_mb() -> float:
+def rss_peak_mb() -> float | None:
     return peak_rss_mb()
 
 
@@ -391,11 +392,15 @@ def table(r: dict[str, Any]) -> str:
     for name, mb in (("console", app["console_rss_mb"]), ("engine", app["engine_rss_mb"])):
         rows.append(
             fmt_row(
-                f"peak RSS, the app alone: {name} process", f"{mb:.0f} MB", "≤ 150 MB", verdict(mb <= 150)
+                f"peak RSS, the app alone: {name} process",
+                fmt_mb(mb),
+                "≤ 150 MB",
+                verdict(mb <= 150) if mb is not None else "",
             )
         )
-    both = app["console_rss_mb"] + app["engine_rss_mb"]
-    rows.append(fmt_row("  both together: RSS summed (shared pages twice)", f"{both:.0f} MB"))
+    if app["console_rss_mb"] is not None and app["engine_rss_mb"] is not None:
+        both = app["console_rss_mb"] + app["engine_rss_mb"]
+        rows.append(fmt_row("  both together: RSS summed (shared pages twice)", f"{both:.0f} MB"))
     if app.get("console_pss_mb") and app.get("engine_pss_mb"):
         pss = app["console_pss_mb"] + app["engine_pss_mb"]
         rows.append(
@@ -406,7 +411,7 @@ def table(r: dict[str, Any]) -> str:
                 verdict(pss <= 150),
             )
         )
-    rows.append(fmt_row("peak RSS, this benchmark process (everything)", f"{r['rss_peak_mb']:.0f} MB"))
+    rows.append(fmt_row("peak RSS, this benchmark process (everything)", fmt_mb(r["rss_peak_mb"])))
     under = sum(r[k]["underruns"] for _, k in labels)
     rows.append(fmt_row("audio underruns during playback", str(under), "0", verdict(under == 0)))
     return "\n".join(rows)
@@ -420,7 +425,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "floor_ms": floor_ms,
         "first_flush_token": k,
         "runs": runs,
-        "machine": os.uname().nodename,
+        "machine": platform.node(),
         "cores": os.cpu_count(),
     }
     only = set(args.only or ["headless", "tui", "cold", "baselines"])

@@ -5,7 +5,9 @@ interpreter that holds the GIL away from the engine's sockets and the audio writ
 as first-audio outliers and device underruns. Here nothing but the engine runs; the console only ever
 reads what this process sends, and this process never waits for the console (writes are buffered).
 
-Started by `nuanu_tui.core.remote` as `python -m nuanu_tui.core.host FD`. Messages are tuples:
+Started by `nuanu_tui.core.remote` as `python -m nuanu_tui.core.host PORT`, with the one-time token
+on stdin (hex, one line); it connects to the console on 127.0.0.1:PORT and presents the token first
+(see `core.wire`). Messages are tuples:
 requests `(op, rid, *args)`, replies `("done", rid, value)` / `("error", rid, kind, message)`, and pushes
 `("event", rid, event)`, `("progress", rid, p)`, `("store", rid, method, args, kwargs)`, `("result", r)`,
 `("status", EngineStatus)`.
@@ -16,45 +18,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import resource
-import socket
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Mapping
-from pathlib import Path
 from typing import Any
 
+from nuanu_tui.core import wire
 from nuanu_tui.core.bench import BenchConfig
 from nuanu_tui.core.compare import CompareConfig
 from nuanu_tui.core.engine import Engine  # imported while the console starts up, before it sends "open"
 from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.memory import peak_rss_mb, pss_mb
 from nuanu_tui.core.ops import EngineOps
 from nuanu_tui.core.redact import scrub
 from nuanu_tui.core.timeline import UtteranceResult
 from nuanu_tui.core.wire import Channel
 
 STATUS_POLL_S = 0.5  # health probes change the status in the background; push it when it changes
-
-
-def peak_rss_mb() -> float:
-    """This process's own peak RSS (VmHWM). Not `ru_maxrss`: Linux carries that over fork and exec, so a
-    process started by a big parent would report the parent's size as its own."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def pss_mb() -> float | None:
-    """Proportional set size now: shared pages (libpython, numpy, the SDKs' .so files) split between the
-    processes using them, so the console's and the engine's figures add up to what the app really uses."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    return None
 
 
 class StoreRelay:
@@ -254,8 +235,8 @@ class Host:
         return scrub(" ".join(text.split()), self._secrets) or "engine error"
 
 
-async def _main(fd: int) -> int:
-    sock = socket.socket(fileno=fd)
+async def _main(port: int, token: bytes) -> int:
+    sock = wire.connect(port, token)
     channel = await Channel.open(sock)
     try:
         return await Host(channel).serve()
@@ -273,10 +254,17 @@ def preload(what: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or not args[0].isdigit():
-        print("usage: python -m nuanu_tui.core.host FD [cloud] (started by the console)", file=sys.stderr)
+        print("usage: python -m nuanu_tui.core.host PORT [cloud] (started by the console)", file=sys.stderr)
+        return 2
+    try:
+        token = bytes.fromhex(sys.stdin.readline().strip())
+    except ValueError:
+        token = b""
+    if len(token) != wire.TOKEN_BYTES:
+        print("nuanu_tui.core.host: no token on stdin (started by the console only)", file=sys.stderr)
         return 2
     preload(args[1:])
-    return asyncio.run(_main(int(args[0])))
+    return asyncio.run(_main(int(args[0]), token))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nuanu_tui.core import wire
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.redact import scrub
 from nuanu_tui.core.wire import Channel
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # kept light: the console launches the engine process before 
 
 CANCEL_WAIT_S = 2.0  # after a cancel, how long to wait for the host's final events (the "cancelled" record)
 CLOSE_WAIT_S = 5.0
+CONNECT_WAIT_S = 120.0  # the child imports the engine before it connects: seconds, more under emulation
 
 
 @dataclass(slots=True)
@@ -52,47 +54,63 @@ class Voice:
 class HostStats:
     pid: int
     cpu_s: float
-    rss_peak_mb: float
+    rss_peak_mb: float | None  # None where the OS does not say (Windows)
     underruns: int
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class HostLaunch:
-    """A started engine process that has not been told what to run yet (it is importing meanwhile)."""
+    """A started engine process that has not been told what to run yet (it is importing meanwhile), and
+    the loopback listener it will connect to with `token` (see `core.wire`)."""
 
     proc: subprocess.Popen[bytes]
-    sock: socket.socket
+    listener: socket.socket
+    token: bytes
     log_path: Path
 
 
 def launch_host(settings: Any) -> HostLaunch:
     """Start the engine process now; `RemoteEngine.spawn` then hands it the engine to create. Started
-    before the console imports Textual, the two processes' imports overlap instead of adding up."""
+    before the console imports Textual, the two processes' imports overlap instead of adding up.
+
+    The child gets the port on its command line and the token on its stdin (not the command line, which
+    other local users can read)."""
     log_path = engine_log_path(settings)
-    ours, theirs = socket.socketpair()
+    listener, token = wire.listen()
     try:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed right after
     except OSError:
         log = subprocess.DEVNULL  # type: ignore[assignment]
+    port = listener.getsockname()[1]
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "nuanu_tui.core.host", str(theirs.fileno()), *preload_hint(settings)],
-            pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "nuanu_tui.core.host", str(port), *preload_hint(settings)],
+            stdin=subprocess.PIPE,
             stdout=log,
             stderr=log,
-            start_new_session=True,  # Ctrl+C in the terminal reaches the console, which closes us in order
+            **_own_group(),
         )
     except BaseException:
-        ours.close()
+        listener.close()
         raise
     finally:
-        theirs.close()
         if log is not subprocess.DEVNULL:
             log.close()  # type: ignore[union-attr]
-    return HostLaunch(proc, ours, log_path)
+    assert proc.stdin is not None
+    with contextlib.suppress(OSError):  # a child that died at once is reported by `spawn`
+        proc.stdin.write(token.hex().encode() + b"\n")
+    with contextlib.suppress(OSError):
+        proc.stdin.close()
+    return HostLaunch(proc, listener, token, log_path)
+
+
+def _own_group() -> dict[str, Any]:
+    """Ctrl+C in the terminal reaches the console only, which then closes the engine in order."""
+    if sys.platform == "win32":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
 
 
 def preload_hint(settings: Any) -> list[str]:
@@ -142,12 +160,26 @@ class RemoteEngine:
         """Create and warm the engine in its process (started now, or earlier by `launch_host`);
         NuanuError when it cannot start."""
         launch = launched or launch_host(settings)
-        proc, ours, log_path = launch.proc, launch.sock, launch.log_path
-        channel = await Channel.open(ours)
+        proc, log_path = launch.proc, launch.log_path
+        try:
+            sock = await wire.accept(
+                launch.listener, launch.token, alive=lambda: proc.poll() is None, wait_s=CONNECT_WAIT_S
+            )
+        except asyncio.CancelledError:  # the console closed while the engine was starting: take it down
+            proc.kill()
+            raise
+        except ConnectionError as exc:
+            hung = proc.poll() is None  # alive but silent: say so before the exit code of our kill
+            code = await asyncio.to_thread(_reap, proc)
+            message = _exit_message(code, log_path, settings.secrets())
+            raise NuanuError("engine", f"{exc}; {message}" if hung else message) from None
+        finally:
+            launch.listener.close()  # one connection only: nobody else gets in once the child is in
+        channel = await Channel.open(sock)
         channel.send("open", settings, options)
         try:
             reply = await channel.recv()
-        except asyncio.CancelledError:  # the console closed while the engine was starting: take it down
+        except asyncio.CancelledError:
             channel.close()
             proc.kill()
             raise
