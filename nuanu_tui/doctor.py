@@ -70,12 +70,15 @@ def _audio_report() -> list[tuple[str, str]]:
 
 def _offline_report() -> list[tuple[str, str]]:
     rows = []
+    from nuanu_tui.core.tts.espeak import open_library
+
     try:
+        open_library()  # loaded, not just found: a missing Visual C++ runtime shows only here
         import espeakng_loader
 
         rows.append(("espeak-ng", f"available ({espeakng_loader.get_library_path()})"))
-    except Exception as exc:
-        rows.append(("espeak-ng", f"MISSING: install espeakng-loader ({exc})"))
+    except NuanuError as exc:
+        rows.append(("espeak-ng", f"MISSING: {exc.message}"))
     try:
         import pymorphy3
 

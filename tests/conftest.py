@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from nuanu_tui.sim import SimThread
 from nuanu_tui.sim.profiles import LLMProfile, ProfileSet, TTSProfile
+
+# Facilities some OSes lack: the tests that need them skip there (Windows has no SIGKILL, only Linux /proc).
+needs_sigkill = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="no SIGKILL on this OS")
+needs_proc = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="no /proc on this OS")
 
 # Injected latencies the end-to-end tests check against (ms).
 TTFT_MS = 120.0

@@ -18,7 +18,7 @@ from nuanu_tui.core.events import StageReached, TextDelta, UtteranceFinished, Ut
 from nuanu_tui.core.remote import RemoteEngine, engine_log_path
 from nuanu_tui.core.store import Store
 from nuanu_tui.core.timeline import UtteranceResult
-from tests.conftest import TTFT_MS, TTS_FIRST_AUDIO_MS
+from tests.conftest import TTFT_MS, TTS_FIRST_AUDIO_MS, needs_sigkill
 
 pytestmark = pytest.mark.slow  # each test starts an engine process (imports and warm-up: seconds)
 
@@ -121,6 +121,7 @@ async def test_bench_writes_through_the_consoles_store(remote: RemoteEngine, tmp
         store.close()
 
 
+@needs_sigkill
 async def test_a_dead_engine_process_is_one_line_not_a_hang(remote: RemoteEngine) -> None:
     gone = asyncio.Event()
     why: list[str] = []

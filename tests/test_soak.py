@@ -22,6 +22,7 @@ from nuanu_tui.core.engine import Engine
 from nuanu_tui.core.health import HealthBoard
 from nuanu_tui.sim import LLMFault, SimThread, TTSFault
 from nuanu_tui.sim.profiles import LLMProfile, ProfileSet, TTSProfile
+from tests.conftest import needs_proc
 from tests.test_fault_matrix import (
     build_engine,
     engines,  # noqa: F401 - fixture
@@ -129,6 +130,7 @@ def forget_emulator_logs(thread: SimThread) -> None:
 
 
 @pytest.mark.slow
+@needs_proc
 async def test_soak_300_utterances_with_random_faults(soak_thread: SimThread, engines: list[Engine]) -> None:
     server = soak_thread.server
     server.faults.clear()

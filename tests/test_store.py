@@ -23,6 +23,7 @@ from nuanu_tui.core.store import (
     default_db_path,
 )
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
+from tests.conftest import needs_sigkill
 
 SECRET = "gsk_live_THISISASECRETKEY1234567890"
 
@@ -324,6 +325,7 @@ KILL_CHILD = textwrap.dedent(
 )
 
 
+@needs_sigkill
 def test_sigkill_loses_nothing_committed(tmp_path: Path) -> None:
     path = tmp_path / "nuanu.db"
     proc = subprocess.Popen(

@@ -4,20 +4,24 @@ taking its engine process with it."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import pty
 import re
 import select
 import struct
 import sys
-import termios
 import time
 from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="pty and /proc")]
+if sys.platform != "linux":  # before the POSIX-only imports below, so collection elsewhere is a clean skip
+    pytest.skip("a real pseudo-terminal and /proc: Linux only", allow_module_level=True)
+
+import fcntl
+import pty
+import termios
+
+pytestmark = pytest.mark.slow
 
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[a-zA-Z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 DEADLINE_S = 60.0

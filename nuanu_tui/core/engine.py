@@ -461,8 +461,12 @@ class Engine:
         return self._lock.locked()
 
     def offline_reasons(self) -> tuple[str, ...]:
-        """Why parts are offline right now: follows provider switches made after start-up."""
-        return offline_reasons(self.settings, self.llm_spec, self.tts.spec)
+        """Why parts are offline right now: follows provider switches made after start-up. An offline
+        voice that cannot load (no Visual C++ runtime on Windows) says why here, on the banner."""
+        reasons = offline_reasons(self.settings, self.llm_spec, self.tts.spec)
+        if self.tts.offline and "tts" in self.warm_errors:
+            reasons = (*reasons, self.warm_errors["tts"])
+        return reasons
 
     def status(self) -> EngineStatus:
         provider = self._llms.get(self.llm_spec)

@@ -27,6 +27,7 @@ from nuanu_tui.ui.widgets.status_bar import StatusBar
 from nuanu_tui.ui.widgets.transcript import Transcript
 from nuanu_tui.ui.widgets.trigger_input import TriggerInput
 from nuanu_tui.ui.widgets.waterfall import Waterfall
+from tests.conftest import needs_sigkill
 
 SIZE = (120, 40)
 
@@ -296,6 +297,7 @@ async def test_quit_closes_the_engine() -> None:
 
 
 @pytest.mark.slow
+@needs_sigkill
 async def test_a_killed_engine_process_is_shown_not_fatal(sim: Any) -> None:
     """The engine runs in its own process; if it dies, the console stays up and says why in one line."""
     app = sim_app(sim)

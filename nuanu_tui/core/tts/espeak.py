@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import os
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,6 +29,10 @@ _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _BUFFER_MS = 50  # audio per callback: small enough for a fast first chunk, large enough to be cheap
 _MISSING = "espeak-ng library not found: install the espeakng-loader package (pip install espeakng-loader)"
+VC_RUNTIME_MISSING = (
+    "espeak-ng cannot load: its DLL needs the Microsoft Visual C++ runtime, which is missing; "
+    "install the Microsoft Visual C++ Redistributable (x64) and start again"
+)
 
 _SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
@@ -57,13 +63,7 @@ class _Engine:
     def _load(self) -> ctypes.CDLL:
         if self.lib is not None:
             return self.lib
-        try:
-            import espeakng_loader
-
-            lib = ctypes.CDLL(espeakng_loader.get_library_path())
-            data_path = espeakng_loader.get_data_path().encode()
-        except (ImportError, OSError, RuntimeError) as exc:
-            raise NuanuError("tts", _MISSING) from exc
+        lib, data_path = open_library()
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_Initialize.restype = ctypes.c_int
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
@@ -119,6 +119,42 @@ class _Engine:
     # --- any thread ---
     def submit(self, fn: Callable[..., object], *args: object) -> Future[object]:
         return self.executor.submit(fn, *args)
+
+
+def open_library() -> tuple[ctypes.CDLL, bytes]:
+    """The espeak-ng library from the espeakng-loader wheel and its data path; NuanuError in one line,
+    naming the Visual C++ runtime when that is what is missing (Windows)."""
+    try:
+        import espeakng_loader
+
+        path = espeakng_loader.get_library_path()
+        data_path = espeakng_loader.get_data_path().encode()
+    except (ImportError, OSError, RuntimeError) as exc:
+        raise NuanuError("tts", _MISSING) from exc
+    if not os.path.exists(path):
+        raise NuanuError("tts", _MISSING)
+    try:
+        return _open_dll(path), data_path
+    except OSError as exc:
+        if vc_runtime_missing():
+            raise NuanuError("tts", VC_RUNTIME_MISSING) from exc
+        raise NuanuError("tts", f"espeak-ng library {path} cannot load: {exc}") from exc
+
+
+def _open_dll(path: str) -> ctypes.CDLL:
+    """The one place the DLL is loaded (tests make it fail here to check what the operator is told)."""
+    return ctypes.CDLL(path)
+
+
+def vc_runtime_missing() -> bool:
+    """Windows only: the espeak-ng DLL links against vcruntime140.dll, which a bare Windows may lack."""
+    if sys.platform != "win32":
+        return False
+    try:
+        ctypes.WinDLL("vcruntime140.dll")  # type: ignore[attr-defined]
+    except OSError:
+        return True
+    return False
 
 
 _engine: _Engine | None = None
