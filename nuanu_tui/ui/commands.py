@@ -190,6 +190,7 @@ class NuanuCommands(Provider):
         )
         out.append(("Stop speaking", does("stop"), console.action_stop))
         out.append(("Clear the queue", does("clear_queue"), console.action_clear_queue))
+        out.append(("Toggle side panel and waterfall", does("toggle_panels"), console.action_toggle_panels))
         return out
 
     async def discover(self) -> Hits:

@@ -41,6 +41,14 @@ CONSOLE_KEYS: tuple[Key, ...] = (
         "clear-queue",
     ),
     Key(
+        "f10,ctrl+b",
+        "F10 / Ctrl+B",
+        "toggle_panels",
+        "Panels",
+        "show / hide the side panel and the waterfall (hidden at first below 100×32)",
+        "toggle-panels",
+    ),
+    Key(
         "f6",
         "F6 / F7",
         "step(-1)",

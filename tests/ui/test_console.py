@@ -414,3 +414,56 @@ async def test_f1_five_times_then_esc_and_clear_records_every_remark(sim: Any) -
     assert all(r["started_at"] > 1_700_000_000 for r in rows)
     stopped = next(r for r in rows if r["mark"] == "interrupted")
     assert stopped["first_audio_ms"] is not None and stopped["playback_done_ms"] is None
+
+
+# --- small terminals --------------------------------------------------------------------------------------
+def transcript_rows(app: NuanuApp) -> int:
+    transcript = app.screen.query_one(Transcript)
+    return transcript.content_region.height
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_transcript_keeps_five_rows_on_small_terminals(size: tuple[int, int]) -> None:
+    engine = FakeEngine(offline_reasons=("LLM offline: no GROQ_API_KEY",))
+    engine.unavailable = ("elevenlabs/eleven_flash_v2_5",)  # three banners, each one line
+    app = fake_app(engine)
+    async with app.run_test(size=size) as pilot:
+        await ready(pilot)
+        await pilot.press("f1")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert transcript_rows(app) >= 5
+        banner = app.screen.query_one(StatusBar).query_one("#banner")
+        assert banner.region.height == 3  # SIMULATED, OFFLINE, FAILING: one line each
+        assert not app.screen.query_one(Waterfall).display  # collapsed on a small screen
+        await pilot.press("f10")  # shown on request; the waterfall only where the transcript keeps 5 rows
+        await pilot.pause()
+        assert app.screen.query_one("#picker").display
+        assert transcript_rows(app) >= 5
+        await pilot.press("f10")
+        await pilot.pause()
+        assert not app.screen.query_one("#picker").display
+
+
+async def test_shrinking_while_speaking_keeps_the_transcript() -> None:
+    engine = FakeEngine(hold_after="first_audio")
+    app = fake_app(engine)
+    messages = Messages()
+    async with app.run_test(size=(120, 40), message_hook=messages) as pilot:
+        await ready(pilot)
+        await pilot.press("f1")
+        await messages.wait_for(lambda m: isinstance(m, StageArrived) and m.stage == "first_audio")
+        await pilot.pause()
+        assert app.screen.query_one(Waterfall).display and app.screen.query_one("#picker").display
+        for size in ((80, 24), (60, 20), (60, 16)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            await pilot.pause()
+            assert transcript_rows(app) >= 5, size
+            assert not app.screen.query_one(Waterfall).display
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.query_one(Waterfall).display and app.screen.query_one("#picker").display
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()

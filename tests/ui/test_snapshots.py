@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from ui_fakes import FakeEngine, fake_app, ready
 
@@ -58,22 +59,27 @@ def test_error(snap_compare: Any) -> None:
     assert snap_compare(fake_app(engine), terminal_size=SIZE, run_before=run_before)
 
 
+async def compare_rounds(pilot: Pilot[Any], *keys: str) -> None:
+    """Open the compare view and play one round per key."""
+    await ready(pilot)
+    await pilot.press("ctrl+t")
+    await pilot.pause()
+    await pilot.press(*keys)
+    await settle(pilot)
+    # The measured start skew (µs to a few ms) is real time: pin it so the picture is stable.
+    screen = pilot.app.screen
+    last = screen.rounds.pop()  # type: ignore[attr-defined]
+    last.start_skew_ms = 0.0
+    screen.on_round_done(last)  # type: ignore[attr-defined]
+    await pilot.pause()
+
+
 # --- compare / bench / history ---------------------------------------------------------------------------
 def test_compare_after_two_rounds(snap_compare: Any) -> None:
     from mode_fakes import LaneEngine, lane_app
 
     async def run_before(pilot: Pilot[Any]) -> None:
-        await ready(pilot)
-        await pilot.press("ctrl+t")
-        await pilot.pause()
-        await pilot.press("f1", "f2")
-        await settle(pilot)
-        # The measured start skew (µs to a few ms) is real time: pin it so the picture is stable.
-        screen = pilot.app.screen
-        last = screen.rounds.pop()  # type: ignore[attr-defined]
-        last.start_skew_ms = 0.0
-        screen.on_round_done(last)  # type: ignore[attr-defined]
-        await pilot.pause()
+        await compare_rounds(pilot, "f1", "f2")
 
     assert snap_compare(lane_app(LaneEngine()), terminal_size=SIZE, run_before=run_before)
 
@@ -103,3 +109,41 @@ def test_history_list(snap_compare: Any) -> None:
         await settle(pilot)
 
     assert snap_compare(fake_app(FakeEngine()), terminal_size=SIZE, run_before=run_before)
+
+
+# --- small terminals: 80x24 (the most common) and 60x20 ---------------------------------------------------
+SMALL = ((80, 24), (60, 20))
+
+
+@pytest.mark.parametrize("size", SMALL, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_console_small(snap_compare: Any, size: tuple[int, int]) -> None:
+    engine = FakeEngine(offline_reasons=("LLM offline: no GROQ_API_KEY or OPENAI_API_KEY",))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+
+    assert snap_compare(fake_app(engine), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SMALL, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_console_small_with_panels(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+
+    assert snap_compare(fake_app(FakeEngine()), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SMALL, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_compare_small(snap_compare: Any, size: tuple[int, int]) -> None:
+    from mode_fakes import LaneEngine, lane_app
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await compare_rounds(pilot, "f1")
+
+    assert snap_compare(lane_app(LaneEngine()), terminal_size=size, run_before=run_before)

@@ -34,6 +34,7 @@ LANE_NAMES = ("A", "B")
 class CompareScreen(Screen[None]):
     """Lanes, audible choice and the sequential switch apply from the next round."""
 
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (32, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "seed(1)", "Seeds F1–F5", id="compare-seed-1"),
         Binding("f2", "seed(2)", "Seed 2", show=False, id="compare-seed-2"),

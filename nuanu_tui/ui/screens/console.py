@@ -41,12 +41,19 @@ if TYPE_CHECKING:
 
 STATUS_POLL_S = 2.0
 SAY_GROUP = "console-say"
+# Below either size the side panel and the waterfall start hidden (F10 shows them): 80×24, the most common
+# terminal, left the transcript zero rows with everything shown.
+ROOMY_WIDTH = 100
+ROOMY_HEIGHT = 32
+TRANSCRIPT_MIN_ROWS = 5  # the transcript keeps at least this many rows of cards, whatever is shown
 
 
 class ConsoleScreen(Screen[None]):
     """Every engine event arrives here as a message posted by the bridge; handlers stay O(1)."""
 
     BINDINGS: ClassVar[list[BindingType]] = console_bindings()  # type: ignore[assignment]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (ROOMY_WIDTH, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (ROOMY_HEIGHT, "-tall")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -55,6 +62,7 @@ class ConsoleScreen(Screen[None]):
         self.pinned_uid: str | None = None
         self.status: StatusView | None = None
         self.results: list[UtteranceView] = []
+        self.panels: bool | None = None  # F10: shown / hidden; None follows the terminal size
 
     @property
     def nuanu(self) -> NuanuApp:
@@ -86,6 +94,7 @@ class ConsoleScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._fit()
         self.query_one(TriggerInput).focus()
         self.nuanu.start_engine(self)
         if self.nuanu.live_status:
@@ -127,6 +136,31 @@ class ConsoleScreen(Screen[None]):
     def action_toggle_mode(self) -> None:
         self.set_interrupt_mode(not self.interrupt_mode)
         self.query_one(ProviderPicker).set_interrupt(self.interrupt_mode)
+
+    def action_toggle_panels(self) -> None:
+        self.panels = not self.query_one(ProviderPicker).display
+        self._fit()
+        if self.panels and not self.query_one(Waterfall).display:
+            self.notify("No room for the waterfall: the transcript keeps five rows.", timeout=3)
+
+    # --- layout on small terminals ------------------------------------------------------------------
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Side panel and waterfall: shown on roomy terminals (or after F10), and the waterfall only when
+        the transcript still keeps TRANSCRIPT_MIN_ROWS under it. Runs on every resize, also mid-remark."""
+        width, height = self.size
+        roomy = width >= ROOMY_WIDTH and height >= ROOMY_HEIGHT
+        show = roomy if self.panels is None else self.panels
+        picker, waterfall = self.query_one(ProviderPicker), self.query_one(Waterfall)
+        if picker.display != show:
+            picker.display = show
+        fixed = self.query_one(StatusBar).outer_size.height + self.query_one(TriggerBar).outer_size.height + 1
+        room = height - fixed - 1  # the transcript's top border
+        fits = room - _rows(waterfall, width) >= TRANSCRIPT_MIN_ROWS
+        if waterfall.display != (show and fits):
+            waterfall.display = show and fits
 
     def action_focus_trigger(self) -> None:
         self.query_one(TriggerInput).focus()
@@ -194,6 +228,7 @@ class ConsoleScreen(Screen[None]):
 
     def on_engine_failed(self, message: EngineFailed) -> None:
         self.query_one(StatusBar).show_failure(message.message)
+        self.call_after_refresh(self._fit)
         self.notify(message.message, title="Engine failed to start", severity="error", timeout=12)
 
     def on_status_changed(self, message: StatusChanged) -> None:
@@ -202,6 +237,7 @@ class ConsoleScreen(Screen[None]):
     def _show_status(self, status: StatusView) -> None:
         self.status = status
         self.query_one(StatusBar).show(status, interrupt_mode=self.interrupt_mode)
+        self.call_after_refresh(self._fit)  # a banner line more or less changes the room left
         self.query_one(ProviderPicker).show_current(status.llm, status.tts, status.output_format)
 
     def on_models_listed(self, message: ModelsListed) -> None:
@@ -281,3 +317,11 @@ class ConsoleScreen(Screen[None]):
             self.notify(
                 str(worker.error) or type(worker.error).__name__, title="Trigger failed", severity="error"
             )
+
+
+def _rows(widget: Waterfall, width: int) -> int:
+    """The rows a (maybe hidden) widget takes when shown: its content or min-height, plus borders."""
+    styles = widget.styles
+    content = widget.get_content_height(widget.app.size, widget.app.size, width)
+    floor = int(styles.min_height.value) if styles.min_height is not None else 0
+    return max(content, floor) + styles.gutter.height

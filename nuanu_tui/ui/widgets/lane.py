@@ -29,7 +29,7 @@ class CompareLane(Vertical):
 
     DEFAULT_CSS = """
     CompareLane { height: 1fr; padding: 0 1; }
-    CompareLane > .lane--head { height: 1; background: $panel; }
+    CompareLane > .lane--head { height: 1; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }
     CompareLane.-heard > .lane--head { background: $success 30%; }
     CompareLane.-winner > .lane--head { text-style: bold; }
     CompareLane > .lane--text { height: auto; min-height: 3; max-height: 8; color: $text; }

@@ -41,6 +41,7 @@ class StatusBar(Widget):
     StatusBar > #banner { height: auto; padding: 0 1; background: $warning 20%; display: none; }
     StatusBar > #banner.-shown { display: block; }
     StatusBar > #status-line { height: auto; padding: 0 1; background: $panel; }
+    StatusBar > #banner { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, **kwargs: object) -> None:
