@@ -1,9 +1,16 @@
-"""Where miniaudio has no wheel (Linux aarch64) it is not installed: what needs it says so in one line."""
+"""Running where the shuttle runs (Linux aarch64, Windows, macOS): optional miniaudio, the Visual C++ runtime
+behind espeak-ng, a lock that installs from wheels on each platform, and no module that needs a POSIX-only
+one."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,3 +130,122 @@ async def test_other_load_failures_name_the_library(dll_fails: Callable[[bool], 
         open_library()
     assert caught.value.message.startswith("espeak-ng library ")
     assert "cannot load: [WinError 126]" in caught.value.message and "Visual C++" not in caught.value.message
+
+
+# --- kept honest by CI: the lock installs from wheels everywhere, and nothing needs a POSIX-only module ----
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = ("aarch64-manylinux_2_31", "x86_64-pc-windows-msvc", "aarch64-apple-darwin")
+# Pure-Python sdists that build with no compiler, allowed by name (docopt: num2words' only dependency).
+SDIST_ONLY = {"docopt"}
+WHEEL_MISSING_ON = {"miniaudio": {"aarch64-manylinux_2_31"}}  # left out there by its environment marker
+
+
+def uv() -> str:
+    found = os.environ.get("UV") or shutil.which("uv")
+    if not found:
+        pytest.skip("uv is not on PATH")
+    return found
+
+
+@pytest.mark.slow  # asks the package index for every locked version's files (a few seconds)
+def test_the_lock_installs_from_wheels_on_every_platform(tmp_path: Path) -> None:
+    """What `uv run nuanu-tui` / `uv run pytest` install (runtime and dev), resolved for each platform on
+    the pinned Python with building from source forbidden."""
+    python = (ROOT / ".python-version").read_text().strip()
+    assert re.fullmatch(r"3\.\d+", python), python
+    minor = int(python.split(".")[1])
+    floor = re.search(r'requires-python = ">=3\.(\d+)"', (ROOT / "pyproject.toml").read_text())
+    assert floor is not None and minor >= int(floor.group(1))
+    exported = subprocess.run(
+        [uv(), "export", "--frozen", "--no-hashes", "--no-emit-project", "--all-groups", "--no-header"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.splitlines()
+    names = {line.split("==")[0] for line in exported if "==" in line}
+    assert names >= SDIST_ONLY and {"numpy", "orjson", "soxr", "lameenc", "espeakng-loader"} <= names
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("\n".join(ln for ln in exported if ln.split("==")[0] not in SDIST_ONLY) + "\n")
+    for target in TARGETS:
+        out = tmp_path / f"{target}.txt"
+        done = subprocess.run(
+            [uv(), "pip", "compile", str(requirements), "--python-version", python, "--python-platform", target,
+             "--no-build", "--no-deps", "--no-header", "-q", "-o", str(out)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{target}: {done.stderr.strip()[-1500:]}"
+        resolved = {line.split("==")[0] for line in out.read_text().splitlines() if "==" in line}
+        for name, missing_on in WHEEL_MISSING_ON.items():
+            assert (name in resolved) == (target not in missing_on), (target, name)
+        assert len(resolved) > 50, target
+
+
+BLOCKER = """
+import importlib.abc, sys
+BLOCKED = {"resource", "fcntl", "pty", "termios"}
+class Windowsish(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked, as on Windows)", name=name)
+        return None
+sys.meta_path.insert(0, Windowsish())
+for name in BLOCKED:
+    sys.modules.pop(name, None)
+"""
+
+IMPORT_ALL = """
+import importlib, pkgutil, sys, traceback
+import nuanu_tui, benchmarks
+failed = []
+count = 0
+for package in (nuanu_tui, benchmarks):
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        if info.name.rsplit(".", 1)[-1] == "__main__":
+            continue  # importing it runs the program
+        count += 1
+        try:
+            importlib.import_module(info.name)
+        except Exception as exc:
+            failed.append(f"{info.name}: {type(exc).__name__}: {exc}")
+print(count)
+print("\\n".join(failed))
+sys.exit(1 if failed else 0)
+"""
+
+
+def run_blocked(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", BLOCKER + code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+def test_the_blocker_blocks() -> None:
+    done = run_blocked("import resource")
+    assert done.returncode == 1 and "blocked, as on Windows" in done.stderr
+
+
+@pytest.mark.slow  # imports every module in a fresh interpreter
+def test_every_module_imports_without_posix_only_modules() -> None:
+    done = run_blocked(IMPORT_ALL)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    assert int(done.stdout.split()[0]) > 60  # the walk really found the package
+
+
+@pytest.mark.slow  # collects the whole suite in a fresh interpreter
+def test_the_whole_suite_collects_without_posix_only_modules() -> None:
+    done = run_blocked(
+        "import pytest; sys.exit(pytest.main(['--collect-only', '-q', '-p', 'no:cacheprovider', 'tests']))"
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert re.search(r"^\d+ tests collected", done.stdout, re.M), done.stdout[-500:]
+    assert "error" not in done.stdout.lower().splitlines()[-1]

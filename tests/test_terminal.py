@@ -17,9 +17,9 @@ import pytest
 if sys.platform != "linux":  # before the POSIX-only imports below, so collection elsewhere is a clean skip
     pytest.skip("a real pseudo-terminal and /proc: Linux only", allow_module_level=True)
 
-import fcntl
-import pty
-import termios
+fcntl = pytest.importorskip("fcntl")
+pty = pytest.importorskip("pty")
+termios = pytest.importorskip("termios")
 
 pytestmark = pytest.mark.slow
 
