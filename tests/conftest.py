@@ -67,3 +67,34 @@ def sim_env(sim: object) -> dict[str, str]:
     env["ELEVENLABS_BASE_URL"] = sim.elevenlabs_base_url  # type: ignore[attr-defined]
     env["NUANU_DATA_DIR"] = os.environ["NUANU_DATA_DIR"]
     return env
+
+
+# --- a real speaker: a private PulseAudio server with a null sink (nuanu_tui.sim.pulse) ------------------
+
+
+@pytest.fixture(scope="session")
+def pulse_server() -> Iterator[object]:
+    """One private PulseAudio server for the session; tests that need it skip where it is not installed."""
+    from nuanu_tui.sim import pulse
+
+    why = pulse.available()
+    if why is not None:
+        pytest.skip(f"no PulseAudio: {why}")
+    server = pulse.PulseServer()
+    try:
+        server.start()
+    except RuntimeError as exc:
+        server.stop()
+        pytest.skip(f"PulseAudio did not start here: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def speaker(pulse_server: object, monkeypatch: pytest.MonkeyPatch) -> object:
+    """The private server up with its sink plugged in and running, and this process (and its children)
+    pointed at it: ALSA's pulse plugin reads PULSE_SERVER when PortAudio (re)initialises."""
+    pulse_server.ensure_speaker()  # type: ignore[attr-defined]
+    for name, value in pulse_server.env().items():  # type: ignore[attr-defined]
+        monkeypatch.setenv(name, value)
+    return pulse_server

@@ -167,7 +167,7 @@ def test_make_sink_specs(tmp_path: Path) -> None:
         with pytest.raises(NuanuError) as err:
             make_sink(bad)
         assert err.value.kind == "config"
-        assert "use device, null or wav:PATH" in err.value.message
+        assert "use device, device:NAME, device:INDEX, null or wav:PATH" in err.value.message
 
 
 def test_make_sink_device_gives_a_working_sink_on_this_machine() -> None:
@@ -235,13 +235,17 @@ def test_real_miniaudio_probe_refuses_the_null_backend() -> None:
 
 
 class FakeStream:
-    """Stands in for sounddevice.RawOutputStream and records what the sink does with it."""
+    """Stands in for sounddevice.RawOutputStream: a blocking write paced by the samples' duration, like a
+    device's clock, recording what the sink hands it."""
 
     def __init__(self, **kwargs: Any) -> None:
         self.kwargs = kwargs
         self.calls: list[str] = []
         self.data = bytearray()
-        self.underflow_next = False
+        self.latency = 0.01
+        self.fail_with: Exception | None = None
+        self.hang = threading.Event()  # set: writes block (a suspended sink)
+        self.release = threading.Event()
 
     def start(self) -> None:
         self.calls.append("start")
@@ -256,9 +260,13 @@ class FakeStream:
         self.calls.append("close")
 
     def write(self, data: Any) -> bool:
+        if self.fail_with is not None:
+            raise self.fail_with
+        if self.hang.is_set():
+            self.release.wait(30)
         self.data += bytes(data)
-        underflowed, self.underflow_next = self.underflow_next, False
-        return underflowed
+        self.release.wait(len(data) / 2 / self.kwargs["samplerate"])  # the device's clock
+        return False
 
 
 def fake_sounddevice(devices: list[dict[str, Any]]) -> tuple[types.ModuleType, list[FakeStream]]:
@@ -268,7 +276,7 @@ def fake_sounddevice(devices: list[dict[str, Any]]) -> tuple[types.ModuleType, l
     def query_devices(device: Any = None, kind: str | None = None) -> dict[str, Any]:
         if not devices:
             raise ValueError("No output device matching -1")
-        return devices[0]
+        return {"index": 0, **devices[0]}
 
     def raw_output_stream(**kwargs: Any) -> FakeStream:
         stream = FakeStream(**kwargs)
@@ -277,6 +285,7 @@ def fake_sounddevice(devices: list[dict[str, Any]]) -> tuple[types.ModuleType, l
 
     module.query_devices = query_devices  # type: ignore[attr-defined]
     module.RawOutputStream = raw_output_stream  # type: ignore[attr-defined]
+    module._terminate = module._initialize = lambda: None  # type: ignore[attr-defined]
     return module, streams
 
 
@@ -299,7 +308,17 @@ def test_make_sink_skips_sounddevice_without_an_output_device(monkeypatch: pytes
     assert "PortAudio: No output device matching -1" in sink.warning
 
 
-def test_sounddevice_sink_uses_one_stream_and_blocking_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_named_device_that_is_missing_is_kept_not_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    module, _ = fake_sounddevice([])
+    monkeypatch.setitem(sys.modules, "sounddevice", module)
+    sink = make_sink("device:USB Speaker")
+    assert isinstance(sink, SoundDeviceSink)
+    assert sink.device == "USB Speaker"
+    assert isinstance(make_sink("device:3"), SoundDeviceSink)
+    assert make_sink("device:3").device == 3  # type: ignore[attr-defined]
+
+
+def test_sounddevice_sink_feeds_one_stream_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     module, streams = fake_sounddevice([{"name": "x"}])
     monkeypatch.setitem(sys.modules, "sounddevice", module)
     sink = SoundDeviceSink()
@@ -312,16 +331,48 @@ def test_sounddevice_sink_uses_one_stream_and_blocking_writes(monkeypatch: pytes
     pcm = tone(0.2)
     sink.utterance_started()
     sink.write(pcm[:4800])
-    stream.underflow_next = True
     sink.write(pcm[4800:])
-    assert bytes(stream.data) == pcm
-    assert sink.underruns == 1
     sink.utterance_ended()
     sink.drain()
-    sink.abort()
+    assert sink.heard()
     sink.close()
-    assert stream.calls == ["start", "stop", "start", "abort", "start", "abort", "close"]
+    got = bytes(stream.data)
+    start = got.index(pcm[:64])  # silence keeps the stream running before and after
+    assert got[start : start + len(pcm)] == pcm
+    assert stream.calls[0] == "start" and stream.calls[-1] == "close"
     assert len(streams) == 1
+
+
+def test_sounddevice_sink_reports_a_failing_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    module, streams = fake_sounddevice([{"name": "x"}])
+    monkeypatch.setitem(sys.modules, "sounddevice", module)
+    sink = SoundDeviceSink()
+    sink.open(RATE)
+    streams[0].fail_with = RuntimeError("Unanticipated host error")
+    sink.utterance_started()
+    with pytest.raises(NuanuError) as err:
+        for _ in range(50):
+            sink.write(tone(0.02))
+    assert err.value.kind == "audio_device"
+    assert "Unanticipated host error" in err.value.message
+    assert sink.health() is not None
+    sink.close()
+
+
+def test_sounddevice_sink_reports_a_device_that_stops_taking_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    module, streams = fake_sounddevice([{"name": "x"}])
+    monkeypatch.setitem(sys.modules, "sounddevice", module)
+    sink = SoundDeviceSink(stall_s=0.3)
+    sink.open(RATE)
+    streams[0].hang.set()
+    sink.utterance_started()
+    with pytest.raises(NuanuError) as err:
+        for _ in range(100):
+            sink.write(tone(0.02))
+    assert "took no samples" in err.value.message
+    assert not sink.heard() or len(streams[0].data) > 0
+    streams[0].release.set()
+    sink.close()
 
 
 # --- MiniaudioSink ------------------------------------------------------------------------------------

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     llm: str | None = Field(None, validation_alias=_env("NUANU_LLM"))
     tts: str | None = Field(None, validation_alias=_env("NUANU_TTS"))
     audio: str = Field("device", validation_alias=_env("NUANU_AUDIO"))
+    # While the speaker is gone: hold remarks until it is back (dropping those older than audio_stale_s),
+    # or keep generating them into a silent stand-in, marked not heard.
+    audio_lost: Literal["hold", "keep"] = Field("hold", validation_alias=_env("NUANU_AUDIO_LOST"))
+    audio_stale_s: float = Field(10.0, gt=0, le=600, validation_alias=_env("NUANU_AUDIO_STALE_S"))
     lang: Literal["ru", "en"] = Field("ru", validation_alias=_env("NUANU_LANG"))
     groq_model: str = Field("llama-3.1-8b-instant", validation_alias=_env("NUANU_GROQ_MODEL"))
     openai_model: str = Field("gpt-4o-mini", validation_alias=_env("NUANU_OPENAI_MODEL"))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from nuanu_tui.core.audio.player import Player
-from nuanu_tui.core.audio.sinks import make_sink
+from nuanu_tui.core.audio.player import DeviceLost, Player
+from nuanu_tui.core.audio.sinks import NullSink, make_sink
 from nuanu_tui.core.chunker import ChunkerConfig
 from nuanu_tui.core.clock import now_ns
 from nuanu_tui.core.config import (
@@ -64,6 +64,9 @@ class EngineStatus:
     ttfa_ms: list[float] = field(default_factory=list)
     unavailable: tuple[str, ...] = ()  # providers failing right now (probed in the background)
     fallback_tts: str | None = None
+    audio_lost: str | None = None  # "DEVICE since HH:MM:SS — why" while the output device is gone
+    audio_back: str | None = None  # "since HH:MM:SS" once a lost device works again
+    audio_policy: str = "hold"  # while lost: "hold" remarks (drop stale ones) or "keep" generating unheard
 
 
 def make_llm(spec: str, settings: Settings) -> LLMProvider:
@@ -124,6 +127,8 @@ class Engine:
         self._current: asyncio.Task[UtteranceResult] | None = None
         self._keepwarm: asyncio.Task[None] | None = None
         self._silent: Player | None = None
+        self._unheard: Player | None = None
+        self.audio_policy: str = settings.audio_lost
         self._listeners: list[Callable[[UtteranceResult], None]] = []
         self.results: list[UtteranceResult] = []
         self.health = HealthBoard()
@@ -301,6 +306,48 @@ class Engine:
             self._silent.start(self.tts.format.sample_rate)
         return self._silent
 
+    def unheard_player(self) -> Player:
+        """A paced silent stand-in for the lost speaker ("keep" policy): stages run, nothing is heard."""
+        if self._unheard is None:
+            self._unheard = Player(NullSink(name="not heard"), heard=False)
+            self._unheard.start(self.tts.format.sample_rate)
+        return self._unheard
+
+    def set_audio_policy(self, policy: str) -> None:
+        """What to do while the speaker is gone: "hold" remarks (dropping stale ones) or "keep" generating."""
+        if policy not in ("hold", "keep"):
+            raise ConfigError(f"bad audio-lost policy {policy!r}: use hold or keep")
+        self.audio_policy = policy
+
+    async def use_audio(self, spec: str) -> None:
+        """Switch the output device live (between utterances); the old one is closed after the swap."""
+        player = Player(make_sink(spec))
+        await asyncio.to_thread(player.start, self.tts.format.sample_rate)
+        async with self._lock:
+            old, self.player = self.player, player
+        await asyncio.to_thread(old.close)
+
+    async def _speaker_for(self, uid: str, on_event: Callable[[PipelineEvent], None] | None) -> Player | None:
+        """The player for the next remark when the speaker may be gone. None: drop the remark (stale).
+
+        Hold: wait for the device (it is retried now) up to `audio_stale_s`. Keep: a silent stand-in.
+        """
+        player = self.player
+        lost = player.check()
+        if lost is None:
+            return player
+        player.retry_now()
+        if self.audio_policy == "keep":
+            if on_event is not None:
+                on_event(Notice(uid, f"not heard: the speaker is lost ({lost_line(lost)})"))
+            return self.unheard_player()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.audio_stale_s
+        while loop.time() < deadline:
+            if await asyncio.to_thread(player.wait_back, min(0.25, max(0.0, deadline - loop.time()))):
+                return player
+        return None
+
     # --- utterances -------------------------------------------------------------------------------
     async def say(
         self,
@@ -377,6 +424,20 @@ class Engine:
                 on_event(event)
 
         try:
+            if player is None:
+                speaker = await self._speaker_for(uid, on_event)
+                if speaker is None:
+                    lost = self.player.lost
+                    why = lost_line(lost) if lost is not None else "the speaker was lost"
+                    stale = NuanuError(
+                        "audio_lost",
+                        f"dropped: the speaker is lost ({why}); the remark went stale after "
+                        f"{self.settings.audio_stale_s:g} s",
+                    )
+                    return self._finish_early(uid, text, spec, stale, on_event, source, run_id)
+                job.player = speaker
+                if not speaker.heard:
+                    notices.append("not heard: the speaker was lost; audio went to a silent stand-in")
             job.t0_ns = now_ns()  # t0: accepted for speaking (a queued trigger's wait is not latency)
             task = asyncio.current_task()
             if queue:
@@ -469,6 +530,8 @@ class Engine:
         return reasons
 
     def status(self) -> EngineStatus:
+        lost = self.player.check()
+        back = self.player.back_since
         provider = self._llms.get(self.llm_spec)
         llm_state = (
             "offline"
@@ -491,6 +554,9 @@ class Engine:
             ttfa_ms=[r.ttfa for r in self.results if r.ttfa is not None],
             unavailable=tuple(name for name, h in self.health.snapshot().items() if not h.available),
             fallback_tts=self.fallback_tts.spec if self.fallback_tts is not None else None,
+            audio_lost=lost_line(lost) if lost is not None else None,
+            audio_back=f"since {_clock(back)}" if back is not None and lost is None else None,
+            audio_policy=self.audio_policy,
         )
 
     async def aclose(self) -> None:
@@ -513,9 +579,20 @@ class Engine:
         await asyncio.to_thread(self.player.close)
         if self._silent is not None:
             await asyncio.to_thread(self._silent.close)
+        if self._unheard is not None:
+            await asyncio.to_thread(self._unheard.close)
         if self.sim is not None:
             await asyncio.to_thread(self.sim.stop)  # type: ignore[attr-defined]
             self.sim = None
+
+
+def _clock(wall: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(wall))
+
+
+def lost_line(lost: DeviceLost) -> str:
+    """One line for the status bar and cards: which device, since when, why."""
+    return f"{lost.device} since {_clock(lost.since)}: {lost.reason}"
 
 
 async def _start_demo(settings: Settings, profile: str) -> tuple[Settings, object]:

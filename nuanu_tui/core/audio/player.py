@@ -1,10 +1,14 @@
 """The player: one long-lived output and one writer thread that plays utterances in order.
 
 TTS bytes are decoded (and resampled when needed) on the caller's thread — it is cheap — and queued as
-PCM. The writer thread stamps `first_audio` right before an utterance's first sample goes to
-`sink.write`, and `playback_done` once the sink has drained the tail plus a short silence pad. Nothing on
-the writer thread waits on the asyncio loop: stage callbacks and `wait_done` are posted with
-`call_soon_threadsafe`.
+PCM. `first_audio` is the moment an utterance's first sample went to `sink.write`, recorded only once
+the device has accepted a sample of it (audio nobody heard has no TTFA); `playback_done` once the sink has
+drained the tail plus a short silence pad. Nothing on the writer thread waits on the asyncio loop: stage
+callbacks and `wait_done` are posted with `call_soon_threadsafe`.
+
+A device that fails (or stops taking samples) mid-playback fails that utterance, is closed, and is reopened
+in the background with backoff (and again when the next utterance begins); `lost` and `back_since` say
+where that stands, for the status bar.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +28,7 @@ import numpy as np
 from nuanu_tui.core.audio.base import AudioFormat, AudioSink, Decoder
 from nuanu_tui.core.audio.decoders import make_decoder
 from nuanu_tui.core.audio.sinks import NullSink
+from nuanu_tui.core.clock import now_ns
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.timeline import Timeline
 
@@ -33,6 +40,18 @@ _STOP = object()  # writer thread: exit
 
 PAD_MS = 30  # silence written after the tail so the last sample is not cut
 PIECE_MS = 20  # writes are split so a cancel takes effect within one piece
+REOPEN_BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0)  # then every REOPEN_MAX_S
+REOPEN_MAX_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceLost:
+    """The output device is gone: which one, since when (wall clock), why, and reopen attempts so far."""
+
+    device: str
+    since: float
+    reason: str
+    attempts: int = 0
 
 
 class Playback:
@@ -62,6 +81,7 @@ class Playback:
         self._decoder: Decoder = make_decoder(fmt)
         self._resampler: Any = None
         self._samples = 0
+        self._first_ns: int | None = None  # first sample handed to the device, not yet confirmed heard
         self._chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._done = threading.Event()
         self._cancel_event = threading.Event()
@@ -159,6 +179,10 @@ class Playback:
                 loop.call_soon_threadsafe(_resolve, fut)
 
 
+def _one_line(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, NuanuError) else " ".join(str(exc).split())
+
+
 def _resolve(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
@@ -167,8 +191,9 @@ def _resolve(fut: asyncio.Future[None]) -> None:
 class Player:
     """One long-lived sink and one writer thread; playbacks play strictly in `begin` order."""
 
-    def __init__(self, sink: AudioSink) -> None:
+    def __init__(self, sink: AudioSink, *, heard: bool = True) -> None:
         self._sink: AudioSink = sink
+        self.heard = heard  # False: a stand-in nobody listens to; no first_audio/playback_done stamps
         self._pending: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -178,6 +203,13 @@ class Player:
         self._started = False
         self._warning: str | None = getattr(sink, "warning", None)
         self.last_error: str | None = None
+        self._rate = 0
+        self._lost: DeviceLost | None = None
+        self.back_since: float | None = None  # wall clock of the last recovery
+        self._back = threading.Event()
+        self._back.set()
+        self._poke = threading.Event()
+        self._reopener: threading.Thread | None = None
 
     # --- properties ------------------------------------------------------------------------------------
     @property
@@ -204,6 +236,34 @@ class Player:
     def started(self) -> bool:
         return self._started
 
+    @property
+    def lost(self) -> DeviceLost | None:
+        """Set while the output device is gone (the player keeps trying to reopen it)."""
+        return self._lost
+
+    def check(self) -> DeviceLost | None:
+        """Notice a device that failed or stopped taking samples while nothing plays; returns `lost`."""
+        health = getattr(self._sink, "health", None)
+        if self._lost is None and health is not None and self._current is None and self._started:
+            reason = health()
+            if reason is not None:
+                with self._lock:
+                    idle = self._current is None
+                if idle:
+                    self._device_failed(reason)
+        return self._lost
+
+    def wait_back(self, timeout: float) -> bool:
+        """Block until the device works again (True) or `timeout` passes (False)."""
+        if self._lost is None:
+            return True
+        return self._back.wait(timeout)
+
+    def retry_now(self) -> None:
+        """Try the lost device again now instead of at the next backoff step (a remark is waiting)."""
+        if self._lost is not None:
+            self._poke.set()
+
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self, sample_rate: int) -> None:
         """Open the sink once and start the writer thread. A device that fails to open falls back to null."""
@@ -211,12 +271,19 @@ class Player:
             raise NuanuError("audio", "player is closed")
         if self._started:
             return
+        self._rate = sample_rate
         try:
             self._sink.open(sample_rate)
         except Exception as exc:
             if isinstance(self._sink, NullSink):
                 raise
-            reason = exc.message if isinstance(exc, NuanuError) else " ".join(str(exc).split())
+            if getattr(self._sink, "device", None) is not None:  # the operator named it: wait for it
+                self._started = True
+                self._device_failed(_one_line(exc))
+                self._thread = threading.Thread(target=self._run, name="nuanu-audio", daemon=True)
+                self._thread.start()
+                return
+            reason = _one_line(exc)
             fallback = NullSink()
             fallback.open(sample_rate)
             self._warning = f"{self._sink.name} failed ({reason}); audio goes to a silent null sink"
@@ -238,6 +305,7 @@ class Player:
             raise NuanuError("audio", "player is closed")
         if not self._started:
             self.start(fmt.sample_rate)
+        self.retry_now()  # a lost device: try it again now, not only on the backoff schedule
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -264,12 +332,16 @@ class Player:
             return
         self._closed = True
         self.interrupt()
+        self._poke.set()
         self._pending.put(_STOP)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=2.0)
             if thread.is_alive():
                 log.warning("audio writer thread did not stop within 2 s")
+        reopener = self._reopener
+        if reopener is not None and reopener is not threading.current_thread():
+            reopener.join(timeout=2.0)
         try:
             self._sink.close()
         except Exception as exc:
@@ -296,19 +368,70 @@ class Player:
             playback = self._pending.get()
             if playback is _STOP:
                 return
-            self._current = playback
+            with self._lock:
+                self._current = playback
+                lost = self._lost
             try:
+                if lost is not None:
+                    playback.error = f"audio device lost, not played ({lost.device}: {lost.reason})"
+                    continue
                 self._play(playback)
             except Exception as exc:  # a device error must not kill the thread
-                message = exc.message if isinstance(exc, NuanuError) else " ".join(str(exc).split())
+                message = _one_line(exc)
                 if self._sink.name not in message:
                     message = f"{self._sink.name}: {message or type(exc).__name__}"
                 playback.error = f"audio device lost mid-playback ({message})"
                 self.last_error = message
                 log.warning("audio playback %s failed: %s", playback.utterance_id, message)
+                self._device_failed(message)
             finally:
                 self._current = None
                 playback._finish()
+
+    # --- device loss and recovery ------------------------------------------------------------------------
+    def _device_failed(self, reason: str) -> None:
+        """Close the device, say it is lost, and start reopening it in the background."""
+        with self._lock:
+            if self._lost is not None or self._closed:
+                return
+            self._lost = DeviceLost(self._sink.name, time.time(), reason)
+            self._back.clear()
+        log.warning("audio device lost: %s", reason)
+        try:
+            self._sink.close()
+        except Exception as exc:
+            log.warning("closing %s: %s", self._sink.name, exc)
+        if self._reopener is None or not self._reopener.is_alive():
+            self._reopener = threading.Thread(target=self._reopen, name="nuanu-audio-reopen", daemon=True)
+            self._reopener.start()
+
+    def _reopen(self) -> None:
+        """Reopen the device with backoff until it takes samples again (or the player closes)."""
+        attempt = 0
+        while not self._closed:
+            lost = self._lost
+            if lost is None:
+                return
+            delay = REOPEN_BACKOFF_S[attempt] if attempt < len(REOPEN_BACKOFF_S) else REOPEN_MAX_S
+            if self._poke.wait(delay):
+                self._poke.clear()
+            if self._closed:
+                return
+            attempt += 1
+            try:
+                self._sink.open(self._rate)
+            except Exception as exc:
+                with self._lock:
+                    if self._lost is not None:
+                        self._lost = DeviceLost(lost.device, lost.since, lost.reason, attempt)
+                log.info("audio device still gone (attempt %d): %s", attempt, _one_line(exc))
+                continue
+            with self._lock:
+                self._lost = None
+                self.back_since = time.time()
+                self._back.set()
+            log.warning("audio device back: %s", self._sink.name)
+            return
 
     def _play(self, playback: Playback) -> None:
         sink = self._sink
@@ -318,7 +441,14 @@ class Player:
         started = False
         try:
             while True:
-                item = chunks.get()
+                if playback._first_ns is not None:  # confirm the first sample while waiting for more
+                    try:
+                        item = chunks.get(timeout=PIECE_MS / 1000)
+                    except queue.Empty:
+                        self._confirm_first(playback)
+                        continue
+                else:
+                    item = chunks.get()
                 if playback.cancelled:
                     return
                 if item is _WAKE:
@@ -346,9 +476,22 @@ class Player:
         for start in range(0, len(view), step):
             if playback.cancelled:
                 return
-            if first and start == 0 and playback.timeline.mark("first_audio"):
-                playback._stage("first_audio")
+            if first and start == 0 and self.heard:
+                playback._first_ns = now_ns()
             sink.write(view[start : start + step])
+            self._confirm_first(playback)
+
+    def _confirm_first(self, playback: Playback) -> None:
+        """Stamp `first_audio` (at hand-over time) once the device has accepted a sample of this utterance."""
+        first = playback._first_ns
+        if first is None:
+            return
+        heard = getattr(self._sink, "heard", None)
+        if heard is not None and not heard():
+            return
+        playback._first_ns = None
+        if playback.timeline.mark("first_audio", at_ns=first):
+            playback._stage("first_audio")
 
     def _finish_tail(self, playback: Playback, ended_hook: Callable[[], None] | None) -> None:
         """Drain, then let PAD_MS of the device's own silence pass before `playback_done`.
@@ -360,11 +503,12 @@ class Player:
         if ended_hook is not None:
             ended_hook()
         sink.drain()
+        self._confirm_first(playback)
         if playback.cancelled:
             return
         playback._cancel_event.wait(PAD_MS / 1000)
         if playback.cancelled:
             return
         playback.played = True
-        if playback.final and playback.timeline.mark("playback_done"):
+        if playback.final and self.heard and playback.timeline.mark("playback_done"):
             playback._stage("playback_done")

@@ -214,115 +214,341 @@ class WavSink(NullSink):
                     os.unlink(tmp)  # no audio (or the rename failed): leave what was at `path` alone
 
 
-class SoundDeviceSink(_UtteranceHooks):
-    """PortAudio via sounddevice: one long-lived int16 mono RawOutputStream, blocking writes.
+STALL_S = 3.0  # a device that takes no samples for this long is gone (a suspended sink, a hung server)
+# PortAudio's own buffer. Its feeder is a Python thread sharing a GIL with the engine: with PortAudio's
+# "low" (8 ms on ALSA's pulse plugin) a busy moment on a loaded machine left audible holes in the
+# real-speaker test; 40 ms rides those out and adds that much to the device latency (README).
+DEVICE_LATENCY_S = 0.04
+OPEN_CHECK_MS = 100  # at open, the device must take this much silence: proof that it really plays
 
-    Writes go in pieces of ≤ `piece_ms` under a lock so `abort` from another thread waits at most one
-    piece and never races PortAudio's blocking write.
+
+class _RingSink(_UtteranceHooks):
+    """A ring the writer fills and a device side empties in periods, padding with silence when it is short.
+
+    The device side runs all the time, between utterances too, so the output never stops and restarts
+    (a restart costs a start-up delay and an ALSA xrun). What a device thread or callback took counts
+    as accepted by the device; `heard()` says whether any sample of the current utterance got that far.
+    A device that fails or stops taking samples is reported by `write`/`drain` (NuanuError
+    "audio_device") and by `health()` while idle, so the player can close it and reopen it.
     """
 
-    def __init__(self, device: int | str | None = None, latency: str | float = "low", piece_ms: float = 20.0):
-        self.device = device
-        self.latency = latency
-        self.name = f"sounddevice:{device if device is not None else 'default'}"
+    def __init__(self, name: str, buffer_ms: float, period_ms: float, stall_s: float = STALL_S) -> None:
+        self.name = name
         self.sample_rate = 0
         self.warning: str | None = None
         self.underruns = 0
+        self._buffer_ms = buffer_ms
+        self._period_ms = period_ms
+        self._stall_ns = int(stall_s * _NS)
+        self._ring = bytearray()
+        self._capacity = 0
+        self._cond = threading.Condition()
+        self._written = 0  # bytes handed in
+        self._pulled = 0  # bytes taken by the device side
+        self._accepted_total = 0  # bytes the device accepted (silence included)
+        self._last_take_ns = 0
+        self._gen = 0
+        self._failed: str | None = None
+        self._running = False
+        self._in_utterance = False
+        self._utterance_samples = 0  # samples of this utterance handed in
+        self._utterance_heard = 0  # samples of this utterance the device accepted
+        self._pending_heard = 0  # utterance samples taken but not yet confirmed by the device
+
+    # --- device side ------------------------------------------------------------------------------------
+    def _take(self, want: int) -> tuple[bytes, int]:
+        """Up to `want` bytes from the ring, padded with silence; returns (data, utterance bytes in it)."""
+        with self._cond:
+            got = bytes(self._ring[:want])
+            del self._ring[:want]
+            self._pulled += len(got)
+            self._last_take_ns = time.perf_counter_ns()
+            if len(got) < want and self._in_utterance and self._utterance_samples:
+                self.underruns += 1  # ran dry mid-utterance with more audio coming
+            self._cond.notify_all()
+        return got + bytes(want - len(got)), len(got)  # ring data is always the current utterance's
+
+    def _accepted(self, size: int, own: int) -> None:
+        """The device accepted `size` bytes, `own` of them the current utterance's."""
+        with self._cond:
+            self._accepted_total += size
+            self._utterance_heard += own // 2
+            self._cond.notify_all()
+
+    def _fail(self, reason: str) -> None:
+        with self._cond:
+            if self._failed is None:
+                self._failed = reason
+            self._cond.notify_all()
+
+    def _check(self) -> None:
+        """Raise when the device failed or stalled (called with the condition held)."""
+        if self._failed is not None:
+            raise NuanuError("audio_device", self._failed)
+        if self._running and time.perf_counter_ns() - self._last_take_ns > self._stall_ns:
+            self._failed = f"{self.name}: the device took no samples for {self._stall_ns / _NS:.0f} s"
+            raise NuanuError("audio_device", self._failed)
+
+    def health(self) -> str | None:
+        """None while the device works; else why not (it failed, or stopped taking samples)."""
+        with self._cond:
+            try:
+                self._check()
+            except NuanuError as exc:
+                return exc.message
+        return None
+
+    def heard(self) -> bool:
+        """Has the device accepted any sample of the current utterance?"""
+        return self._utterance_heard > 0
+
+    def _reset(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self._capacity = max(2, int(sample_rate * self._buffer_ms / 1000) * 2)
+        with self._cond:
+            self._ring.clear()
+            self._written = self._pulled = self._accepted_total = 0
+            self._failed = None
+            self._last_take_ns = time.perf_counter_ns()
+            self._running = True
+
+    def _wait_accepting(self, what: str) -> None:
+        """Block until the device accepted OPEN_CHECK_MS of silence: a device that opens but never plays
+        (a suspended sink) is not working."""
+        need = int(self.sample_rate * OPEN_CHECK_MS / 1000) * 2
+        deadline = time.perf_counter_ns() + self._stall_ns
+        with self._cond:
+            while self._accepted_total < need:
+                if self._failed is not None:
+                    raise NuanuError("audio_device", self._failed)
+                left = deadline - time.perf_counter_ns()
+                if left <= 0:
+                    raise NuanuError(
+                        "audio_device",
+                        f"{what}: opened, but it took no samples for {self._stall_ns / _NS:.0f} s",
+                    )
+                self._cond.wait(min(left / _NS, 0.05))
+
+    # --- writer side ------------------------------------------------------------------------------------
+    def utterance_started(self) -> None:
+        with self._cond:
+            self._in_utterance = True
+            self._utterance_samples = 0
+            self._utterance_heard = 0
+
+    def utterance_ended(self) -> None:
+        with self._cond:
+            self._in_utterance = False
+
+    def write(self, pcm: bytes) -> None:
+        if not self._running:
+            raise NuanuError("audio_device", f"{self.name}: write before open")
+        gen = self._gen
+        view = memoryview(pcm)[: len(pcm) & ~1]
+        pos = 0
+        with self._cond:
+            while pos < len(view):
+                if self._gen != gen:
+                    return
+                self._check()
+                room = self._capacity - len(self._ring)
+                if room <= 0:
+                    self._cond.wait(self._period_ms / 1000)
+                    continue
+                piece = view[pos : pos + (room & ~1 or 2)]
+                self._ring += piece
+                self._written += len(piece)
+                self._utterance_samples += len(piece) // 2
+                pos += len(piece)
+
+    def drain(self) -> None:
+        """Wait until the device has taken everything, then for its own buffer to play out."""
+        gen = self._gen
+        with self._cond:
+            while self._pulled < self._written and self._gen == gen and self._running:
+                self._check()
+                self._cond.wait(self._period_ms / 1000)
+            if self._running and self._gen == gen:
+                self._check()
+        if self._gen == gen:
+            threading.Event().wait(self._device_latency_s())
+
+    def _device_latency_s(self) -> float:
+        return self._period_ms / 1000
+
+    def abort(self) -> None:
+        with self._cond:
+            self._gen += 1
+            self._written -= len(self._ring)
+            self._ring.clear()
+            self._cond.notify_all()
+
+    def _stop_ring(self) -> None:
+        with self._cond:
+            self._gen += 1
+            self._running = False
+            self._ring.clear()
+            self._cond.notify_all()
+
+
+_portaudio_streams = 0  # our PortAudio streams open in this process (a rescan must wait until none is)
+_portaudio_lock = threading.Lock()
+
+
+def _portaudio_rescan() -> None:
+    """Re-initialise PortAudio so it sees devices (and audio servers) that appeared since it started.
+    PortAudio lists devices once, at initialisation; a USB speaker plugged back in is not in that list."""
+    import sounddevice as sd
+
+    with _portaudio_lock:
+        if _portaudio_streams == 0:
+            with _quiet_stderr():
+                sd._terminate()
+                sd._initialize()
+
+
+def list_output_devices() -> list[tuple[int, str, str]]:
+    """PortAudio's output devices as (index, name, host API), for `doctor` and the picker."""
+    import sounddevice as sd
+
+    _portaudio_rescan()
+    apis = sd.query_hostapis()
+    return [
+        (int(d["index"]), str(d["name"]), str(apis[d["hostapi"]]["name"]))
+        for d in sd.query_devices()
+        if d["max_output_channels"] > 0
+    ]
+
+
+class SoundDeviceSink(_RingSink):
+    """PortAudio via sounddevice: one long-lived int16 mono RawOutputStream fed by its own thread.
+
+    The feeder thread takes a period from the ring (silence when it is short) and hands it to PortAudio's
+    blocking write, which paces it. A PortAudio call that never returns (a suspended PulseAudio sink blocks
+    a write forever, and aborting from another thread does not reliably free it) costs that thread only:
+    the ring's stall check reports the device lost, and the player opens a new stream.
+
+    `device` is None (the default output), an index or a name as `doctor` lists them; a name is looked up
+    again at every open, so a device that comes back under the same name (at another index) is found.
+    """
+
+    def __init__(
+        self,
+        device: int | str | None = None,
+        latency: str | float = DEVICE_LATENCY_S,
+        piece_ms: float = 20.0,
+        buffer_ms: float = 60.0,
+        stall_s: float = STALL_S,
+    ):
+        super().__init__(
+            f"sounddevice:{device if device is not None else 'default'}", buffer_ms, piece_ms, stall_s
+        )
+        self.device = device
+        self.latency = latency
         self._piece_ms = piece_ms
         self._stream: Any = None
-        self._lock = threading.Lock()
-        self._gen = 0
-        self._in_utterance = False
-        self._utterance_samples = 0
+        self._feeder: threading.Thread | None = None
+        self._stream_latency_s = 0.0
 
     @staticmethod
     def probe(device: int | str | None = None) -> str:
         """Return the output device's name, or raise (OSError without PortAudio, else no device)."""
         import sounddevice as sd  # raises OSError when the PortAudio library is missing
 
+        _portaudio_rescan()
         info = sd.query_devices(device, kind="output")
         return str(info["name"])
 
     def open(self, sample_rate: int) -> None:
         import sounddevice as sd
 
+        global _portaudio_streams
+        self.close()
         try:
-            stream = sd.RawOutputStream(
-                samplerate=sample_rate, channels=1, dtype="int16", device=self.device, latency=self.latency
-            )
-            stream.start()
-        except Exception as exc:  # PortAudioError, ValueError: no device, bad rate
-            raise NuanuError("audio", f"sounddevice: cannot open output: {_one_line(exc)}") from exc
+            _portaudio_rescan()
+            info = sd.query_devices(self.device, kind="output")
+            with _quiet_stderr():
+                stream = sd.RawOutputStream(
+                    samplerate=sample_rate,
+                    channels=1,
+                    dtype="int16",
+                    device=int(info["index"]),
+                    latency=self.latency,
+                )
+                stream.start()
+        except Exception as exc:  # PortAudioError, ValueError: no such device, bad rate
+            raise NuanuError("audio_device", f"{self.name}: cannot open output: {_one_line(exc)}") from exc
+        self.name = f"sounddevice:{info['name']}"
+        with _portaudio_lock:
+            _portaudio_streams += 1
         self._stream = stream
-        self.sample_rate = sample_rate
+        self._stream_latency_s = float(stream.latency)
+        self._reset(sample_rate)
+        self._feeder = threading.Thread(
+            target=self._feed, args=(stream, self._gen), name="nuanu-portaudio", daemon=True
+        )
+        self._feeder.start()
+        try:
+            self._wait_accepting(self.name)
+        except NuanuError:
+            self.close()
+            raise
 
-    def write(self, pcm: bytes) -> None:
-        stream = self._stream
-        if stream is None:
-            raise NuanuError("audio", f"{self.name}: write before open")
-        gen = self._gen
-        view = memoryview(pcm)[: len(pcm) & ~1]
+    def _feed(self, stream: Any, gen: int) -> None:
+        """The device side: periods from the ring into PortAudio's blocking write, until closed."""
+        global _portaudio_streams
         step = max(2, int(self.sample_rate * self._piece_ms / 1000) * 2)
-        for start in range(0, len(view), step):
-            with self._lock:
-                if self._gen != gen:
-                    return
-                underflowed = stream.write(view[start : start + step])
-            if underflowed and self._in_utterance and self._utterance_samples:
-                self.underruns += 1
-            self._utterance_samples += min(step, len(view) - start) // 2
+        try:
+            while self._running and self._stream is stream:
+                data, own = self._take(step)
+                underflowed = stream.write(data)
+                if self._stream is stream:
+                    self._accepted(len(data), own)
+                    if underflowed and own and self._in_utterance:
+                        self.underruns += 1  # the device ran dry under us (a late feeder)
+        except Exception as exc:
+            if self._stream is stream:
+                self._fail(f"{self.name}: {_one_line(exc)}")
+        finally:
+            with contextlib.suppress(Exception), _quiet_stderr():
+                stream.abort()
+            with contextlib.suppress(Exception), _quiet_stderr():
+                stream.close()
+            with _portaudio_lock:
+                _portaudio_streams -= 1
 
-    def drain(self) -> None:
-        """stop() lets PortAudio play out what it holds; start() readies the stream for the next one."""
-        with self._lock:
-            if self._stream is not None:
-                self._stream.stop()
-                self._stream.start()
-
-    def abort(self) -> None:
-        self._gen += 1
-        with self._lock:
-            if self._stream is not None:
-                self._stream.abort()
-                self._stream.start()
+    def _device_latency_s(self) -> float:
+        return self._stream_latency_s + self._piece_ms / 1000
 
     def close(self) -> None:
-        self._gen += 1
-        with self._lock:
-            stream, self._stream = self._stream, None
-            if stream is not None:
-                with contextlib.suppress(Exception):
-                    stream.abort()
-                stream.close()
+        """Stop the feeder; it closes the stream. A feeder stuck in PortAudio is left behind, not waited on."""
+        self._stop_ring()
+        feeder, self._feeder = self._feeder, None
+        self._stream = None
+        if feeder is not None and feeder is not threading.current_thread():
+            feeder.join(timeout=1.0)
 
 
 _REAL_MINIAUDIO_BACKENDS = ("PULSEAUDIO", "ALSA", "JACK")
 
 
-class MiniaudioSink:
-    """miniaudio PlaybackDevice pulling from a ring buffer; works where PortAudio is missing.
+class MiniaudioSink(_RingSink):
+    """miniaudio PlaybackDevice pulling from the ring; works where PortAudio is missing."""
 
-    `write` blocks while the ring (`buffer_ms`) is full. The device thread takes what it needs and pads
-    with silence when the ring runs short.
-    """
-
-    def __init__(self, backends: list[Any] | None = None, buffer_ms: float = 60.0, period_ms: int = 20):
+    def __init__(
+        self,
+        backends: list[Any] | None = None,
+        buffer_ms: float = 60.0,
+        period_ms: int = 20,
+        device: str | None = None,
+        stall_s: float = STALL_S,
+    ):
+        super().__init__("miniaudio", buffer_ms, period_ms, stall_s)
         self.backends = backends
-        self.name = "miniaudio"
-        self.sample_rate = 0
-        self.warning: str | None = None
-        self.underruns = 0
-        self._buffer_ms = buffer_ms
-        self._period_ms = period_ms
-        self._ring = bytearray()
-        self._capacity = 0
-        self._cond = threading.Condition()
-        self._written = 0  # bytes handed in
-        self._pulled = 0  # bytes taken by the device
-        self._gen = 0
+        self.device = device
+        self._period_ms_int = period_ms
         self._device: Any = None
-        self._in_utterance = False
-        self._utterance_bytes = 0
+        self._devices: Any = None
 
     @staticmethod
     def real_backends() -> list[Any]:
@@ -348,114 +574,114 @@ class MiniaudioSink:
             raise NuanuError("audio", "miniaudio: only the null back-end is available")
         return backend
 
+    def _device_id(self) -> Any:
+        """The playback device called `self.device` (exact name, else the one containing it), or None."""
+        if self.device is None:
+            return None
+        import miniaudio
+
+        with _quiet_stderr():
+            self._devices = miniaudio.Devices(backends=self.backends)  # owns the ids: keep it alive
+            playbacks = self._devices.get_playbacks()
+        names = [str(d["name"]) for d in playbacks]
+        for i, name in enumerate(names):
+            if name == self.device:
+                return playbacks[i]["id"]
+        for i, name in enumerate(names):
+            if self.device.lower() in name.lower():
+                return playbacks[i]["id"]
+        raise NuanuError("audio_device", f"miniaudio: no playback device named {self.device!r}")
+
     def open(self, sample_rate: int) -> None:
         miniaudio = optional.miniaudio("the miniaudio audio back-end", "audio")
 
-        self.sample_rate = sample_rate
-        self._capacity = max(2, int(sample_rate * self._buffer_ms / 1000) * 2)
+        self.close()
         try:
+            device_id = self._device_id()
             with _quiet_stderr():
                 device = miniaudio.PlaybackDevice(
                     output_format=miniaudio.SampleFormat.SIGNED16,
                     nchannels=1,
                     sample_rate=sample_rate,
-                    buffersize_msec=self._period_ms,
+                    buffersize_msec=self._period_ms_int,
                     backends=self.backends,
+                    device_id=device_id,
                 )
+        except NuanuError:
+            raise
         except Exception as exc:
-            raise NuanuError("audio", f"miniaudio: cannot open output: {_one_line(exc)}") from exc
-        self.name = f"miniaudio:{str(device.backend).lower()}"
+            raise NuanuError("audio_device", f"miniaudio: cannot open output: {_one_line(exc)}") from exc
+        self.name = f"miniaudio:{str(device.backend).lower()}" + (f":{self.device}" if self.device else "")
+        self._reset(sample_rate)
         generator = self._pull()
         next(generator)
-        device.start(generator)
         self._device = device
+        device.start(generator)
+        try:
+            self._wait_accepting(self.name)
+        except NuanuError:
+            self.close()
+            raise
 
     def _pull(self) -> Generator[bytes, int, None]:
         """Runs on miniaudio's device thread: hand out what the ring holds, padded with silence."""
         required = yield b""
         while True:
-            want = required * 2
-            with self._cond:
-                got = bytes(self._ring[:want])
-                del self._ring[:want]
-                self._pulled += len(got)
-                if len(got) < want and self._in_utterance and self._utterance_bytes:
-                    self.underruns += 1
-                self._cond.notify_all()
-            if len(got) < want:
-                got += bytes(want - len(got))
-            required = yield got
-
-    def utterance_started(self) -> None:
-        with self._cond:
-            self._in_utterance = True
-            self._utterance_bytes = 0
-
-    def utterance_ended(self) -> None:
-        with self._cond:
-            self._in_utterance = False
-
-    def write(self, pcm: bytes) -> None:
-        if self._device is None:
-            raise NuanuError("audio", f"{self.name}: write before open")
-        gen = self._gen
-        view = memoryview(pcm)[: len(pcm) & ~1]
-        pos = 0
-        with self._cond:
-            while pos < len(view):
-                if self._gen != gen:
-                    return
-                room = self._capacity - len(self._ring)
-                if room <= 0:
-                    self._cond.wait(self._period_ms / 1000)
-                    continue
-                piece = view[pos : pos + (room & ~1 or 2)]
-                self._ring += piece
-                self._written += len(piece)
-                self._utterance_bytes += len(piece)
-                pos += len(piece)
-
-    def drain(self) -> None:
-        """Wait until the device has pulled everything, then one period for it to play out."""
-        gen = self._gen
-        with self._cond:
-            while self._pulled < self._written and self._gen == gen and self._device is not None:
-                self._cond.wait(self._period_ms / 1000)
-        if self._gen == gen:
-            threading.Event().wait(self._period_ms / 1000)
-
-    def abort(self) -> None:
-        with self._cond:
-            self._gen += 1
-            self._written -= len(self._ring)
-            self._ring.clear()
-            self._cond.notify_all()
+            data, own = self._take(required * 2)
+            self._accepted(len(data), own)
+            required = yield data
 
     def close(self) -> None:
-        self.abort()
+        self._stop_ring()
         device, self._device = self._device, None
         if device is not None:
-            device.close()
+            with contextlib.suppress(Exception), _quiet_stderr():
+                device.close()
+
+
+def parse_device(spec: str) -> int | str | None:
+    """`device` -> None (the default output), `device:3` -> 3, `device:NAME` -> NAME; else ValueError."""
+    if spec == "device":
+        return None
+    name = spec[len("device:") :].strip() if spec.startswith("device:") else ""
+    if not name:
+        raise ValueError(spec)
+    return int(name) if name.isdigit() else name
 
 
 def make_sink(spec: str) -> AudioSink:
-    """Build a sink from `device` | `null` | `wav:PATH`; `device` falls back and says why in `warning`."""
+    """Build a sink from `device[:NAME|:INDEX]` | `null` | `wav:PATH`.
+
+    Plain `device` falls back (PortAudio, then miniaudio on a real back-end, then a silent null sink) and
+    says why in `warning`. A named device is what the operator asked for: it is never swapped for another;
+    when it is missing the player reports it lost and keeps looking for it.
+    """
     spec = (spec or "").strip()
     if spec == "null":
         return NullSink()
     if spec.startswith("wav:") and len(spec) > 4:
         return WavSink(spec[4:])
-    if spec != "device":
-        raise NuanuError("config", f"bad audio spec {spec!r}: use device, null or wav:PATH")
+    try:
+        device = parse_device(spec)
+    except ValueError:
+        raise NuanuError(
+            "config", f"bad audio spec {spec!r}: use device, device:NAME, device:INDEX, null or wav:PATH"
+        ) from None
     reasons: list[str] = []
     try:
-        device_name = SoundDeviceSink.probe()
-    except Exception as exc:  # OSError: no PortAudio; PortAudioError/ValueError: no output device
+        device_name = SoundDeviceSink.probe(device)
+    except OSError as exc:  # no PortAudio library at all
+        reasons.append(f"PortAudio: {_one_line(exc)}")
+    except Exception as exc:  # PortAudioError/ValueError: no such output device (right now)
+        if device is not None:  # named: keep looking for it where the operator saw it
+            return SoundDeviceSink(device)
         reasons.append(f"PortAudio: {_one_line(exc)}")
     else:
-        sink = SoundDeviceSink()
+        sink = SoundDeviceSink(device)
         sink.name = f"sounddevice:{device_name}"
         return sink
+    if device is not None:
+        return MiniaudioSink(backends=_real_backends_or_none(), device=str(device))
     try:
         backends = MiniaudioSink.real_backends()
         backend = MiniaudioSink.probe(backends)
@@ -468,3 +694,10 @@ def make_sink(spec: str) -> AudioSink:
     sink = NullSink()
     sink.warning = f"no sound card ({'; '.join(reasons)}); audio goes to a silent null sink"
     return sink
+
+
+def _real_backends_or_none() -> list[Any] | None:
+    try:
+        return MiniaudioSink.real_backends()
+    except Exception:
+        return None
