@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import signal
 import socket
 import subprocess
 import sys
@@ -427,10 +428,23 @@ def _exit_message(code: int | None, log_path: Path, secrets: list[str]) -> str:
     """One line: the exit code and the log's last line (a crash's exception), with keys scrubbed."""
     last = ""
     with contextlib.suppress(OSError):
-        lines = [ln for ln in log_path.read_text(errors="replace").splitlines() if ln.strip()]
+        lines = [  # the process's own last words, not the console's notes (supervisor.log_line)
+            ln
+            for ln in log_path.read_text(errors="replace").splitlines()
+            if ln.strip() and " console: " not in ln
+        ]
         last = lines[-1].strip()[:160] if lines else ""
     why = f": {scrub(last, secrets)}" if last else ""
-    return f"the engine process stopped (exit code {code}){why} — see {log_path}"
+    return f"the engine process {_how(code)}{why} — see {log_path}"
+
+
+def _how(code: int | None) -> str:
+    """`killed by SIGKILL` for a signal (POSIX reports -N), else the exit code (Windows' TerminateProcess
+    sets the code it was given)."""
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name} (exit code {code})"
+    return f"stopped (exit code {code})"
 
 
 __all__ = ["HostStats", "RemoteEngine", "RemoteOps", "Voice", "engine_log_path"]

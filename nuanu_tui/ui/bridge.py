@@ -16,6 +16,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -39,6 +40,7 @@ from nuanu_tui.core.events import Notice, StageReached, TextDelta, UtteranceFini
 from nuanu_tui.core.ops import EngineOps
 from nuanu_tui.core.stats import compare_runs, summarize, summarize_runs
 from nuanu_tui.core.store import Store, row_to_result
+from nuanu_tui.core.supervisor import EngineSupervisor, log_line
 from nuanu_tui.core.timeline import STAGE_LABELS, STAGES, UtteranceResult
 from nuanu_tui.core.triggers import BUILTIN_SETS, SEED_TRIGGERS, load_triggers
 from nuanu_tui.ui.messages import (
@@ -101,11 +103,14 @@ def engine_factory(
     `separate_process=False` keeps it on the bridge's loop (one process, as before the split; kept for
     measuring what the split buys)."""
 
+    early = [launched] if launched is not None else []
+
     async def create() -> Any:
         if separate_process:
             from nuanu_tui.core.remote import RemoteEngine
 
-            return await RemoteEngine.spawn(settings, launched=launched, **options)
+            # The early-launched process serves the first start only; a restart launches a new one.
+            return await RemoteEngine.spawn(settings, launched=early.pop() if early else None, **options)
         from nuanu_tui.core.engine import Engine
 
         return await Engine.create(settings, **options)
@@ -199,11 +204,15 @@ class _Relay:
         self._last_flush = -1.0
         self.started = False  # the engine began speaking it (it is no longer only queued)
         self.result: UtteranceResult | None = None
+        self._began: UtteranceStarted | None = None  # what it saw, for a record if the engine dies
+        self._said: list[str] = []
+        self._stages: dict[str, float | None] = dict.fromkeys(STAGES)
 
     def __call__(self, event: object) -> None:
         if isinstance(event, TextDelta):
             self._uid = event.utterance_id
             self._text.append(event.text)
+            self._said.append(event.text)
             if self._timer is None:
                 wait = self._last_flush + FLUSH_INTERVAL_S - self._loop.time()
                 if wait <= 0:
@@ -217,11 +226,13 @@ class _Relay:
             self._held = []
             self._hold_timer = self._loop.call_later(HOLD_MAX_S, self.release)
         if isinstance(event, StageReached):
+            self._stages[event.stage] = event.ms
             post(StageArrived(event.utterance_id, event.stage, event.ms))
             if event.stage == "first_audio":
                 self.release()
         elif isinstance(event, UtteranceStarted):
             self.started = True
+            self._began = event
             post(
                 UtteranceBegan(
                     UtteranceView(
@@ -241,6 +252,28 @@ class _Relay:
             self.release()
             self.result = event.result
             post(UtteranceDone(view_of(event.result)))
+
+    def end_failed(self, trigger: str, llm: str, error: NuanuError) -> UtteranceResult:
+        """The engine died under this utterance: end it as failed with what was seen (its card too), or,
+        if it was still queued, as dropped. Returns the record."""
+        began = self._began
+        result = UtteranceResult(
+            trigger=began.trigger if began else trigger,
+            llm=began.llm if began else llm,
+            tts=began.tts if began else "",
+            text="".join(self._said).strip(),
+            stages_ms=dict(self._stages),
+            offline=began.offline if began else False,
+            simulated=began.simulated if began else False,
+            utterance_id=began.utterance_id if began else f"lost-{id(self):x}",
+            started_at=began.started_at if began else time.time(),
+            source="console",
+            error=error.message,
+            error_kind=error.kind,
+            mark=None if began else "dropped",
+        )
+        self(UtteranceFinished(result))
+        return result
 
     def _post(self, message: Message) -> None:
         if self._held is not None:
@@ -288,6 +321,9 @@ class EngineBridge:
         self.engine: Any = None
         self.output_format = output_format
         self.catalog = catalog()
+        self._target: MessagePump | None = None  # where engine-wide messages go (the console)
+        self._supervisor = EngineSupervisor(factory)
+        self._restarter: asyncio.Task[None] | None = None
 
     # --- loop thread --------------------------------------------------------------------------------
     def _run_loop(self) -> None:
@@ -313,26 +349,21 @@ class EngineBridge:
 
     # --- lifecycle ------------------------------------------------------------------------------------
     async def open(self, target: MessagePump) -> bool:
-        """Create (and warm) the engine; posts EngineReady or EngineFailed to `target`."""
+        """Create (and warm) the engine; posts EngineReady or EngineFailed to `target`. If the engine's
+        process dies later, it is restarted with backoff (EngineFailed, then EngineReady(restarted))."""
+        self._target = target
 
         async def create() -> None:
             await asyncio.to_thread(self.open_store)
             try:
-                self.engine = await self._factory()
+                engine = await self._factory()
             except NuanuError as exc:
                 target.post_message(EngineFailed(exc.message))
                 return
             except Exception as exc:  # never crash the console on start-up
                 target.post_message(EngineFailed(f"{type(exc).__name__}: {exc}"))
                 return
-            self.ops = getattr(self.engine, "ops", None) or EngineOps(self.engine)
-            add_listener = getattr(self.engine, "add_listener", None)
-            if callable(add_listener):
-                add_listener(self._remember)
-            if hasattr(
-                self.engine, "on_exit"
-            ):  # the engine's process died: the console says so, and stays up
-                self.engine.on_exit = lambda why: target.post_message(EngineFailed(why))
+            self._adopt(engine)
             warm = dict(getattr(self.engine, "warm_errors", {}))
             if self.store_error:
                 warm["store"] = self.store_error
@@ -342,6 +373,46 @@ class EngineBridge:
 
         await asyncio.wrap_future(self._submit(create()))
         return self.engine is not None
+
+    def _adopt(self, engine: Any) -> None:
+        """Make `engine` the one every call goes to (engine loop)."""
+        self.engine = engine
+        self.ops = getattr(engine, "ops", None) or EngineOps(engine)
+        add_listener = getattr(engine, "add_listener", None)
+        if callable(add_listener):
+            add_listener(self._remember)
+        if hasattr(engine, "on_exit"):  # its process can die: the console says so and brings it back
+            engine.on_exit = lambda why: self._died(engine, why)
+        self._supervisor.started()
+
+    # --- supervision (engine loop) ------------------------------------------------------------------
+    def _died(self, engine: Any, why: str) -> None:
+        """The engine's process is gone (killed, crashed): say so, log it, restart it with backoff. The
+        utterances it was running have already failed (see `_say`)."""
+        if engine is not self.engine or self._closed:
+            return
+        self.engine = None
+        delay = self._supervisor.died()
+        log_path = getattr(engine, "log_path", None)
+        log_line(log_path, f"{why}; restarting in {delay:.1f} s (restart {self._supervisor.crashes})")
+        self._target.post_message(EngineFailed(why, restart_in=delay))
+        self._restarter = asyncio.create_task(self._restart(delay, log_path), name="engine-restart")
+
+    async def _restart(self, delay: float, log_path: Any) -> None:
+        def failed(error: BaseException, wait: float) -> None:
+            why = error.message if isinstance(error, NuanuError) else f"{type(error).__name__}: {error}"
+            log_line(log_path, f"restart failed: {why}; next try in {wait:.1f} s")
+            self._target.post_message(EngineFailed(f"restart failed: {why}", restart_in=wait))
+
+        engine = await self._supervisor.restart(delay, lambda n: None, failed)
+        if self._closed:
+            await engine.aclose()
+            return
+        self._adopt(engine)
+        log_line(log_path, f"engine restarted (pid {getattr(engine, 'pid', '?')})")
+        self._target.post_message(
+            EngineReady(self._status(), dict(getattr(engine, "warm_errors", {})), restarted=True)
+        )
 
     async def aclose(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
         """Cancel utterances, close sockets and audio (bounded), then stop the loop thread."""
@@ -354,7 +425,9 @@ class EngineBridge:
             return
 
         async def shutdown() -> None:
-            if self.ops is not None:
+            if self._restarter is not None:
+                self._restarter.cancel()
+            if self.ops is not None and self.engine is not None:
                 self.ops.stop_all()
             for task in list(self._tasks):
                 task.cancel()
@@ -387,6 +460,11 @@ class EngineBridge:
         self._post_status(target)
         try:
             result = await self.engine.say(trigger, llm=llm, on_event=relay, source="console")
+        except NuanuError as exc:
+            if exc.kind != "engine" or relay.result is not None:
+                raise
+            result = relay.end_failed(trigger, llm or "", exc)  # the engine died under it: recorded
+            self._remember(result)
         except asyncio.CancelledError:
             relay.flush()
             if relay.result is None or self._closed:

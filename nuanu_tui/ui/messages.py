@@ -86,18 +86,20 @@ class StatusView:
 class EngineReady(Message, bubble=False):
     """The engine is created and warm (or warmed with recorded failures)."""
 
-    def __init__(self, status: StatusView, warm_errors: dict[str, str]) -> None:
+    def __init__(self, status: StatusView, warm_errors: dict[str, str], *, restarted: bool = False) -> None:
         super().__init__()
         self.status = status
         self.warm_errors = warm_errors
+        self.restarted = restarted  # back after the engine process died
 
 
 class EngineFailed(Message, bubble=False):
-    """The engine could not start; the UI stays up and says why."""
+    """The engine could not start, or died; the UI stays up and says why (and when it restarts)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, restart_in: float | None = None) -> None:
         super().__init__()
         self.message = message
+        self.restart_in = restart_in  # seconds until the next restart attempt; None: no restart
 
 
 class UtteranceBegan(Message, bubble=False):

@@ -18,6 +18,7 @@ from nuanu_tui.core.timeline import STAGES
 from nuanu_tui.ui.app import NuanuApp, make_app
 from nuanu_tui.ui.messages import (
     EngineFailed,
+    EngineReady,
     ProviderSwitched,
     StageArrived,
     TextArrived,
@@ -298,25 +299,47 @@ async def test_quit_closes_the_engine() -> None:
 
 @pytest.mark.slow
 @needs_sigkill
-async def test_a_killed_engine_process_is_shown_not_fatal(sim: Any) -> None:
-    """The engine runs in its own process; if it dies, the console stays up and says why in one line."""
+async def test_a_killed_engine_process_is_shown_logged_and_restarted(sim: Any) -> None:
+    """SIGKILL the engine's process mid-remark: ENGINE DOWN names the signal, the card ends as failed (and
+    is recorded), engine.log says why, the engine comes back by itself and the next trigger is spoken."""
     app = sim_app(sim)
     messages = Messages()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await ready(pilot)
-        pid = app.bridge.engine.pid
+        engine = app.bridge.engine
+        pid = engine.pid
         assert pid != os.getpid()
+        await pilot.press("f1")
+        await messages.wait_for(lambda m: isinstance(m, StageArrived) and m.stage == "first_audio")
         os.kill(pid, signal.SIGKILL)
         failed = await messages.wait_for(lambda m: isinstance(m, EngineFailed))
-        assert "exit code -9" in failed.message and "\n" not in failed.message
+        assert "killed by SIGKILL" in failed.message and "\n" not in failed.message
+        assert failed.restart_in is not None and failed.restart_in > 0
+        done = await messages.wait_for(lambda m: isinstance(m, UtteranceDone))
+        assert done.view.error_kind == "engine" and "SIGKILL" in (done.view.error or "")
+        assert done.view.stages_ms.get("first_audio") is not None  # what it reached before dying
         await pilot.pause()
-        banner = str(app.screen.query_one(StatusBar).query_one("#banner").render())
-        assert "ENGINE DOWN" in banner
-        await pilot.press(*"две собаки слева", "enter")  # no engine: an error line, no crash
+        bar = app.screen.query_one(StatusBar)
+        assert "ENGINE DOWN" in str(bar.query_one("#banner").render())
+        assert "restarting" in str(bar.query_one("#status-line").render())
+        card = app.screen.query_one(Transcript).card(done.view.utterance_id)
+        assert card is not None and card.has_class("-error") and "playing" not in str(card._foot())
+        await messages.wait_for(lambda m: isinstance(m, EngineReady) and m.restarted)
+        await pilot.pause()
+        assert app.bridge.engine is not engine and app.bridge.engine.pid != pid
+        assert "ENGINE DOWN" not in str(bar.query_one("#banner").render())
+        log = engine.log_path.read_text(encoding="utf-8")
+        assert "killed by SIGKILL" in log and "engine restarted" in log
+        await pilot.press(*"две собаки слева", "enter")  # the next trigger works
+        ok = await messages.wait_for(
+            lambda m: isinstance(m, UtteranceDone) and m.view.utterance_id != done.view.utterance_id
+        )
+        assert ok.view.error is None, ok.view.error
         await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert app.is_running
-        assert not messages.of(UtteranceDone)
+        store = app.bridge.store
+        assert store is not None
+        rows = {r["id"]: r for r in store.utterances()}
+        assert rows[done.view.utterance_id]["error_kind"] == "engine"  # the failed one is recorded too
 
 
 async def test_a_damaged_database_is_moved_aside_and_said_in_one_line(tmp_path: Any) -> None:

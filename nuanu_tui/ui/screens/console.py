@@ -218,6 +218,8 @@ class ConsoleScreen(Screen[None]):
     # --- bridge messages ----------------------------------------------------------------------------
     def on_engine_ready(self, message: EngineReady) -> None:
         self._show_status(message.status)
+        if message.restarted:
+            self.notify("The engine is back.", title="Engine restarted", timeout=5)
         for part, why in message.warm_errors.items():
             if part == "store":  # the database could not be opened, or was damaged and moved aside
                 self.notify(why, title="Database", severity="warning", timeout=12)
@@ -227,9 +229,10 @@ class ConsoleScreen(Screen[None]):
             self.bridge.list_models(provider, self)
 
     def on_engine_failed(self, message: EngineFailed) -> None:
-        self.query_one(StatusBar).show_failure(message.message)
+        self.query_one(StatusBar).show_failure(message.message, message.restart_in)
         self.call_after_refresh(self._fit)
-        self.notify(message.message, title="Engine failed to start", severity="error", timeout=12)
+        title = "Engine failed to start" if message.restart_in is None else "Engine down"
+        self.notify(message.message, title=title, severity="error", timeout=12)
 
     def on_status_changed(self, message: StatusChanged) -> None:
         self._show_status(message.status)

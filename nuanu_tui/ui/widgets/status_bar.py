@@ -103,7 +103,10 @@ class StatusBar(Widget):
         )
         self._line.show(f"{line1}\n{line2}")
 
-    def show_failure(self, message: str) -> None:
+    def show_failure(self, message: str, restart_in: float | None = None) -> None:
         self._banner.update(f"[b reverse $error] ENGINE DOWN [/] {escape(message)}")
         self._banner.add_class("-shown")
-        self._line.show("[dim]no engine: fix the cause and restart[/]")
+        if restart_in is None:
+            self._line.show("[dim]no engine: fix the cause and restart[/]")
+        else:
+            self._line.show(f"[dim]restarting the engine in {restart_in:.1f} s… (see engine.log)[/]")
