@@ -614,6 +614,8 @@ class EngineBridge:
             fallback_tts=getattr(st, "fallback_tts", None),
             last_served_by=getattr(results[-1], "served_by", None) if results else None,
             last_degraded=bool(getattr(results[-1], "degraded", False)) if results else False,
+            store_failed=self.store.write_errors if self.store is not None else 0,
+            store_error=self.store.last_error if self.store is not None else None,
         )
 
     # --- memory (store) -----------------------------------------------------------------------------

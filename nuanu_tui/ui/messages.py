@@ -81,6 +81,8 @@ class StatusView:
     fallback_tts: str | None = None
     last_served_by: str | None = None
     last_degraded: bool = False
+    store_failed: int = 0  # writes to the database that failed this session
+    store_error: str | None = None  # the last one's error
 
 
 class EngineReady(Message, bubble=False):

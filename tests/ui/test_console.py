@@ -21,6 +21,7 @@ from nuanu_tui.ui.messages import (
     EngineReady,
     ProviderSwitched,
     StageArrived,
+    StatusChanged,
     TextArrived,
     UtteranceDone,
 )
@@ -490,3 +491,30 @@ async def test_shrinking_while_speaking_keeps_the_transcript() -> None:
         assert app.screen.query_one(Waterfall).display and app.screen.query_one("#picker").display
         await pilot.press("escape")
         await app.workers.wait_for_complete()
+
+
+@pytest.mark.slow
+async def test_a_database_that_refuses_writes_is_shown_not_hidden(sim: Any) -> None:
+    import sqlite3
+
+    from nuanu_tui.core.store import Store, default_db_path
+
+    Store(default_db_path()).open().close()
+    conn = sqlite3.connect(default_db_path())  # sound file, but it refuses every utterance row
+    conn.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON utterances BEGIN SELECT RAISE(FAIL, 'disk says no'); END"
+    )
+    conn.close()
+    app = sim_app(sim)
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        await pilot.press("f1")
+        await messages.wait_for(lambda m: isinstance(m, UtteranceDone))
+        await app.workers.wait_for_complete()
+        assert app.bridge.store is not None and app.bridge.store.flush(10)
+        app.bridge.request_status(app.screen)
+        await messages.wait_for(lambda m: isinstance(m, StatusChanged) and m.status.store_failed == 1)
+        await pilot.pause()
+        banner = str(app.screen.query_one(StatusBar).query_one("#banner").render())
+        assert "NOT STORED" in banner and "disk says no" in banner

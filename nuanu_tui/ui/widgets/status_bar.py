@@ -77,6 +77,11 @@ class StatusBar(Widget):
                 "[b reverse $warning] DEGRADED [/] "
                 + escape(f"last remark served by {status.last_served_by}")
             )
+        if status.store_failed:  # never let a remark look recorded when it is not
+            banner.append(
+                f"[b reverse $error] NOT STORED [/] {status.store_failed} database write(s) failed: "
+                + escape(status.store_error or "")
+            )
         self._banner.show("\n".join(banner))
         self._banner.set_class(bool(banner), "-shown")
 
