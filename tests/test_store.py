@@ -420,3 +420,19 @@ def test_a_healthy_database_is_kept(tmp_path: Path) -> None:
         assert store.recovered is None
         assert len(store.results()) == 5
     assert [p.name for p in tmp_path.iterdir() if "damaged" in p.name] == []
+
+
+def test_a_damaged_database_that_cannot_be_moved_is_one_clear_error(tmp_path: Path) -> None:
+    data = tmp_path / "ro"
+    data.mkdir()
+    filled(data / "nuanu.db")
+    damage(data / "nuanu.db")
+    data.chmod(0o500)  # the directory is read-only: the damaged file cannot be renamed
+    try:
+        if os.access(data, os.W_OK):
+            pytest.skip("running as a user who can write anyway (root)")
+        with pytest.raises(NuanuError) as err:
+            Store(data / "nuanu.db").open()
+        assert "damaged" in err.value.message and "cannot be moved aside" in err.value.message
+    finally:
+        data.chmod(0o700)

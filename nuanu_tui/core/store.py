@@ -288,7 +288,14 @@ class Store:
         why = damage_of(self.path)
         if why is None:
             return
-        aside = move_aside(self.path)
+        try:
+            aside = move_aside(self.path)
+        except FileNotFoundError:  # another opener (a bench next to the console) moved it first
+            return
+        except OSError as exc:
+            raise NuanuError(
+                "store", f"database {self.path} is damaged ({why}) and cannot be moved aside: {exc.strerror}"
+            ) from None
         self.recovered = self._scrub(
             f"database {self.path} was damaged ({why}); moved it to {aside} and started a fresh one"
         )
