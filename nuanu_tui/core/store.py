@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 DB_NAME = "nuanu.db"
 APP_NAME = "nuanu-tui"
 SESSION_KINDS = ("console", "compare", "bench", "cli", "ride")
-RUN_STATUSES = ("running", "done", "cancelled")
+RUN_STATUSES = ("running", "done", "cancelled", "failed")  # failed: the engine died mid-run
 STAGE_COLUMNS = tuple(f"{stage}_ms" for stage in STAGES)
 REDACTED = "***"
 

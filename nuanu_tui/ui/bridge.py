@@ -755,14 +755,16 @@ class EngineBridge:
             post(BenchRunDone(p.done, p.total, view_of(p.current), p.warmup, summary_json(counted)))
 
         post(BenchStarted(config.total, tuple(llms), triggers))
+        store = self.store if self.store is not None and self.store.is_open else None
+        runs = _RunWatch(store) if store is not None else None
         try:
             result = await self.ops.bench(
-                config,
-                on_progress=on_progress,
-                on_event=relay,
-                store=self.store if self.store is not None and self.store.is_open else None,
-                session_id=self._session("bench"),
+                config, on_progress=on_progress, on_event=relay, store=runs, session_id=self._session("bench")
             )
+        except NuanuError as exc:
+            if exc.kind == "engine" and runs is not None:  # the engine died mid-run: not left "running"
+                runs.fail_open(summary_json(counted) if counted else None)
+            raise
         finally:
             self._bench_running = False
             relay.flush()
@@ -831,6 +833,35 @@ class EngineBridge:
 
     def utterance_view(self, row: Mapping[str, Any]) -> UtteranceView:
         return view_of(row_to_result(row))
+
+
+class _RunWatch:
+    """The store a benchmark writes through, noting which runs it started and has not finished, so a run
+    whose engine died is closed as failed instead of staying "running" in the history."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._open: set[str] = set()
+
+    def start_bench_run(
+        self, config: Mapping[str, Any], *, session_id: str | None = None, run_id: str | None = None
+    ) -> str:
+        run = self._store.start_bench_run(config, session_id=session_id, run_id=run_id)
+        self._open.add(run)
+        return run
+
+    def record(
+        self, result: UtteranceResult, session_id: str | None = None, run_id: str | None = None
+    ) -> str:
+        return self._store.record(result, session_id, run_id)
+
+    def finish_bench_run(self, run_id: str, summary: Mapping[str, Any] | None, status: str = "done") -> None:
+        self._open.discard(run_id)
+        self._store.finish_bench_run(run_id, summary, status)
+
+    def fail_open(self, summary: Mapping[str, Any] | None) -> None:
+        for run in sorted(self._open):
+            self.finish_bench_run(run, summary, "failed")
 
 
 def _matches(spec: str, provider: str) -> bool:

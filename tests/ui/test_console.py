@@ -518,3 +518,30 @@ async def test_a_database_that_refuses_writes_is_shown_not_hidden(sim: Any) -> N
         await pilot.pause()
         banner = str(app.screen.query_one(StatusBar).query_one("#banner").render())
         assert "NOT STORED" in banner and "disk says no" in banner
+
+
+@pytest.mark.slow
+@needs_sigkill
+async def test_a_bench_whose_engine_dies_is_closed_as_failed(sim: Any) -> None:
+    from nuanu_tui.ui.messages import BenchRunDone
+
+    app = sim_app(sim)
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        pid = app.bridge.engine.pid
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        app.screen.set_config(triggers="seed", llms=["groq/llama-3.1-8b-instant"], runs=20, pause=0)  # type: ignore[attr-defined]
+        await pilot.press("ctrl+r")
+        await messages.wait_for(lambda m: isinstance(m, BenchRunDone) and not m.warmup)
+        os.kill(pid, signal.SIGKILL)
+        await messages.wait_for(lambda m: isinstance(m, EngineFailed))
+        await messages.wait_for(lambda m: isinstance(m, EngineReady) and m.restarted)
+        await app.workers.wait_for_complete()
+        store = app.bridge.store
+        assert store is not None
+        (run,) = store.bench_runs()
+        assert run["status"] == "failed" and run["finished_at"] is not None
+        assert len(store.utterances(run_id=run["id"])) >= 1  # what finished before is kept
+        assert app.is_running
