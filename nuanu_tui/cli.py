@@ -291,6 +291,9 @@ def offline_line(engine: object) -> str | None:
     return " | ".join(parts) or None
 
 
+SAY_FILL_WAIT_S = 60.0
+
+
 async def _say(args: argparse.Namespace, settings: Settings, out: JsonOut) -> int:
     from nuanu_tui.core.engine import Engine
     from nuanu_tui.core.events import Notice
@@ -326,6 +329,7 @@ async def _say(args: argparse.Namespace, settings: Settings, out: JsonOut) -> in
                 print(f"notice: {event.message}", file=sys.stderr)
 
         result = await engine.say(args.trigger, on_event=on_event, seed=args.seed)
+        await engine.instant.wait_filled(SAY_FILL_WAIT_S)  # after the remark: the next run starts warm
     finally:
         await engine.aclose()
     if args.json:

@@ -46,6 +46,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
         if name.startswith("NUANU_") or name in ENV_VARS:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NUANU_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    # Instant reactions add interjection traffic (a background cache fill) to the emulator; tests that check
+    # the remark's own path byte for byte run without them. tests/test_instant*.py turn them on.
+    monkeypatch.setenv("NUANU_INSTANT", "0")
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
@@ -66,6 +69,7 @@ def sim_env(sim: object) -> dict[str, str]:
     env["OPENAI_BASE_URL"] = sim.openai_base_url  # type: ignore[attr-defined]
     env["ELEVENLABS_BASE_URL"] = sim.elevenlabs_base_url  # type: ignore[attr-defined]
     env["NUANU_DATA_DIR"] = os.environ["NUANU_DATA_DIR"]
+    env["NUANU_INSTANT"] = os.environ["NUANU_INSTANT"]
     return env
 
 

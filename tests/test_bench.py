@@ -27,6 +27,10 @@ TRIGGERS = ["справа скутер обгоняет", "проезжаем р
 SAY_KEYS = {"ok", "error", "trigger", "llm", "tts", "text", "stages_ms", "ws_reused", "offline", "simulated"}
 
 
+# the first stages keep the offsets these tests expect; stages added later follow
+_STAGE_ORDER = [*(s for s in STAGES if s != "first_sound"), "first_sound"]
+
+
 class FakeEngine:
     """Same `say` signature as the real engine; latency = 100 * call number (warm-ups get 10 000)."""
 
@@ -66,7 +70,7 @@ class FakeEngine:
         r = UtteranceResult(trigger=trigger, llm=llm or A, tts="elevenlabs", source=source, run_id=run_id)
         r.utterance_id = f"u{n}"
         r.text = f"ответ {n}"
-        r.stages_ms = {stage: base + k for k, stage in enumerate(STAGES)}
+        r.stages_ms = {stage: base + k for k, stage in enumerate(_STAGE_ORDER)}
         r.ws_reused = n > 0
         r.simulated = True
         if action is not None:

@@ -82,7 +82,10 @@ def test_say_json_groq_and_openai(llm: str, sim: object, sim_env: dict[str, str]
         "voiced_by",
         "degraded",
         "notices",
+        "interjection",
+        "gap_ms",
     }
+    assert data["interjection"] is None and data["gap_ms"] is None  # NUANU_INSTANT=0 in this suite
     assert data["served_by"] == llm and data["voiced_by"] == [data["tts"]]
     assert data["offline"] is False and data["degraded"] is False and data["error_kind"] is None
     assert data["ok"] is True and data["error"] is None
@@ -92,6 +95,7 @@ def test_say_json_groq_and_openai(llm: str, sim: object, sim_env: dict[str, str]
     assert data["offline"] is False and data["simulated"] is False
     stages = data["stages_ms"]
     assert set(stages) == {
+        "first_sound",
         "ttft",
         "first_flush",
         "first_audio_byte",

@@ -56,6 +56,9 @@ class CompareConfig:
     audible: int | None = None
     sequential: bool = False
     tie_ms: float = TIE_MS
+    # Per lane: an interjection before the remark. Off by default: a lane that reacts first takes the audible
+    # output at its trigger, and its remark waits behind the interjection, which is not the LLM's doing.
+    instant: tuple[bool, bool] = (False, False)
 
     def validate(self) -> None:
         """Raise a one-line ConfigError before anything is spoken."""
@@ -88,6 +91,8 @@ class CompareEngine(Protocol):
         run_id: str | None = None,
         player: Player | Callable[[], Player] | None = None,
         queue: bool = True,
+        failover: bool = True,
+        instant: bool | None = None,
     ) -> UtteranceResult: ...
 
 
@@ -421,6 +426,7 @@ class CompareSession:
                     player=player,
                     queue=False,
                     failover=False,  # a lane must be answered by its own provider, or lose
+                    instant=config.instant[lane],
                 )
             finally:
                 end_ns[lane] = time.perf_counter_ns()

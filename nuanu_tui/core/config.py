@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     events_token: SecretStr | None = Field(None, validation_alias=_env("NUANU_EVENTS_TOKEN"))
     events_queue: int = Field(256, ge=1, le=100000, validation_alias=_env("NUANU_EVENTS_QUEUE"))
 
+    instant: bool = Field(True, validation_alias=_env("NUANU_INSTANT"))  # interjections before the remark
+
     # --- validation: every value is checked once, here, so a bad one is one line at start-up ---------
     @field_validator("groq_api_key", "openai_api_key", "elevenlabs_api_key")
     @classmethod

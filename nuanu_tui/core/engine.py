@@ -30,6 +30,7 @@ from nuanu_tui.core.errors import ConfigError, NuanuError
 from nuanu_tui.core.events import Notice, PipelineEvent, UtteranceFinished, UtteranceStarted
 from nuanu_tui.core.failover import FailoverLLM, FailoverPolicy
 from nuanu_tui.core.health import HealthBoard
+from nuanu_tui.core.instant import Clip, Instant, classify, voice_key
 from nuanu_tui.core.llm.base import LLMProvider, LLMRequest
 from nuanu_tui.core.llm.prompts import clean_trigger
 from nuanu_tui.core.pipeline import UtteranceJob, run_utterance
@@ -141,6 +142,16 @@ class Engine:
         if settings.tts_fallback and not tts.offline:
             with contextlib.suppress(NuanuError):
                 self.fallback_tts = make_tts("espeak", settings)
+        from nuanu_tui.core.store import default_db_path
+
+        self.instant = Instant(
+            default_db_path(settings.data_dir).parent,
+            settings.lang,
+            player.sample_rate,
+            enabled=settings.instant,
+            busy=self._lock.locked,
+        )
+        self._instant_told = False
 
     # --- construction ---------------------------------------------------------------------------
     @classmethod
@@ -204,7 +215,14 @@ class Engine:
                 with contextlib.suppress(NuanuError):
                     await self.fallback_tts.connect()
 
-        await asyncio.gather(warm_llm(), warm_tts(), warm_fallback())
+        async def load_interjections() -> None:
+            with contextlib.suppress(Exception):
+                await self.instant.load(self.tts)
+                if self.fallback_tts is not None:
+                    await self.instant.load(self.fallback_tts)
+
+        await asyncio.gather(warm_llm(), warm_tts(), warm_fallback(), load_interjections())
+        self.fill_interjections()
         if self._keepwarm is None:
             self._keepwarm = asyncio.create_task(self._keep_llm_warm(), name="llm-keepwarm")
 
@@ -217,6 +235,22 @@ class Engine:
             if provider is not None and not provider.offline:
                 with contextlib.suppress(NuanuError):
                     await provider.warm()
+
+    def fill_interjections(self) -> None:
+        """Background: cache the active voice's interjections (and the offline voice's, for cloud outages)."""
+        if not self.instant.active:
+            return
+        with contextlib.suppress(Exception):
+            classify("две собаки слева")  # loads the keyword classifier now, not on the first trigger
+        self.instant.fill(self.tts)
+        if self.fallback_tts is not None:
+            self.instant.fill(self.fallback_tts)
+
+    def set_instant(self, on: bool) -> None:
+        """The console's toggle: instant reactions on or off from the next trigger."""
+        self.instant.enabled = on
+        if on:
+            self.fill_interjections()
 
     def llm(self, spec: str) -> LLMProvider:
         provider = self._llms.get(spec)
@@ -270,6 +304,7 @@ class Engine:
                 self.fallback_tts = fallback
         async with self._lock:
             old, self.tts = self.tts, provider
+        self.fill_interjections()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(old.aclose(), timeout=3.0)
 
@@ -362,12 +397,17 @@ class Engine:
         seed: int | None = None,
         failover: bool = True,
         recent: Sequence[str] = (),
+        instant: bool | None = None,
+        label: str | None = None,
     ) -> UtteranceResult:
-        """Speak one remark about `trigger`. Never raises for provider faults: see `result.error`."""
+        """Speak one remark about `trigger`. Never raises for provider faults: see `result.error`.
+
+        `instant` overrides the engine's setting for this call (a compare lane); `label` is a ride event's
+        category for the interjection (typed triggers are classified by keywords)."""
         spec = llm or self.llm_spec
         uid = f"u{self._session}-{next(self._ids)}"
         text, was_cut = clean_trigger(trigger)
-        notices = []
+        notices: list[str] = []
         if was_cut:
             notices.append(f"trigger cut to {len(text)} characters")
         try:
@@ -439,6 +479,10 @@ class Engine:
                 if not speaker.heard:
                     notices.append("not heard: the speaker was lost; audio went to a silent stand-in")
             job.t0_ns = now_ns()  # t0: accepted for speaking (a queued trigger's wait is not latency)
+            if instant if instant is not None else self.instant.enabled:
+                job.interjection = self._interjection(text, label, notices)
+                if job.interjection is not None:
+                    request.interjection = job.interjection.text
             task = asyncio.current_task()
             if queue:
                 self._current = task
@@ -460,6 +504,24 @@ class Engine:
             await lock.__aexit__(None, None, None)  # type: ignore[attr-defined]
         result.notices.extend(notices)
         return self._record(result)
+
+    def _interjection(self, text: str, label: str | None, notices: list[str]) -> Clip | None:
+        """The cached interjection for this trigger, or None (not cached yet: skipped, never waited for).
+        The offline voice's serve only while the cloud voice is failing and has none cached."""
+        instant = self.instant
+        if instant.reason is not None:
+            if not self._instant_told:
+                self._instant_told = True
+                notices.append(instant.reason)
+            return None
+        fallback = None
+        if self.fallback_tts is not None and (
+            not self.health.available(self.tts.spec) or voice_key(self.tts) in instant.fill_errors
+        ):
+            fallback = self.fallback_tts
+        clip = instant.pick(text, self.tts, fallback, label)
+        instant.fill(self.tts)  # after the choice: (re)starts a fill that is missing or ended incomplete
+        return clip
 
     def _scrubbing(self, on_event: Callable[[PipelineEvent], None]) -> Callable[[PipelineEvent], None]:
         """Notices can quote a provider's error body; keys never leave the engine."""
@@ -568,6 +630,7 @@ class Engine:
             self._keepwarm = None
         if self._current is not None and not self._current.done():
             self._current.cancel()
+        self.instant.cancel()
         closers = [p.aclose() for p in self._llms.values()] + [self.tts.aclose()]
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.gather(*closers, return_exceptions=True), timeout=3.0)

@@ -159,6 +159,8 @@ class Host:
             self._run(rid, ops.use_net(args[0]))
         elif op == "use_tts":
             self._run(rid, ops.use_tts(args[0], args[1]))
+        elif op == "set_instant":
+            self._run(rid, ops.set_instant(bool(args[0])))
         elif op == "list_models":
             self._run(rid, ops.list_models(args[0]))
         elif op == "compare":

@@ -53,6 +53,11 @@ class EngineOps:
         await self.engine.use_tts(spec, output_format)
         return getattr(self.engine, "warm_errors", {}).get("tts")
 
+    async def set_instant(self, on: bool) -> str | None:
+        """Instant reactions on or off from the next trigger; returns why they stay off, if they do."""
+        self.engine.set_instant(on)
+        return self.engine.instant.reason if on else None
+
     async def list_models(self, provider: str) -> tuple[str, ...]:
         """`provider/model` specs from the provider's /models; NuanuError when there is no key or no answer."""
         settings = self.engine.settings

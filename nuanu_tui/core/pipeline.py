@@ -24,6 +24,7 @@ from nuanu_tui.core.events import (
     UtteranceStarted,
 )
 from nuanu_tui.core.health import HealthBoard
+from nuanu_tui.core.instant import PAUSE_MS, Clip, OpeningGuard
 from nuanu_tui.core.llm.base import LLMProvider, LLMRequest, LLMStats
 from nuanu_tui.core.safety import OutputFilter
 from nuanu_tui.core.timeline import Timeline, UtteranceResult
@@ -55,6 +56,7 @@ class UtteranceJob:
     output_filter: OutputFilter | None = None  # one per utterance: blocklist, markup stripping, length cap
     health: HealthBoard | None = None
     t0_ns: int | None = None  # when the trigger was accepted (Engine.say); None: now
+    interjection: Clip | None = None  # played at once, ahead of the remark, in the same stream
 
 
 async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) -> UtteranceResult:
@@ -96,6 +98,17 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
 
     spoken: list[str] = []
     voices: list[TTSProvider] = []  # who produced audio, in order
+    player: Player | None = None
+    if job.interjection is not None:  # the reaction starts now; the remark's audio queues behind it
+        player = job.player if isinstance(job.player, Player) else job.player()
+        try:
+            playback = player.begin(uid, job.tts.format, timeline, on_stage=stage_from_player)
+        except NuanuError:
+            playback = None  # no output: the remark's own begin reports it as this utterance's error
+        else:
+            playback.lead(job.interjection.pcm, PAUSE_MS)
+            result.interjection = job.interjection.text
+            result.interjection_ms = round(job.interjection.ms, 3)
 
     async def speak(utt: TTSUtterance, chunk: str) -> None:
         """The safety filter runs on each chunk right before the TTS sees it; clean text passes unchanged."""
@@ -115,10 +128,11 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
 
     async def llm_side() -> None:
         chunker = Chunker(job.chunker)
+        guard = OpeningGuard(job.request.interjection)
         utt: TTSUtterance | None = None
-        async for delta in job.llm.stream(job.request, stats):
-            if not parts:
-                stage("ttft")
+
+        async def take(delta: str) -> None:
+            nonlocal utt
             parts.append(delta)
             emit(TextDelta(uid, delta))
             chunks = chunker.feed(delta)
@@ -127,7 +141,16 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
                     utt = await tts_ready
                 for chunk in chunks:
                     await speak(utt, chunk)
+
+        async for raw in job.llm.stream(job.request, stats):
+            stage("ttft")
+            delta = guard.feed(raw)
+            if delta:
+                await take(delta)
         stage("llm_done")
+        rest = guard.finish()
+        if rest:
+            await take(rest)
         if not parts:
             raise NuanuError("llm_empty", f"{job.llm.spec} returned an empty answer")
         if utt is None:
@@ -148,7 +171,7 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
         emit(Notice(uid, note))
 
     async def tts_side() -> None:
-        nonlocal playback
+        nonlocal playback, player
         utt: TTSUtterance
         if job.fallback_tts is not None and job.health is not None and not job.tts.offline:
             utt = await FallbackUtterance(uid, job.tts, job.fallback_tts, job.health, tts_fault).open()
@@ -156,14 +179,15 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
             utt = await job.tts.start(uid)
         result.ws_reused = None if job.tts.offline else utt.reused  # no socket, nothing to reuse
         tts_ready.set_result(utt)
-        player: Player | None = None
         async for data in utt.audio():
             voice: TTSProvider = getattr(utt, "voice", job.tts)  # FallbackUtterance says who is speaking
             if not voices or voices[-1] is not voice:
                 voices.append(voice)
+            stage("first_audio_byte")
+            if playback is not None and not playback.fed:
+                playback.retarget(utt.format)  # only the interjection so far: the remark joins its stream
             if playback is None or playback.fmt != utt.format:
                 if playback is None:
-                    stage("first_audio_byte")
                     player = job.player if isinstance(job.player, Player) else job.player()
                 else:  # the fallback voice took over: a new segment at its rate, after what was received
                     playback.final = False
@@ -211,7 +235,10 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
             for segment in segments:
                 segment.cancel()
             if playback is not None:
-                playback.cancel()
+                if playback.fed or result.error_kind == "cancelled":
+                    playback.cancel()
+                else:
+                    playback.end()  # only the interjection: it is never cut, it just has no remark after it
             if tts_ready.done() and not tts_ready.cancelled():
                 with contextlib.suppress(BaseException):
                     await tts_ready.result().cancel()
@@ -221,6 +248,9 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
         result.tokens = stats.tokens
         result.chars = len(result.text)
         result.provider_timings = stats.provider_timings
+        if playback is not None and result.interjection is not None:
+            result.gap_ms = None if playback.gap_ms is None else round(playback.gap_ms, 3)
+            result.interjection_wait_ms = playback.lead_wait_ms
         result.audio_seconds = sum(p.audio_seconds for p in [*segments, playback] if p is not None)
         # Who really spoke: the LLM that wrote the text and the voices heard, not the ones asked for.
         served_offline = job.llm.offline if stats.served_offline is None else stats.served_offline

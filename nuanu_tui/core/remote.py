@@ -369,6 +369,10 @@ class RemoteOps:
             self._remote.warm_errors.pop("tts", None)
         return warm_error
 
+    async def set_instant(self, on: bool) -> str | None:
+        reason: str | None = await self._remote.call("set_instant", on)
+        return reason
+
     async def list_models(self, provider: str) -> tuple[str, ...]:
         return tuple(await self._remote.call("list_models", provider))
 

@@ -40,6 +40,13 @@ SESSION_KINDS = ("console", "compare", "bench", "cli", "ride")
 RUN_STATUSES = ("running", "done", "cancelled", "failed")  # failed: the engine died mid-run
 STAGE_COLUMNS = tuple(f"{stage}_ms" for stage in STAGES)
 REDACTED = "***"
+# The stage columns the first schema created. Frozen: a stage added later gets its column in a migration.
+_V1_STAGE_COLUMNS = tuple(
+    f"{stage}_ms"
+    for stage in (
+        "ttft", "first_flush", "first_audio_byte", "first_audio", "llm_done", "tts_done", "playback_done",
+    )
+)  # fmt: skip
 
 # Ordered migrations: index i upgrades user_version i -> i + 1. Never edit a released entry; append.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -70,7 +77,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             llm TEXT NOT NULL DEFAULT '',
             tts TEXT NOT NULL DEFAULT '',
             text TEXT NOT NULL DEFAULT '',
-            {", ".join(f"{c} REAL" for c in STAGE_COLUMNS)},
+            {", ".join(f"{c} REAL" for c in _V1_STAGE_COLUMNS)},
             ws_reused INTEGER,
             offline INTEGER NOT NULL DEFAULT 0,
             simulated INTEGER NOT NULL DEFAULT 0,
@@ -117,6 +124,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX idx_ride_events_session ON ride_events(session_id)",
     ),
+    # v6: instant reactions: the first sound of anything, the interjection said, its length and the gap.
+    (
+        "ALTER TABLE utterances ADD COLUMN first_sound_ms REAL",
+        "ALTER TABLE utterances ADD COLUMN interjection TEXT",
+        "ALTER TABLE utterances ADD COLUMN interjection_ms REAL",
+        "ALTER TABLE utterances ADD COLUMN gap_ms REAL",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -147,6 +161,9 @@ UTTERANCE_COLUMNS = (
     "notices",
     "mark",
     "voiced_by",
+    "interjection",
+    "interjection_ms",
+    "gap_ms",
 )
 _BOOL_COLUMNS = ("offline", "simulated", "ok", "degraded", "filtered")
 _JSON_COLUMNS = {"provider_timings": dict, "notices": list, "voiced_by": list}
@@ -467,6 +484,9 @@ class Store:
             self._json(list(r.notices)),
             r.mark,
             self._json(list(r.voiced_by)),
+            s(r.interjection),
+            r.interjection_ms,
+            r.gap_ms,
         )
         placeholders = ", ".join("?" * len(UTTERANCE_COLUMNS))
         conn.execute(
@@ -640,6 +660,9 @@ def row_to_result(row: Mapping[str, Any]) -> UtteranceResult:
         source=row["source"],
         run_id=row["run_id"],
         mark=row.get("mark"),
+        interjection=row["interjection"],
+        interjection_ms=row["interjection_ms"],
+        gap_ms=row["gap_ms"],
     )
 
 
@@ -661,6 +684,7 @@ def result_json(result: UtteranceResult, **extra: Any) -> dict[str, Any]:
         provider_timings=dict(result.provider_timings),
         notices=list(result.notices),
         mark=result.mark,
+        interjection_ms=result.interjection_ms,
     )
     out.update(extra)
     return out

@@ -8,8 +8,20 @@ from typing import Any
 
 from nuanu_tui.core.clock import ms_between, now_ns
 
-STAGES = ("ttft", "first_flush", "first_audio_byte", "first_audio", "llm_done", "tts_done", "playback_done")
+# `first_sound`: the first audible sample of anything for this trigger (an interjection or the remark);
+# `first_audio` stays the remark's own first sample.
+STAGES = (
+    "first_sound",
+    "ttft",
+    "first_flush",
+    "first_audio_byte",
+    "first_audio",
+    "llm_done",
+    "tts_done",
+    "playback_done",
+)
 STAGE_LABELS = {
+    "first_sound": "first sound",
     "ttft": "TTFT",
     "first_flush": "first flush",
     "first_audio_byte": "first audio byte",
@@ -78,6 +90,10 @@ class UtteranceResult:
     run_id: str | None = None
     t0_ns: int = 0  # perf_counter_ns at t0, for cross-utterance timing (compare start skew)
     mark: str | None = None  # "interrupted" (stopped while speaking) or "dropped" (cleared from the queue)
+    interjection: str | None = None  # the instant reaction played before the remark («Ого!»), if any
+    interjection_ms: float | None = None  # its length: the waterfall's span starts at first_sound
+    gap_ms: float | None = None  # silence between the interjection's last sample and the remark's first
+    interjection_wait_ms: float | None = None  # the remark's audio was ready but waited this long behind it
 
     @property
     def ok(self) -> bool:
@@ -97,6 +113,8 @@ class UtteranceResult:
             "tts": self.tts,
             "text": self.text,
             "stages_ms": dict(self.stages_ms),
+            "interjection": self.interjection,
+            "gap_ms": self.gap_ms,
             "ws_reused": self.ws_reused,
             "offline": self.offline,
             "simulated": self.simulated,

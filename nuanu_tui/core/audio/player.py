@@ -38,6 +38,16 @@ _END = object()  # no more audio for this playback
 _WAKE = object()  # re-check the cancel flag
 _STOP = object()  # writer thread: exit
 
+
+class _Lead:
+    """A pre-rendered clip (an interjection) played ahead of the utterance's own audio, in the same stream."""
+
+    __slots__ = ("pause_ms", "pcm")
+
+    def __init__(self, pcm: bytes, pause_ms: float) -> None:
+        self.pcm = pcm
+        self.pause_ms = pause_ms
+
 PAD_MS = 30  # silence written after the tail so the last sample is not cut
 PIECE_MS = 20  # writes are split so a cancel takes effect within one piece
 REOPEN_BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0)  # then every REOPEN_MAX_S
@@ -75,6 +85,13 @@ class Playback:
         self.ended = False
         self.played = False  # playback_done was stamped
         self.final = True  # False for a segment followed by another of the same utterance (TTS fallback)
+        self.lead_ms: float | None = None  # the lead clip's length, once queued
+        self.gap_ms: float | None = None  # silence between the lead's last sample and the first fed one
+        self.lead_wait_ms: float | None = None  # how long fed audio was ready but held behind the lead
+        self.fed = False
+        self._ready_ns = 0
+        self._lead_end_ns = 0
+        self._first_stages: tuple[str, ...] = ()  # what `_first_ns` stamps once confirmed heard
         self._player = player
         self._on_stage = on_stage
         self._loop = loop
@@ -88,10 +105,25 @@ class Playback:
         self._future: asyncio.Future[None] | None = loop.create_future() if loop is not None else None
 
     # --- caller side -------------------------------------------------------------------------------
+    def lead(self, pcm: bytes, pause_ms: float) -> None:
+        """Queue `pcm` (s16le at the player's rate) to play at once, before anything fed; the fed audio
+        follows it after at least `pause_ms` of silence, never overlapping it. Call before `feed`."""
+        if self.cancelled or self.ended or self.fed or not pcm:
+            return
+        self.lead_ms = len(pcm) / 2 * 1000.0 / self._player.sample_rate
+        self._chunks.put(_Lead(pcm, pause_ms))
+
+    def retarget(self, fmt: AudioFormat) -> None:
+        """The TTS's format turned out different (a fallback voice) before any audio was fed."""
+        if not self.fed and fmt != self.fmt:
+            self.fmt = fmt
+            self._decoder = make_decoder(fmt)
+
     def feed(self, data: bytes) -> None:
         """Raw TTS bytes (pcm or mp3). Decodes here, resamples to the device rate, queues the PCM."""
         if self.cancelled or self.ended or not data:
             return
+        self.fed = True
         pcm = self._decoder.feed(data)
         if pcm:
             self._enqueue(pcm, last=False)
@@ -138,6 +170,8 @@ class Playback:
             pcm = self._resample(pcm, source_rate, rate, last)
         if not pcm:
             return
+        if not self._samples:
+            self._ready_ns = now_ns()
         self._samples += len(pcm) // 2
         self.audio_seconds = self._samples / rate
         self._chunks.put(pcm)
@@ -439,6 +473,7 @@ class Player:
         ended_hook = getattr(sink, "utterance_ended", None)
         chunks = playback._chunks
         started = False
+        lead: _Lead | None = None
         try:
             while True:
                 if playback._first_ns is not None:  # confirm the first sample while waiting for more
@@ -452,6 +487,19 @@ class Player:
                 if playback.cancelled:
                     return
                 if item is _WAKE:
+                    continue
+                if isinstance(item, _Lead):
+                    if not started:
+                        started = True
+                        if started_hook is not None:
+                            started_hook()
+                    lead = item
+                    self._play_lead(playback, item)
+                    continue
+                if lead is not None:  # the first fed audio after the lead: a natural pause, then the rest
+                    self._pause_after_lead(playback, lead)
+                    lead = None
+                    self._write(playback, item, first=True)
                     continue
                 if item is _END:
                     if started:
@@ -477,7 +525,8 @@ class Player:
             if playback.cancelled:
                 return
             if first and start == 0 and self.heard:
-                playback._first_ns = now_ns()
+                playback._first_ns = now_ns()  # without an interjection the remark is the first sound too
+                playback._first_stages = ("first_sound", "first_audio")
             sink.write(view[start : start + step])
             self._confirm_first(playback)
 
@@ -490,8 +539,37 @@ class Player:
         if heard is not None and not heard():
             return
         playback._first_ns = None
-        if playback.timeline.mark("first_audio", at_ns=first):
-            playback._stage("first_audio")
+        for stage in playback._first_stages:
+            if playback.timeline.mark(stage, at_ns=first):
+                playback._stage(stage)
+
+    def _play_lead(self, playback: Playback, lead: _Lead) -> None:
+        """Write the lead clip whole; its first sample is the utterance's first sound."""
+        sink = self._sink
+        step = max(2, sink.sample_rate * PIECE_MS // 1000 * 2)
+        view = memoryview(lead.pcm)
+        started_ns = now_ns()
+        for start in range(0, len(view), step):
+            if playback.cancelled:
+                return
+            if start == 0 and self.heard:
+                playback._first_ns, playback._first_stages = started_ns, ("first_sound",)
+            sink.write(view[start : start + step])
+            self._confirm_first(playback)
+        playback._lead_end_ns = started_ns + int(len(lead.pcm) // 2 * 1_000_000_000 // sink.sample_rate)
+
+    def _pause_after_lead(self, playback: Playback, lead: _Lead) -> None:
+        """Silence between the lead and the fed audio: `pause_ms`, or more if the audio came late (then the
+        stream has already been silent that long, and no more is added)."""
+        sink = self._sink
+        late_ns = max(0, now_ns() - playback._lead_end_ns)
+        pause_ns = max(0, int(lead.pause_ms * 1_000_000) - late_ns)
+        samples = pause_ns * sink.sample_rate // 1_000_000_000
+        playback.gap_ms = (late_ns + pause_ns) / 1e6
+        if samples and not playback.cancelled:
+            self._write(playback, bytes(2 * samples), first=False)
+        if playback._ready_ns:
+            playback.lead_wait_ms = max(0, now_ns() - playback._ready_ns) / 1e6
 
     def _finish_tail(self, playback: Playback, ended_hook: Callable[[], None] | None) -> None:
         """Drain, then let PAD_MS of the device's own silence pass before `playback_done`.

@@ -15,6 +15,7 @@ class LLMRequest:
     temperature: float = 0.9
     seed: int | None = None
     recent: tuple[str, ...] = ()  # on a ride: the last remarks, so the character does not repeat itself
+    interjection: str | None = None  # already said aloud: the remark must not repeat it or open with another
 
 
 @dataclass(slots=True)

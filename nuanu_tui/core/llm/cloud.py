@@ -129,7 +129,7 @@ class CloudLLM:
     def _kwargs(self, request: LLMRequest) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": self.model,
-            "messages": build_messages(request.trigger, request.lang, request.recent),
+            "messages": build_messages(request.trigger, request.lang, request.recent, request.interjection),
             "stream": True,
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,

@@ -142,6 +142,9 @@ class ElevenLabsTTS:
             optional.miniaudio("MP3 output formats")  # say so now, not on the first utterance
         self.model_id = settings.elevenlabs_model_id
         self.spec = f"elevenlabs/{self.model_id}"
+        self.voice_id = settings.elevenlabs_voice_id
+        self.host = urlsplit(_ws_base(settings.elevenlabs_base_url)).hostname or ""  # an emulator's voice is
+        # not the cloud's: cached interjections are keyed by it too
         self._ws: ClientConnection | None = None
         self._recv_task: asyncio.Task[None] | None = None
         self._ka_task: asyncio.Task[None] | None = None

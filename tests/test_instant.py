@@ -1,0 +1,414 @@
+"""Instant reactions: the interjection cache, the choice, the prompt, and what the listener hears.
+
+End-to-end tests run the real engine against the in-package emulator: real sockets, the real player and
+the WAV sink, with the emulator's record of the bytes it sent as the reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import wave
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FAKE_KEYS
+from pydantic import SecretStr
+
+from nuanu_tui.core.audio.player import Player
+from nuanu_tui.core.audio.sinks import NullSink, WavSink
+from nuanu_tui.core.config import Settings, choose_defaults
+from nuanu_tui.core.engine import Engine, make_tts
+from nuanu_tui.core.events import PipelineEvent, StageReached
+from nuanu_tui.core.instant import (
+    INTERJECTIONS,
+    PAUSE_MS,
+    OpeningGuard,
+    VoiceKey,
+    all_interjections,
+    classify,
+    decode_clip,
+    encode_clip,
+    voice_key,
+)
+from nuanu_tui.core.llm.prompts import SYSTEM_PROMPTS, build_messages
+from nuanu_tui.sim import SimThread
+from nuanu_tui.sim.profiles import LLMProfile, ProfileSet, TTSProfile
+
+GROQ = "groq/llama-3.1-8b-instant"
+DOGS = "две собаки слева"
+REPLY = "Ого! Две собаки слева — пусть идут первыми."  # opens with the interjection the engine will play
+PROFILE = ProfileSet(
+    name="instant",
+    groq=LLMProfile(ttft_ms=40.0, token_interval_ms=2.0),
+    openai=LLMProfile(ttft_ms=40.0, token_interval_ms=2.0),
+    tts=TTSProfile(first_audio_ms=10.0, chunk_interval_ms=3.0, chunk_ms=100.0),
+)
+
+
+# --- units ------------------------------------------------------------------------------------------------
+
+
+def test_cache_key_changes_with_every_part() -> None:
+    base = VoiceKey("elevenlabs", "voice@api.elevenlabs.io", "eleven_flash_v2_5", "pcm_24000")
+    variants = [
+        VoiceKey("espeak", base.voice, base.model, base.format),
+        VoiceKey(base.tts, "other@api.elevenlabs.io", base.model, base.format),
+        VoiceKey(base.tts, base.voice, "eleven_turbo_v2_5", base.format),
+        VoiceKey(base.tts, base.voice, base.model, "mp3_44100_128"),
+    ]
+    digests = {base.digest("Ого!"), base.digest("Ух ты!"), *(v.digest("Ого!") for v in variants)}
+    assert len(digests) == 6
+    assert base.digest("Ого!") == VoiceKey(*[base.tts, base.voice, base.model, base.format]).digest("Ого!")
+
+
+def test_voice_key_of_providers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELEVENLABS_API_KEY", FAKE_KEYS["ELEVENLABS_API_KEY"])
+    settings = Settings()
+    cloud = voice_key(make_tts("elevenlabs", settings, output_format="pcm_16000"))
+    assert cloud == VoiceKey(
+        "elevenlabs", f"{settings.elevenlabs_voice_id}@api.elevenlabs.io", "eleven_flash_v2_5", "pcm_16000"
+    )
+    emulated = settings.model_copy(update={"elevenlabs_base_url": "ws://127.0.0.1:9"})
+    assert voice_key(make_tts("elevenlabs", emulated)).voice.endswith("@127.0.0.1")  # never the cloud's
+    fast = voice_key(make_tts("espeak", settings.model_copy(update={"espeak_rate": 250})))
+    assert (
+        fast.tts == "espeak" and fast.model == "rate250" and fast != voice_key(make_tts("espeak", settings))
+    )
+
+
+@pytest.mark.parametrize(
+    ("trigger", "label", "category"),
+    [
+        ("две собаки слева", None, "animals"),
+        ("справа скутер обгоняет", None, "vehicles"),
+        ("люди на пляже машут", None, "people"),
+        ("храм впереди", None, "places"),
+        ("начинается дождь", None, "weather"),
+        ("осторожно, яма на дороге", None, "safety"),
+        ("что-то непонятное", None, "general"),
+        ("объект на обочине", "dog", "animals"),
+        ("объект на обочине", "hazard", "safety"),
+        ("две собаки слева", "unknown-label", "animals"),  # an unknown label falls back to the keywords
+    ],
+)
+def test_classify(trigger: str, label: str | None, category: str) -> None:
+    assert classify(trigger, label) == category
+
+
+def test_clip_file_round_trip_and_damage() -> None:
+    pcm = (b"\x10\x20" * 500) + b"\x00\x7f"
+    blob = encode_clip(pcm, 24000)
+    assert decode_clip(blob) == (pcm, 24000)
+    flipped = bytearray(blob)
+    flipped[-3] ^= 0xFF
+    assert decode_clip(bytes(flipped)) is None
+    assert decode_clip(blob[:-1]) is None
+    assert decode_clip(b"garbage") is None
+
+
+@pytest.mark.parametrize(
+    ("deltas", "said", "text"),
+    [
+        (["Ого", "! Две", " собаки"], "Ого!", "Две собаки"),
+        (["Ого, две собаки"], "Ого!", "Две собаки"),
+        (["Ух", " ты! Слон"], "Ух ты!", "Слон"),
+        (["Огород", " справа"], "Ого!", "Огород справа"),  # a longer word is not the interjection
+        (["Две собаки"], "Ого!", "Две собаки"),
+        (["Ого"], "Ого!", ""),  # only the interjection: nothing left to say
+        (["Ого! Две"], None, "Ого! Две"),
+    ],
+)
+def test_opening_guard(deltas: list[str], said: str | None, text: str) -> None:
+    guard = OpeningGuard(said)
+    out = "".join(guard.feed(d) for d in deltas) + guard.finish()
+    assert out == text
+
+
+def test_prompt_carries_the_interjection_after_the_trigger() -> None:
+    plain = build_messages(DOGS, "ru")
+    said = build_messages(DOGS, "ru", "Ого!")
+    assert said[0] == plain[0] and said[0]["content"] == SYSTEM_PROMPTS["ru"]  # the cached prefix stays
+    assert said[1]["content"].startswith(plain[1]["content"])
+    note = said[1]["content"][len(plain[1]["content"]) :]
+    assert '"Ого!"' in note and "не начинай с междометия" in note
+    assert len(note) < 100  # the prompt stays short
+
+
+# --- end to end -------------------------------------------------------------------------------------------
+
+
+def opening_reply(trigger: str, model: str) -> str:
+    return REPLY
+
+
+@pytest.fixture(scope="module")
+def isim() -> Iterator[Any]:
+    thread = SimThread(profile=PROFILE, reply_fn=opening_reply)
+    server = thread.start()
+    yield server
+    thread.stop()
+
+
+@pytest.fixture
+async def engines() -> AsyncIterator[list[Engine]]:
+    made: list[Engine] = []
+    yield made
+    for engine in made:
+        await engine.aclose()
+
+
+def settings_for(server: Any, data_dir: Path, **overrides: Any) -> Settings:
+    update: dict[str, Any] = {
+        "groq_base_url": server.groq_base_url,
+        "openai_base_url": server.openai_base_url,
+        "elevenlabs_base_url": server.elevenlabs_base_url,
+        "groq_api_key": SecretStr(FAKE_KEYS["GROQ_API_KEY"]),
+        "openai_api_key": SecretStr(FAKE_KEYS["OPENAI_API_KEY"]),
+        "elevenlabs_api_key": SecretStr(FAKE_KEYS["ELEVENLABS_API_KEY"]),
+        "data_dir": data_dir,
+        "instant": True,
+        "failover": "off",
+        "connect_timeout": 2.0,
+    }
+    update.update(overrides)
+    return Settings().model_copy(update=update)
+
+
+async def build(
+    settings: Settings, engines: list[Engine], sink: Any = None, *, tts: str = "elevenlabs", llm: str = GROQ
+) -> Engine:
+    selection = choose_defaults(settings, llm, tts)
+    provider = make_tts(selection.tts, settings)
+    player = Player(sink if sink is not None else NullSink())
+    player.start(provider.format.sample_rate)
+    engine = Engine(settings, selection, player, provider)
+    engines.append(engine)
+    await engine.warm()
+    return engine
+
+
+async def warm_wav_engine(server: Any, engines: list[Engine], data_dir: Path, out: Path) -> Engine:
+    """An engine writing `out`, started on a cache an earlier run filled (as the next `say` would be)."""
+    settings = settings_for(server, data_dir)
+    warm = await build(settings, engines)
+    await warm.instant.wait_filled(30)
+    return await build(settings, engines, WavSink(str(out)))
+
+
+def fill_contexts(server: Any) -> set[str]:
+    return {c for c in server.sent_audio if c.startswith("ij-")}
+
+
+def wav_frames(path: Path) -> bytes:
+    with wave.open(str(path), "rb") as w:
+        return w.readframes(w.getnframes())
+
+
+async def test_cache_fills_once_per_voice_and_serves_every_utterance(
+    isim: Any, engines: list[Engine], tmp_path: Path
+) -> None:
+    settings = settings_for(isim, tmp_path)
+    engine = await build(settings, engines)
+    first = await engine.say(DOGS)
+    assert first.ok and first.interjection is None  # cold cache: skipped, never waited for
+    await engine.instant.wait_filled(30)
+    cache = engine.instant.cache(engine.tts)
+    texts = all_interjections("ru")
+    assert sorted(cache.clips) == sorted(texts)
+    assert cache.synthesised == len(texts)
+    asked = fill_contexts(isim)
+    said = [await engine.say(DOGS) for _ in range(4)]
+    assert [r.interjection for r in said] == list(INTERJECTIONS["ru"]["animals"])  # none twice in three
+    assert all(r.ok and r.stages_ms["first_sound"] is not None for r in said)
+    assert fill_contexts(isim) == asked  # hits: the TTS was not asked again
+    # a second engine (the next run) finds the disk cache warm and asks the TTS for nothing
+    again = await build(settings, engines)
+    result = await again.say(DOGS)
+    assert result.interjection == "Ого!"
+    assert again.instant.cache(again.tts).synthesised == 0
+    assert fill_contexts(isim) == asked
+
+
+async def test_voice_change_fills_the_new_voice(isim: Any, engines: list[Engine], tmp_path: Path) -> None:
+    engine = await build(settings_for(isim, tmp_path), engines)
+    await engine.instant.wait_filled(30)
+    old = engine.instant.cache(engine.tts)
+    await engine.use_tts("elevenlabs", output_format="pcm_16000")
+    new = engine.instant.cache(engine.tts)
+    assert new.key != old.key and new.key.format == "pcm_16000"
+    await engine.instant.wait_filled(30)
+    assert new.synthesised == len(all_interjections("ru"))
+    assert {p.name for p in new.directory.iterdir()} >= {new.path(t).name for t in new.clips}
+    result = await engine.say(DOGS)
+    assert result.interjection is not None
+    assert len({old.path(t) for t in old.clips} & {new.path(t) for t in new.clips}) == 0
+
+
+async def test_corrupt_cache_file_is_ignored_and_rebuilt(
+    isim: Any, engines: list[Engine], tmp_path: Path
+) -> None:
+    settings = settings_for(isim, tmp_path)
+    engine = await build(settings, engines)
+    await engine.instant.wait_filled(30)
+    path = engine.instant.cache(engine.tts).path("Ого!")
+    good = path.read_bytes()
+    path.write_bytes(good[:-7] + b"garbage")  # same length, bad samples
+    again = await build(settings, engines)
+    cache = again.instant.cache(again.tts)
+    assert cache.rejected == 1 and "Ого!" not in cache.clips
+    result = await again.say(DOGS)
+    assert result.interjection != "Ого!"  # never played: the next animal one instead
+    await again.instant.wait_filled(30)
+    assert cache.synthesised == 1  # rebuilt, and only that one
+    assert decode_clip(path.read_bytes()) is not None
+
+
+async def test_unwritable_data_dir_turns_the_feature_off_and_says_why(
+    isim: Any, engines: list[Engine], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data directory should be")
+    engine = await build(settings_for(isim, blocker), engines)
+    assert not engine.instant.active
+    assert engine.instant.reason is not None and "instant reactions off" in engine.instant.reason
+    result = await engine.say(DOGS)
+    assert result.ok and result.interjection is None
+    assert any("instant reactions off" in n and "cannot write" in n for n in result.notices)
+    assert fill_contexts(isim) == fill_contexts(isim)  # nothing was asked of the TTS for it
+    second = await engine.say(DOGS)
+    assert not any("instant reactions off" in n for n in second.notices)  # said once, not every time
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes to read-only dirs")
+async def test_read_only_data_dir(isim: Any, engines: list[Engine], tmp_path: Path) -> None:
+    data = tmp_path / "ro"
+    data.mkdir()
+    data.chmod(0o500)
+    try:
+        engine = await build(settings_for(isim, data), engines)
+        assert engine.instant.reason is not None and not engine.instant.active
+    finally:
+        data.chmod(0o700)
+
+
+async def test_wav_holds_interjection_pause_remark_exactly(
+    isim: Any, engines: list[Engine], tmp_path: Path
+) -> None:
+    out = tmp_path / "out.wav"
+    engine = await warm_wav_engine(isim, engines, tmp_path / "data", out)
+    requests_before = len(isim.requests)
+    result = await engine.say(DOGS)
+    await asyncio.to_thread(engine.player.close)
+    assert result.ok, result.error
+    clip = engine.instant.cache(engine.tts).get("Ого!")
+    assert clip is not None and result.interjection == "Ого!"
+    frames = wav_frames(out)
+    remark = isim.sent_audio[result.utterance_id]
+    rate = engine.player.sample_rate
+    assert frames[: len(clip.pcm)] == clip.pcm  # the whole interjection, first
+    assert frames.endswith(remark)  # the whole remark, last, exactly as the emulator sent it
+    middle = frames[len(clip.pcm) : len(frames) - len(remark)]
+    assert middle == bytes(len(middle))  # between them only silence: no overlap, nothing cut
+    assert result.gap_ms is not None and result.gap_ms >= PAUSE_MS - 1
+    if result.gap_ms <= PAUSE_MS + 1:  # the remark was ready early: the whole pause is in the stream
+        assert len(middle) // 2 == round(PAUSE_MS * rate / 1000)
+    assert result.stages_ms["first_sound"] < result.stages_ms["first_audio"]  # type: ignore[operator]
+    # the prompt said which interjection was already played, and the remark does not open with it
+    body = isim.requests[requests_before]
+    assert '"Ого!"' in body["messages"][-1]["content"]
+    assert REPLY.startswith("Ого!") and not result.text.lower().startswith("ого")
+    assert result.text.startswith("Две собаки")
+
+
+async def say_and_interrupt(engine: Engine, stage: str) -> tuple[asyncio.Task[Any], list[str]]:
+    seen: list[str] = []
+    reached = asyncio.Event()
+
+    def on_event(event: PipelineEvent) -> None:
+        if isinstance(event, StageReached):
+            seen.append(event.stage)
+            if event.stage == stage:
+                reached.set()
+
+    task = asyncio.create_task(engine.say(DOGS, on_event=on_event))
+    await asyncio.wait_for(reached.wait(), 10)
+    engine.interrupt()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return task, seen
+
+
+@pytest.mark.parametrize("stage", ["first_sound", "first_audio"])
+async def test_interrupt_stops_interjection_and_remark(
+    stage: str, isim: Any, engines: list[Engine], tmp_path: Path
+) -> None:
+    out = tmp_path / "out.wav"
+    engine = await warm_wav_engine(isim, engines, tmp_path / "data", out)
+    _task, seen = await say_and_interrupt(engine, stage)
+    assert "playback_done" not in seen
+    record = engine.results[-1]
+    assert record.error_kind == "cancelled"
+    await asyncio.to_thread(engine.player.close)
+    clip = engine.instant.cache(engine.tts).get("Ого!")
+    assert clip is not None
+    frames = wav_frames(out)
+    if stage == "first_sound":  # stopped inside the interjection: part of it, and nothing of the remark
+        assert 0 < len(frames) < len(clip.pcm) and clip.pcm.startswith(frames)
+        assert "first_audio" not in seen
+    else:  # stopped inside the remark: the whole interjection, then less than the whole remark
+        remark = isim.sent_audio[next(reversed(isim.sent_audio))]
+        assert frames.startswith(clip.pcm)
+        assert len(frames) < len(clip.pcm) + round(PAUSE_MS * engine.player.sample_rate / 1000) * 2 + len(
+            remark
+        )
+
+
+async def test_offline_voice_has_espeak_interjections(engines: list[Engine], tmp_path: Path) -> None:
+    settings = Settings().model_copy(update={"data_dir": tmp_path, "instant": True})
+    engine = await build(settings, engines, tts="espeak", llm="offline/phrasebook")
+    await engine.instant.wait_filled(60)
+    cache = engine.instant.cache(engine.tts)
+    assert cache.key.tts == "espeak" and len(cache.clips) == len(all_interjections("ru"))
+    result = await engine.say(DOGS)
+    assert result.ok and result.interjection == "Ого!"
+    assert result.stages_ms["first_sound"] is not None and result.gap_ms is not None
+
+
+async def test_cloud_voice_interjections_serve_while_the_cloud_is_down(
+    isim: Any, engines: list[Engine], tmp_path: Path
+) -> None:
+    settings = settings_for(isim, tmp_path, tts_fallback=True)
+    warm = await build(settings, engines)
+    await warm.instant.wait_filled(30)
+    cloud_clip = warm.instant.cache(warm.tts).get("Ого!")
+    assert cloud_clip is not None
+    # the next run: the cloud voice's endpoint refuses connections (same host, so the same voice key)
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    dead = f"ws://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+    down = settings.model_copy(update={"elevenlabs_base_url": dead})
+    engine = await build(down, engines)
+    assert "tts" in engine.warm_errors
+    result = await engine.say(DOGS)
+    assert result.ok, result.error
+    assert result.interjection == "Ого!"
+    assert engine.instant.cache(engine.tts).get("Ого!") == cloud_clip  # the character's own voice
+    assert result.degraded  # the remark itself came from the offline voice
+
+
+async def test_instant_off_by_setting_and_per_call(isim: Any, engines: list[Engine], tmp_path: Path) -> None:
+    settings = settings_for(isim, tmp_path)
+    engine = await build(settings, engines)
+    await engine.instant.wait_filled(30)
+    assert (await engine.say(DOGS, instant=False)).interjection is None
+    engine.set_instant(False)
+    off = await engine.say(DOGS)
+    assert off.interjection is None and off.gap_ms is None
+    assert off.stages_ms["first_sound"] == off.stages_ms["first_audio"]  # the remark is the first sound
+    assert (await engine.say(DOGS, instant=True)).interjection is not None
