@@ -59,10 +59,13 @@ class NuanuApp(App[int]):
         Binding("ctrl+g", "open_mode('history')", "History", show=False, id="mode-history"),
     ]
 
-    def __init__(self, bridge: EngineBridge, *, interrupt: bool = False, live_status: bool = True) -> None:
+    def __init__(
+        self, bridge: EngineBridge, *, interrupt: bool = False, live_status: bool = True, instant: bool = True
+    ) -> None:
         super().__init__()
         self.bridge = bridge
         self.interrupt_mode = interrupt
+        self.instant = instant  # the picker's switch starts where NUANU_INSTANT put the engine
         self.live_status = live_status
         self._engine_started = False
 
@@ -124,7 +127,12 @@ def make_app(
             output_format=fmt,
         )
     bridge = EngineBridge(factory, output_format=fmt or "", settings=settings)
-    return NuanuApp(bridge, interrupt=bool(getattr(settings, "interrupt", False)), live_status=live_status)
+    return NuanuApp(
+        bridge,
+        interrupt=bool(getattr(settings, "interrupt", False)),
+        live_status=live_status,
+        instant=bool(getattr(settings, "instant", True)),
+    )
 
 
 def run_app(args: argparse.Namespace, settings: Any, launched: Any = None) -> int:

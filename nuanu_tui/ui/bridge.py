@@ -147,6 +147,9 @@ def view_of(result: UtteranceResult) -> UtteranceView:
         served_by=result.served_by,
         voiced_by=tuple(result.voiced_by),
         degraded=result.degraded,
+        interjection=result.interjection,
+        interjection_ms=result.interjection_ms,
+        gap_ms=result.gap_ms,
     )
 
 
@@ -556,6 +559,15 @@ class EngineBridge:
                     self.output_format = fmt
                 target.post_message(ProviderSwitched("tts", spec, warm))
             self._post_status(target)
+
+        return self._submit(run())
+
+    def set_instant(self, on: bool, target: MessagePump) -> concurrent.futures.Future[None]:
+        """The picker's instant-reactions switch; a reason to stay off comes back as a failed switch."""
+
+        async def run() -> None:
+            reason = await self.ops.set_instant(on)
+            target.post_message(ProviderSwitched("instant", "on" if on else "off", reason))
 
         return self._submit(run())
 

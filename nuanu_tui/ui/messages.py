@@ -50,6 +50,9 @@ class UtteranceView:
     served_by: str | None = None  # who really spoke (final views only)
     voiced_by: tuple[str, ...] = ()
     degraded: bool = False
+    interjection: str | None = None  # the instant reaction, once the utterance is done
+    interjection_ms: float | None = None  # its length: the waterfall marks first_sound … its end
+    gap_ms: float | None = None
 
     @property
     def ttfa(self) -> float | None:

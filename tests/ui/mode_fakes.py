@@ -77,6 +77,7 @@ class LaneEngine(FakeEngine):
         queue: bool = True,
         failover: bool = True,
         seed: int | None = None,
+        instant: bool | None = None,
     ) -> UtteranceResult:
         emit = on_event or (lambda _e: None)
         self._n += 1

@@ -10,6 +10,7 @@ from mode_fakes import FAST, SLOW, LaneEngine, lane_app
 from textual.widgets import DataTable, ProgressBar
 from ui_fakes import Messages, ready
 
+from nuanu_tui.core.timeline import STAGES
 from nuanu_tui.ui.messages import BenchFinished, BenchRunDone
 from nuanu_tui.ui.screens.bench import BenchScreen
 from nuanu_tui.ui.screens.modals import WaterfallModal
@@ -52,7 +53,7 @@ async def test_run_fills_progress_table_and_store() -> None:
         assert list(stats.summary) == [FAST, SLOW]
         assert stats.summary[FAST]["first_audio"]["p50"] == 384.0  # type: ignore[index]
         assert stats.summary[SLOW]["first_audio"]["p50"] == 700.0  # type: ignore[index]
-        assert stats.query_one(DataTable).row_count == 2 * 7
+        assert stats.query_one(DataTable).row_count == 2 * len(STAGES)
         assert "ok 2/2" in str(stats.query_one("#stats-success").render())
         # ABBA order after one warm-up per spec.
         assert [k["llm"] for k in engine.kwargs] == [FAST, SLOW, FAST, SLOW, SLOW, FAST]

@@ -19,6 +19,7 @@ from nuanu_tui.ui.app import NuanuApp, make_app
 
 FIXED_START = datetime(2026, 3, 14, 12, 0, 5).timestamp()  # renders 12:00:05 in any time zone
 FIXED_STAGES = {
+    "first_sound": 384.0,  # no interjection: the remark is the first sound
     "ttft": 212.0,
     "first_flush": 231.0,
     "first_audio_byte": 381.0,

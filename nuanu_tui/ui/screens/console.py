@@ -88,6 +88,7 @@ class ConsoleScreen(Screen[None]):
                 cat.tts_choices,
                 cat.output_formats,
                 interrupt=self.interrupt_mode,
+                instant=self.nuanu.instant,
                 id="picker",
             )
         yield TriggerBar(cat.seeds, id="trigger-bar")
@@ -214,6 +215,8 @@ class ConsoleScreen(Screen[None]):
             self.switch_tts(None, event.value)
         elif event.kind == "interrupt":
             self.set_interrupt_mode(event.value == "on")
+        elif event.kind == "instant" and self.bridge.ready:
+            self.bridge.set_instant(event.value == "on", self)
 
     # --- bridge messages ----------------------------------------------------------------------------
     def on_engine_ready(self, message: EngineReady) -> None:

@@ -21,13 +21,15 @@ class ProviderPicker(VerticalScroll):
     ProviderPicker SelectCurrent Static#label { text-wrap: nowrap; text-overflow: ellipsis; }
     ProviderPicker > #mode-row { height: auto; margin-top: 1; }
     ProviderPicker > #mode-row > Label { padding: 1 1 0 1; }
+    ProviderPicker > #instant-row { height: auto; }
+    ProviderPicker > #instant-row > Label { padding: 1 1 0 1; }
     ProviderPicker > #now { margin-top: 1; color: $text-muted; height: auto; }
     """
 
     class Changed(Message):
         def __init__(self, kind: str, value: str) -> None:
             super().__init__()
-            self.kind = kind  # "llm" | "tts" | "format" | "interrupt"
+            self.kind = kind  # "llm" | "tts" | "format" | "interrupt" | "instant"
             self.value = value
 
     def __init__(
@@ -37,6 +39,7 @@ class ProviderPicker(VerticalScroll):
         formats: tuple[str, ...],
         *,
         interrupt: bool = False,
+        instant: bool = True,
         **kwargs: object,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -44,6 +47,7 @@ class ProviderPicker(VerticalScroll):
         self.tts_choices = list(tts_choices)
         self.formats = list(formats)
         self.interrupt = interrupt
+        self.instant = instant
         self.current: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
@@ -72,6 +76,11 @@ class ProviderPicker(VerticalScroll):
                 self.interrupt, id="pick-interrupt", tooltip="On: a new trigger interrupts the current one"
             )
             yield Label("interrupt", id="mode-label")
+        with Horizontal(id="instant-row"):
+            yield Switch(
+                self.instant, id="pick-instant", tooltip="On: an interjection plays at once, then the remark"
+            )
+            yield Label("instant reaction", id="instant-label")
         yield SteadyStatic("", id="now")
 
     def show_current(self, llm: str, tts: str, fmt: str) -> None:
@@ -111,8 +120,9 @@ class ProviderPicker(VerticalScroll):
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
         event.stop()
-        self.interrupt = event.value
-        self.post_message(self.Changed("interrupt", "on" if event.value else "off"))
+        kind = "instant" if event.switch.id == "pick-instant" else "interrupt"
+        setattr(self, kind, event.value)
+        self.post_message(self.Changed(kind, "on" if event.value else "off"))
 
     def set_interrupt(self, value: bool) -> None:
         self.interrupt = value

@@ -15,6 +15,7 @@ from nuanu_tui.ui.messages import UtteranceView
 
 # Each stage's bar runs from the moment it waits on (its parent stage, or t0) to the moment it is reached.
 PARENT = {
+    "first_sound": None,
     "ttft": None,
     "first_flush": "ttft",
     "first_audio_byte": "first_flush",
@@ -110,8 +111,14 @@ class Waterfall(Widget):
             parent = PARENT.get(stage)
             start = stages.get(parent) if parent else 0.0
             start = 0.0 if start is None else min(start, ms)
+            end = ms
+            if (
+                stage == "first_sound" and view.interjection_ms
+            ):  # the interjection's span: it sounds from here
+                start, end = ms, ms + view.interjection_ms
+                label = Text.assemble(label, (f" {view.interjection}", "italic"))
             bar = Bar(
-                highlight_range=(start * scale, max(ms * scale, start * scale + 0.5)),
+                highlight_range=(start * scale, max(end * scale, start * scale + 0.5)),
                 highlight_style=_style(stage),
                 background_style="grey23",
                 width=bar_w,
@@ -173,6 +180,7 @@ def _cell(value: Text | str, width: int, *, right: bool = False) -> Text:
 
 def _style(stage: str) -> str:
     return {
+        "first_sound": "#d75fd7",
         "ttft": "#5fafff",
         "first_flush": "#87d7ff",
         "first_audio_byte": "#d7af5f",
