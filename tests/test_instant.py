@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FAKE_KEYS
 from pydantic import SecretStr
 
 from nuanu_tui.core.audio.player import Player
@@ -36,6 +35,7 @@ from nuanu_tui.core.instant import (
 from nuanu_tui.core.llm.prompts import SYSTEM_PROMPTS, build_messages
 from nuanu_tui.sim import SimThread
 from nuanu_tui.sim.profiles import LLMProfile, ProfileSet, TTSProfile
+from tests.conftest import FAKE_KEYS
 
 GROQ = "groq/llama-3.1-8b-instant"
 DOGS = "две собаки слева"
@@ -129,7 +129,7 @@ def test_opening_guard(deltas: list[str], said: str | None, text: str) -> None:
 
 def test_prompt_carries_the_interjection_after_the_trigger() -> None:
     plain = build_messages(DOGS, "ru")
-    said = build_messages(DOGS, "ru", "Ого!")
+    said = build_messages(DOGS, "ru", interjection="Ого!")
     assert said[0] == plain[0] and said[0]["content"] == SYSTEM_PROMPTS["ru"]  # the cached prefix stays
     assert said[1]["content"].startswith(plain[1]["content"])
     note = said[1]["content"][len(plain[1]["content"]) :]
