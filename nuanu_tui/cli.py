@@ -45,7 +45,16 @@ def _common(p: argparse.ArgumentParser, *, many_llms: bool = False) -> None:
             "--llm", help="LLM spec PROVIDER/MODEL, e.g. groq/llama-3.1-8b-instant or offline/phrasebook"
         )
     p.add_argument("--tts", help="TTS: elevenlabs[/MODEL] or espeak[/VOICE]")
-    p.add_argument("--audio", help="audio output: device (default), null, wav:PATH")
+    p.add_argument(
+        "--audio",
+        help="audio output: device (default), device:NAME or device:INDEX (as `doctor` lists them), null, wav:PATH",
+    )
+    p.add_argument(
+        "--when-audio-lost",
+        choices=("hold", "keep"),
+        help="while the speaker is gone: hold remarks until it is back, dropping stale ones (default), "
+        "or keep generating them, marked not heard",
+    )
     p.add_argument("--demo", action="store_true", help="run against the in-process emulator (SIMULATED)")
     p.add_argument(
         "--output-format", choices=OUTPUT_FORMATS, help="ElevenLabs output format (default pcm_24000)"
@@ -151,6 +160,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         update["ws_mode"] = args.ws_mode
     if getattr(args, "output_format", None):
         update["output_format"] = args.output_format
+    if getattr(args, "when_audio_lost", None):
+        update["audio_lost"] = args.when_audio_lost
     if getattr(args, "no_failover", False):
         update["failover"] = "off"
         update["tts_fallback"] = False
@@ -301,6 +312,11 @@ async def _say(args: argparse.Namespace, settings: Settings, out: JsonOut) -> in
 
     if not args.trigger.strip():
         raise NuanuError("input", "empty trigger: type what the camera sees")
+    if (args.audio or settings.audio).startswith("device"):
+        from nuanu_tui.core.audio.stderr_tap import install
+        from nuanu_tui.core.remote import engine_log_path
+
+        install(engine_log_path(settings))  # ALSA/PortAudio's C-level lines go to the log, not here
     engine = await Engine.create(
         settings,
         llm=args.llm,
