@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,14 +122,22 @@ def assert_failed_mid_remark(result: Any) -> None:
     assert result.stages_ms["playback_done"] is None
 
 
-async def wait_back(engine: Engine) -> str:
-    """Wait (polling the status, as the console does) until the engine reports the speaker back."""
+async def wait_status(engine: Engine, field: str) -> str:
+    """Wait (polling the status, as the console does) until `field` of the engine's status is set."""
     for _ in range(400):
-        back = engine.status().audio_back
-        if back is not None:
-            return back
+        value = getattr(engine.status(), field)
+        if value is not None:
+            return str(value)
         await asyncio.sleep(0.05)
-    raise AssertionError(f"the speaker never came back: {engine.status().audio_lost}")
+    raise AssertionError(f"status never had {field}: {engine.status()}")
+
+
+async def wait_back(engine: Engine) -> str:
+    return await wait_status(engine, "audio_back")
+
+
+async def wait_lost(engine: Engine) -> str:
+    return await wait_status(engine, "audio_lost")
 
 
 async def assert_recovered(engine: Engine, speaker: Any, sim: Any) -> None:
@@ -145,57 +154,31 @@ async def assert_recovered(engine: Engine, speaker: Any, sim: Any) -> None:
     assert found.gaps_ms == [], found
 
 
+# fault -> (what breaks it mid-remark, what repairs it, what the failed remark's error says)
+FAULTS: dict[str, tuple[Callable[[Any], object], Callable[[Any], object], str]] = {
+    "sink unloaded": (lambda s: s.unload_sink(), lambda s: s.load_sink(), "audio device lost mid-playback"),
+    # a suspended sink takes no samples (PortAudio's write would block for ever): the stall is the loss
+    "sink suspended": (lambda s: s.suspend(), lambda s: s.suspend(False), "took no samples"),
+    "server killed": (lambda s: s.kill(), lambda s: s.start(), "audio device lost mid-playback"),
+}
+
+
 @pytest.mark.slow
-async def test_speaker_pulled_mid_remark_and_plugged_back(sim: Any, speaker: Any) -> None:
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_speaker_fault_mid_remark_costs_that_remark_only(sim: Any, speaker: Any, fault: str) -> None:
+    breaks, repairs, says = FAULTS[fault]
     engine = await device_engine(sim)
     try:
-        result = await _say_and_fault(engine, "две собаки слева", speaker.unload_sink)
+        result = await _say_and_fault(engine, "две собаки слева", lambda: breaks(speaker))
         assert_failed_mid_remark(result)
+        assert says in (result.error or "")
         status = engine.status()
         assert status.audio_lost is not None and status.audio_lost.startswith(engine.player.sink_name)
         assert " since " in status.audio_lost
-        speaker.load_sink()
+        repairs(speaker)
         await assert_recovered(engine, speaker, sim)
     finally:
         await engine.aclose()
-
-
-@pytest.mark.slow
-async def test_speaker_suspended_mid_remark_and_resumed(sim: Any, speaker: Any) -> None:
-    """A suspended sink takes no samples (PortAudio's write would block for ever): the stall is the loss."""
-    engine = await device_engine(sim)
-    try:
-        result = await _say_and_fault(engine, "две собаки слева", speaker.suspend)
-        assert_failed_mid_remark(result)
-        assert "took no samples" in (result.error or "")
-        assert engine.status().audio_lost is not None
-        speaker.suspend(False)
-        await assert_recovered(engine, speaker, sim)
-    finally:
-        await engine.aclose()
-
-
-@pytest.mark.slow
-async def test_audio_server_killed_mid_remark_and_restarted(sim: Any, speaker: Any) -> None:
-    engine = await device_engine(sim)
-    try:
-        result = await _say_and_fault(engine, "две собаки слева", speaker.kill)
-        assert_failed_mid_remark(result)
-        assert engine.status().audio_lost is not None
-        speaker.start()
-        await assert_recovered(engine, speaker, sim)
-    finally:
-        await engine.aclose()
-
-
-async def wait_lost(engine: Engine) -> str:
-    """Wait (polling the status, as the console does) until the engine has noticed the speaker is gone."""
-    for _ in range(200):
-        lost = engine.status().audio_lost
-        if lost is not None:
-            return lost
-        await asyncio.sleep(0.05)
-    raise AssertionError("the engine never noticed the speaker was gone")
 
 
 @pytest.mark.slow
@@ -247,6 +230,7 @@ async def test_keep_mode_generates_while_the_speaker_is_gone_without_a_ttfa(sim:
         assert result.stages_ms["playback_done"] is None
         assert any(n.startswith("not heard: the speaker was lost") for n in result.notices)
         speaker.load_sink()
+        await wait_back(engine)  # until it is back, keep mode keeps sending remarks to the stand-in
         await assert_recovered(engine, speaker, sim)
     finally:
         await engine.aclose()
