@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nuanu_tui.core.errors import ConfigError
+from nuanu_tui.core.errors import ConfigError, NuanuError
 
 if TYPE_CHECKING:  # the parser is built on every start: the ride's modules load only for `ride`
     from nuanu_tui.core.config import Settings
-    from nuanu_tui.core.ride.feeds import Feed, LineFeed
-    from nuanu_tui.core.ride.session import RideSession
+    from nuanu_tui.core.ride.compose import RideHandle
+    from nuanu_tui.core.ride.feeds import LineFeed
 
 SPEEDS = ("1", "4", "max")
 
@@ -34,36 +34,21 @@ def add_ride_parser(sub: Any, common: Any) -> None:
     ride.add_argument("--json", dest="json_path", metavar="PATH", help="write the ride report here")
 
 
-def build_feeds(args: argparse.Namespace, settings: Settings) -> list[Feed]:
-    from nuanu_tui.core.ride.feeds import LineFeed, UdpFeed, WebSocketFeed
-
-    host = args.host or settings.events_host
-    token = settings.events_token.get_secret_value().strip() if settings.events_token else None
-    feeds: list[Feed] = []
-    if args.ws is not None:
-        feeds.append(WebSocketFeed(args.ws, host, token or None))
-    if args.udp is not None:
-        feeds.append(UdpFeed(args.udp, host, token or None))
-    if args.stdin:
-        feeds.append(LineFeed(name="stdin"))
-    return feeds
-
-
 async def run_ride_cli(args: argparse.Namespace, settings: Settings) -> int:
     from nuanu_tui.cli import offline_line
     from nuanu_tui.core.engine import Engine
-    from nuanu_tui.core.ride.director import Director, DirectorConfig
+    from nuanu_tui.core.ride.compose import RideRequest, run_ride
+    from nuanu_tui.core.ride.director import DirectorConfig
     from nuanu_tui.core.ride.feeds import LineFeed
-    from nuanu_tui.core.ride.recording import RideRecorder, load_replay, new_ride_path
-    from nuanu_tui.core.ride.session import RideClock, RideSession
+    from nuanu_tui.core.ride.recording import load_replay
     from nuanu_tui.core.store import Store, default_db_path
 
-    feeds = build_feeds(args, settings)
-    replay = load_replay(args.replay) if args.replay else None
-    if not feeds and replay is None:
+    if args.ws is None and args.udp is None and not args.stdin and not args.replay:
         raise ConfigError("nothing to ride: give --ws PORT, --udp PORT, --stdin or --replay FILE")
     if args.duration is not None and args.duration <= 0:
         raise ConfigError("--duration must be positive seconds")
+    if args.replay:
+        load_replay(args.replay)  # a missing or unreadable file is one line, before anything starts
     engine = await Engine.create(
         settings,
         llm=args.llm,
@@ -72,66 +57,80 @@ async def run_ride_cli(args: argparse.Namespace, settings: Settings) -> int:
         demo=args.demo,
         output_format=args.output_format,
     )
-    data_dir = default_db_path(settings.data_dir).parent
+    store: Store | None = Store.from_settings(engine.settings)
+    try:
+        store.open()  # type: ignore[union-attr]
+    except NuanuError as exc:  # the ride still runs and is still recorded as JSON lines
+        print(f"warning: {exc.message}; decisions are not stored in the database", file=sys.stderr)
+        store = None
     label = Path(args.replay).stem if args.replay else "live"
-    store = Store.from_settings(engine.settings).open()
-    session_id = store.start_session("ride", f"ride {label}")
-    recorder = RideRecorder(new_ride_path(data_dir, label), secrets=engine.settings.secrets())
-    speed = None if args.speed == "max" else float(args.speed)
-    session = RideSession(
-        engine,
-        Director(DirectorConfig.from_settings(settings)),
-        clock=RideClock(speed),
+    request = RideRequest(
+        udp_port=args.udp,
+        ws_port=args.ws,
+        host=args.host or settings.events_host,
+        replay=args.replay,
+        speed=None if args.speed == "max" else float(args.speed),
+        director=DirectorConfig.from_settings(settings),
+        data_dir=str(default_db_path(settings.data_dir).parent),
+        label=label,
         inbox_size=settings.events_queue,
-        recorder=recorder,
-        store=store,
-        session_id=session_id,
+        session_id=store.start_session("ride", f"ride {label}") if store is not None else None,
     )
+    lines = [LineFeed(name="stdin")] if args.stdin else []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    until = None
-    lines = [f for f in feeds if isinstance(f, LineFeed)]
-    if lines and len(lines) == len(feeds) and replay is None:
-        until = _end_of_input(lines[0], session)
+    handles: list[RideHandle] = []
+    only_stdin = args.stdin and args.ws is None and args.udp is None and not args.replay
+    session = None
     try:
         line = offline_line(engine)
         if line:
             print(line, file=sys.stderr)
-        for feed in feeds:
-            print(f"ride: {feed.name} feed {_where(feed)}", file=sys.stderr)
-        await session.run(feeds, replay=replay, stop=stop, duration=args.duration, until=until)
+        session = await run_ride(
+            engine,
+            request,
+            extra_feeds=list(lines),
+            store=store,
+            stop=stop,
+            duration=args.duration,
+            on_start=handles.append,
+            until=_end_of_input(lines[0], handles) if only_stdin else None,
+        )
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
         await engine.aclose()
-        store.flush(timeout=5)
-        store.close()
-        report = session.report()
-        report["recording"] = str(recorder.path)
+        if store is not None:
+            store.flush(timeout=5)
+            store.close()
+        ride = session or (handles[0].session if handles else None)
+        report = ride.report() if ride is not None else _empty_report()
+        report["recording"] = ride.recording if ride is not None else None
         if args.json_path:
             Path(args.json_path).write_text(
                 json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8"
             )
     print(summary_line(report["summary"]))
-    print(f"recorded: {recorder.path}", file=sys.stderr)
+    if report["recording"]:
+        print(f"recorded: {report['recording']}", file=sys.stderr)
     return 0
 
 
-async def _end_of_input(feed: LineFeed, session: RideSession) -> None:
-    while feed.done is None:
+def _empty_report() -> dict[str, Any]:
+    summary = {"received": 0, "spoken": 0, "spoken_by_reason": {}, "skipped": {}, "rejected": {},
+               "event_to_first_audio": {"n": 0, "p50": None, "p95": None, "max": None}}  # fmt: skip
+    return {"events": [], "utterances": [], "summary": summary}
+
+
+async def _end_of_input(feed: LineFeed, handles: list[RideHandle]) -> None:
+    while feed.done is None or not handles:
         await asyncio.sleep(0.01)
     await feed.done.wait()
-    await session.drain()
-
-
-def _where(feed: Feed) -> str:
-    port = getattr(feed, "port", None)
-    host = getattr(feed, "host", "")
-    return f"on {host}:{port}" if port is not None else "reading"
+    await handles[0].session.drain()
 
 
 def summary_line(summary: dict[str, Any]) -> str:

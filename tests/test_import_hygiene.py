@@ -29,8 +29,11 @@ def test_core_module_does_not_import_ui_libraries(module: str) -> None:
     assert out.stdout.strip() == "", f"{module} loads {out.stdout.strip()}"
 
 
-def test_only_the_bridge_imports_core_under_ui() -> None:
-    """Widgets, screens and messages see view records, never engine objects (bridge.py is the one seam)."""
+BRIDGE_MODULES = {"bridge.py", "ride_bridge.py"}  # the shared engine link, and one module per mode over it
+
+
+def test_only_the_bridge_modules_import_core_under_ui() -> None:
+    """Widgets, screens and messages see view records, never engine objects (the bridges are the seam)."""
     import pathlib
 
     import nuanu_tui.ui
@@ -39,9 +42,35 @@ def test_only_the_bridge_imports_core_under_ui() -> None:
     offenders = [
         str(p.relative_to(root))
         for p in root.rglob("*.py")
-        if p.name != "bridge.py" and CORE_IMPORT.search(p.read_text(encoding="utf-8"))
+        if p.name not in BRIDGE_MODULES and CORE_IMPORT.search(p.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_mode_bridges_stand_on_the_shared_link_only() -> None:
+    """A mode's bridge may use the shared one (`bridge.py`), never another mode's bridge."""
+    import pathlib
+
+    import nuanu_tui.ui
+
+    root = pathlib.Path(nuanu_tui.ui.__file__).parent
+    for name in BRIDGE_MODULES - {"bridge.py"}:
+        text = (root / name).read_text(encoding="utf-8")
+        others = {m.removesuffix(".py") for m in BRIDGE_MODULES - {"bridge.py", name}}
+        assert not any(f"nuanu_tui.ui.{o}" in text for o in others), name
+    assert "ride_bridge" not in (root / "bridge.py").read_text(encoding="utf-8")
+
+
+def test_the_ride_view_loads_no_engine_stack_when_opened() -> None:
+    """The ride runs in the engine's process: its view (and bridge) in the console's process stay light."""
+    probe = (
+        "import sys, nuanu_tui.ui.app, nuanu_tui.ui.ride_bridge, nuanu_tui.ui.screens.ride; heavy = {'numpy',"
+        " 'openai', 'groq', 'websockets', 'miniaudio', 'sounddevice', 'soxr', 'pymorphy3', 'aiohttp'};"
+        " print(','.join(sorted(heavy & set(sys.modules))))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == ""
 
 
 def test_the_console_process_does_not_load_the_engine_stack() -> None:

@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     events_host: str = Field("127.0.0.1", validation_alias=_env("NUANU_EVENTS_HOST"))
     events_token: SecretStr | None = Field(None, validation_alias=_env("NUANU_EVENTS_TOKEN"))
     events_queue: int = Field(256, ge=1, le=100000, validation_alias=_env("NUANU_EVENTS_QUEUE"))
+    ride_udp_port: int = Field(47800, ge=0, le=65535, validation_alias=_env("NUANU_RIDE_UDP_PORT"))
+    ride_ws_port: int = Field(47801, ge=0, le=65535, validation_alias=_env("NUANU_RIDE_WS_PORT"))
 
     instant: bool = Field(True, validation_alias=_env("NUANU_INSTANT"))  # interjections before the remark
 

@@ -70,6 +70,44 @@ class StoreRelay:
         )
 
 
+class RideStoreRelay:
+    """A ride's store writes, sent to the console's process in batches (a flood of events is thousands of
+    decisions a second; one message per 0.1 s carries them)."""
+
+    INTERVAL_S = 0.1
+
+    def __init__(self, channel: Channel, rid: int) -> None:
+        self._channel = channel
+        self._rid = rid
+        self._pending: list[tuple[Any, str | None]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def record_ride_decision(self, decision: Any, session_id: str | None) -> None:
+        self._pending.append((decision, session_id))
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.INTERVAL_S, self.flush)
+
+    def record(
+        self, result: UtteranceResult, session_id: str | None = None, run_id: str | None = None
+    ) -> str:
+        self.flush()  # keep the order: decisions before the utterance they led to
+        self._channel.send("store", self._rid, "record", (result, session_id, run_id), {})
+        return result.utterance_id
+
+    def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self._channel.send("store", self._rid, "record_ride_decisions", (batch,), {})
+
+
+async def _now(fn: Any, *args: Any) -> Any:
+    """A synchronous op answered like the others (its errors become the reply)."""
+    return fn(*args)
+
+
 class Host:
     """Serves one engine until the console says `close` or goes away (end of file on the socket)."""
 
@@ -167,6 +205,14 @@ class Host:
             self._run(rid, self._compare(rid, args[0], args[1]))
         elif op == "bench":
             self._run(rid, self._bench(rid, args[0], args[1], args[2]))
+        elif op == "ride":
+            self._run(rid, self._ride(rid, args[0], args[1]))
+        elif op == "ride_stop":
+            ops.ride_stop()
+        elif op == "ride_operator":
+            self._run(rid, _now(ops.ride_operator, *args))
+        elif op == "ride_configure":
+            self._run(rid, _now(ops.ride_configure, *args))
         elif op == "stats":
             self._run(rid, self._stats())
         else:
@@ -208,6 +254,17 @@ class Host:
             on_event=self._events(rid),
             store=StoreRelay(self.channel, rid) if stored else None,
             session_id=session_id,
+        )
+
+    def _ride(self, rid: int, request: Any, stored: bool) -> Awaitable[Any]:
+        """Reserved now, in message order: a `ride_stop` right behind this request stops this ride."""
+        assert self.ops is not None
+        send = self.channel.send
+        return self.ops.ride(
+            request,
+            on_update=lambda update: send("progress", rid, update),
+            on_event=self._events(rid),
+            store=RideStoreRelay(self.channel, rid) if stored else None,
         )
 
     async def _stats(self) -> dict[str, Any]:

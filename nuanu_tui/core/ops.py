@@ -1,12 +1,12 @@
-"""Operator actions on one engine beyond `say`: switching providers, listing models, compare rounds and
-benchmark runs. The console's bridge uses this directly for an in-process engine, and the engine host
+"""Operator actions on one engine beyond `say`: switching providers, listing models, compare rounds,
+benchmark runs and rides. The console's bridge uses this directly for an in-process engine, and the engine host
 process uses the very same class, so both paths run one implementation.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from nuanu_tui.core.bench import BenchConfig, BenchProgress, BenchResult, run_bench
@@ -31,6 +31,29 @@ class BenchStore(Protocol):
     ) -> None: ...
 
 
+class _RideSlot:
+    """The running ride: reserved when asked for, its handle once it has started; a stop that comes
+    before the start is kept and applied then."""
+
+    def __init__(self) -> None:
+        self.handle: Any = None
+        self._stop = False
+
+    def started(self, handle: Any) -> None:
+        self.handle = handle
+        if self._stop:
+            handle.stop.set()
+
+    def stop(self) -> None:
+        self._stop = True
+        if self.handle is not None:
+            self.handle.stop.set()
+
+
+async def _failed(exc: BaseException) -> Any:
+    raise exc
+
+
 class EngineOps:
     """Stateful helpers around one engine: the compare session (and its tally) and the bench's stop flag."""
 
@@ -38,6 +61,7 @@ class EngineOps:
         self.engine = engine
         self._compare: CompareSession | None = None
         self._bench_cancel: asyncio.Event | None = None
+        self._ride: _RideSlot | None = None
 
     # --- providers ------------------------------------------------------------------------------------
     async def use_llm(self, spec: str) -> None:
@@ -121,10 +145,62 @@ class EngineOps:
         if self._bench_cancel is not None:
             self._bench_cancel.set()
 
+    # --- ride ------------------------------------------------------------------------------------------
+    def ride(
+        self,
+        request: Any,
+        *,
+        on_update: Callable[[Any], None],
+        on_event: Callable[[PipelineEvent], None],
+        store: Any = None,
+    ) -> Awaitable[dict[str, Any]]:
+        """Run a ride (`core.ride.compose.RideRequest`) until `ride_stop`, or its replay's end; the awaitable
+        gives its summary. The ride is reserved at once (a `ride_stop` right behind it stops it), and its
+        modules load only when a ride starts (the console's process never needs them)."""
+        if self._ride is not None:
+            return _failed(NuanuError("ride", "a ride is already running"))
+        slot = self._ride = _RideSlot()
+        return self._run_ride(slot, request, on_update, on_event, store)
+
+    async def _run_ride(
+        self, slot: _RideSlot, request: Any, on_update: Any, on_event: Any, store: Any
+    ) -> dict[str, Any]:
+        from nuanu_tui.core.ride.compose import run_ride
+
+        try:
+            session = await run_ride(
+                self.engine, request, store=store, on_update=on_update, on_event=on_event, on_start=slot.started
+            )  # fmt: skip
+        finally:
+            self._ride = None
+        return session.tally.summary()  # type: ignore[no-any-return]
+
+    def ride_stop(self) -> None:
+        if self._ride is not None:
+            self._ride.stop()
+
+    def ride_operator(self, text: str, interrupt: bool) -> None:
+        """A typed trigger during a ride: it always speaks (queued, or stopping the current remark)."""
+        self._handle().operator(text, interrupt)
+
+    def ride_configure(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Live edits of the director's rules (and pause); returns the settings now in force."""
+        handle = self._handle()
+        try:
+            return handle.configure(changes)
+        except (TypeError, ValueError) as exc:
+            raise NuanuError("ride", str(exc)) from None
+
+    def _handle(self) -> Any:
+        if self._ride is None or self._ride.handle is None:
+            raise NuanuError("ride", "no ride is running")
+        return self._ride.handle
+
     def stop_all(self) -> None:
-        """Shutdown: stop a running bench and compare round."""
+        """Shutdown: stop a running bench, compare round and ride."""
         self.bench_cancel()
         self.compare_interrupt()
+        self.ride_stop()
 
 
 __all__ = ["BenchStore", "EngineOps"]

@@ -410,9 +410,33 @@ class RemoteOps:
     def bench_cancel(self) -> None:
         self._remote.send("bench_cancel")
 
+    async def ride(
+        self,
+        request: Any,
+        *,
+        on_update: Callable[[Any], None],
+        on_event: Callable[[PipelineEvent], None],
+        store: Any = None,
+    ) -> dict[str, Any]:
+        summary: dict[str, Any] = await self._remote.call(
+            "ride", request, store is not None, on_event=on_event, on_progress=on_update, store=store
+        )
+        return summary
+
+    def ride_stop(self) -> None:
+        self._remote.send("ride_stop")
+
+    async def ride_operator(self, text: str, interrupt: bool) -> None:
+        await self._remote.call("ride_operator", text, interrupt)
+
+    async def ride_configure(self, changes: dict[str, Any]) -> dict[str, Any]:
+        settings: dict[str, Any] = await self._remote.call("ride_configure", changes)
+        return settings
+
     def stop_all(self) -> None:
         self.bench_cancel()
         self.compare_interrupt()
+        self.ride_stop()
 
 
 def _reap(proc: subprocess.Popen[bytes], wait: float = 2.0) -> int | None:

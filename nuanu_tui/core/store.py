@@ -169,6 +169,12 @@ _BOOL_COLUMNS = ("offline", "simulated", "ok", "degraded", "filtered")
 _JSON_COLUMNS = {"provider_timings": dict, "notices": list, "voiced_by": list}
 
 
+_RIDE_INSERT = (
+    "INSERT INTO ride_events (session_id, event_id, received_at, source, event, trigger, decision, reason,"
+    " detail, utterance_id, event_age_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 def default_db_path(data_dir: str | os.PathLike[str] | None = None) -> Path:
     """`data_dir` (Settings.data_dir), else `$NUANU_DATA_DIR`, else the platform's user data dir."""
     base = data_dir or os.environ.get("NUANU_DATA_DIR") or platformdirs.user_data_dir(APP_NAME)
@@ -495,9 +501,17 @@ class Store:
 
     def record_ride_decision(self, decision: Any, session_id: str | None = None) -> None:
         """One ride event and its decision (`core.ride.session.RideDecision`); never the raw message."""
-        d = decision
+        self.record_ride_decisions([(decision, session_id)])
+
+    def record_ride_decisions(self, batch: Sequence[tuple[Any, str | None]]) -> None:
+        """Many decisions in one transaction (a flood is thousands a second), in order."""
+        rows = [self._ride_row(d, session_id) for d, session_id in batch]
+        if rows:
+            self._submit(lambda c: c.executemany(_RIDE_INSERT, rows))
+
+    def _ride_row(self, d: Any, session_id: str | None) -> tuple[Any, ...]:
         event = None if d.event is None else self._json(d.event.to_json())
-        row = (
+        return (
             session_id,
             d.id,
             d.received_at,
@@ -509,13 +523,6 @@ class Store:
             self._scrub(d.detail) or "",
             d.utterance_id,
             d.event_age_ms,
-        )
-        self._submit(
-            lambda c: c.execute(
-                "INSERT INTO ride_events (session_id, event_id, received_at, source, event, trigger, decision,"
-                " reason, detail, utterance_id, event_age_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
         )
 
     def ride_events(self, session_id: str) -> list[dict[str, Any]]:

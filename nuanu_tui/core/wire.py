@@ -56,6 +56,11 @@ WIRE_TYPES: dict[str, str] = {
     "CompareFinished": "nuanu_tui.core.compare",
     "Tally": "nuanu_tui.core.compare",
     "Settings": "nuanu_tui.core.config",
+    "RideRequest": "nuanu_tui.core.ride.compose",
+    "RideUpdate": "nuanu_tui.core.ride.compose",
+    "DirectorConfig": "nuanu_tui.core.ride.director",
+    "RideDecision": "nuanu_tui.core.ride.session",
+    "RideEvent": "nuanu_tui.core.ride.events",
 }
 _classes: dict[str, type] = {}
 

@@ -21,6 +21,7 @@ OPTIONAL_MODES = {
     "compare": ("nuanu_tui.ui.screens.compare", "CompareScreen"),
     "bench": ("nuanu_tui.ui.screens.bench", "BenchScreen"),
     "history": ("nuanu_tui.ui.screens.history", "HistoryScreen"),
+    "ride": ("nuanu_tui.ui.screens.ride", "RideScreen"),
 }
 QUIT_TIMEOUT_S = 6.0
 
@@ -46,6 +47,7 @@ class NuanuApp(App[int]):
         "tcss/compare.tcss",
         "tcss/bench.tcss",
         "tcss/history.tcss",
+        "tcss/ride.tcss",
     ]
     MODES = available_modes()  # type: ignore[assignment]
     DEFAULT_MODE = "console"
@@ -57,6 +59,7 @@ class NuanuApp(App[int]):
         Binding("ctrl+t", "open_mode('compare')", "Compare", show=False, id="mode-compare"),
         Binding("ctrl+n", "open_mode('bench')", "Bench", show=False, id="mode-bench"),
         Binding("ctrl+g", "open_mode('history')", "History", show=False, id="mode-history"),
+        Binding("ctrl+b", "open_mode('ride')", "Ride", show=False, id="mode-ride"),
     ]
 
     def __init__(

@@ -656,8 +656,12 @@ class EngineBridge:
 
     def _remember(self, result: UtteranceResult) -> None:
         """Engine listener (engine loop): store console and compare utterances. `record` only enqueues;
-        the store's writer thread does the disk work. The bench stores its own (with its run id)."""
-        if result.source in (BENCH_SOURCE, WARMUP_SOURCE) or self.store is None or not self.store.is_open:
+        the store's writer thread does the disk work. The bench and the ride store their own."""
+        if (
+            result.source in (BENCH_SOURCE, WARMUP_SOURCE, "ride")
+            or self.store is None
+            or not self.store.is_open
+        ):
             return
         kind = "compare" if result.source == "compare" else "console"
         self.store.record(result, self._session(kind))

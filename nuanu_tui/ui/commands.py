@@ -18,6 +18,7 @@ MODE_TITLES = {
     "compare": "compare view",
     "bench": "bench view",
     "history": "history view",
+    "ride": "ride view",
 }
 
 

@@ -225,6 +225,7 @@ class RideSession:
         self._unwritten: deque[RideDecision] = deque()
         self._remarks: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self.recording: str | None = None
 
     # --- decisions ------------------------------------------------------------------------------------
     def _emit(self, d: RideDecision) -> None:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import cache
 
 from nuanu_tui.core.assets import read_asset
-from nuanu_tui.core.grammar import NounPhrase
 
 SIDES = ("left", "right", "ahead", "behind")
 SIDE_FIRST = ("ahead", "right")  # «впереди пять мотоциклов», «справа ребёнок»; «две собаки слева»
@@ -28,6 +27,8 @@ class Label:
 
     def phrase(self, count: int) -> str:
         """The noun phrase for `count` things; a single one goes without a numeral («ребёнок»)."""
+        from nuanu_tui.core.grammar import NounPhrase  # pymorphy3 loads where triggers are written, only
+
         if self.mass:
             count = 1
         np = NounPhrase(self.ru, adjectives=list(self.adjectives))

@@ -1,0 +1,186 @@
+"""Where a ride is composed: engine + director + feeds + recorder + store, from one `RideRequest`.
+
+The same function serves `nuanu-tui ride` (in the CLI's process) and the TUI's ride view (in the engine's
+process, through `EngineOps`), so both run one implementation. What the ride tells its watcher arrives in
+`RideUpdate` batches at most every `UPDATE_INTERVAL_S`, each with at most `UPDATE_MAX_LINES` decisions (the
+newest) and the full counts: a flood of events costs the watcher a bounded amount of work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nuanu_tui.core.events import PipelineEvent
+from nuanu_tui.core.ride.director import Director, DirectorConfig
+from nuanu_tui.core.ride.feeds import Feed, UdpFeed, WebSocketFeed
+from nuanu_tui.core.ride.recording import RideRecorder, load_replay, new_ride_path
+from nuanu_tui.core.ride.session import RideClock, RideDecision, RideSession, RideStore
+
+UPDATE_INTERVAL_S = 0.1
+UPDATE_MAX_LINES = 200
+
+
+@dataclass(frozen=True, slots=True)
+class RideRequest:
+    """What a ride is made of. Plain values: it crosses to the engine's process."""
+
+    udp_port: int | None = None
+    ws_port: int | None = None
+    host: str = "127.0.0.1"
+    replay: str | None = None  # a ride file, or a sample's name
+    speed: float | None = 1.0  # None: --speed max (virtual ride time)
+    director: DirectorConfig = field(default_factory=DirectorConfig)
+    data_dir: str | None = None  # the recording goes to DATA_DIR/rides/; None: not recorded
+    label: str = "live"
+    inbox_size: int = 256
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RideUpdate:
+    """A batch for the watcher: the newest decisions since the last batch, and the counts so far."""
+
+    decisions: tuple[RideDecision, ...]
+    dropped: int  # decisions in this interval not carried (beyond UPDATE_MAX_LINES)
+    summary: dict[str, Any]
+    queued: int
+    paused: bool
+    events_per_s: float
+    listening: tuple[str, ...] = ()
+    finished: bool = False
+    recording: str | None = None
+
+
+class RideHandle:
+    """Live controls of a running ride (called on the ride's loop)."""
+
+    def __init__(self, session: RideSession) -> None:
+        self.session = session
+        self.stop = asyncio.Event()
+
+    def operator(self, text: str, interrupt: bool = False) -> None:
+        self.session.operator(text, interrupt=interrupt)
+
+    def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
+        config = self.session.director.config
+        config.update(**changes)
+        return {"stale_ms": config.stale_ms, "min_confidence": config.min_confidence,
+                "dedup_s": config.dedup_s, "cooldown_s": config.cooldown_s,
+                "max_per_min": config.max_per_min, "paused": config.paused}  # fmt: skip
+
+
+class _Batcher:
+    def __init__(
+        self, session_ref: list[RideSession], on_update: Callable[[RideUpdate], None], feeds: list[Feed]
+    ):
+        self._ref = session_ref
+        self._on_update = on_update
+        self._lines: list[RideDecision] = []
+        self._dropped = 0
+        self._feeds = feeds
+        self._last_t = time.monotonic()
+        self._last_n = 0
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, d: RideDecision) -> None:
+        self._lines.append(d)
+        if len(self._lines) > 2 * UPDATE_MAX_LINES:  # keep only the newest between two batches
+            cut = len(self._lines) - UPDATE_MAX_LINES
+            self._dropped += cut
+            del self._lines[:cut]
+
+    def flush(self, finished: bool = False, recording: str | None = None) -> None:
+        session = self._ref[0]
+        lines = self._lines[-UPDATE_MAX_LINES:]
+        dropped = self._dropped + len(self._lines) - len(lines)
+        self._lines, self._dropped = [], 0
+        now = time.monotonic()
+        received = session.tally.received
+        rate = (received - self._last_n) / max(now - self._last_t, 1e-6)
+        self._last_t, self._last_n = now, received
+        listening = tuple(
+            f"{f.name} {getattr(f, 'host', '')}:{getattr(f, 'bound_port', '')}" for f in self._feeds
+        )
+        self._on_update(
+            RideUpdate(
+                tuple(lines), dropped, session.tally.summary(), len(session.inbox),
+                session.director.config.paused, rate, listening, finished, recording,
+            )
+        )  # fmt: skip
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(UPDATE_INTERVAL_S)
+            self.flush()
+
+
+def build_feeds(request: RideRequest, token: str | None) -> list[Feed]:
+    feeds: list[Feed] = []
+    if request.ws_port is not None:
+        feeds.append(WebSocketFeed(request.ws_port, request.host, token))
+    if request.udp_port is not None:
+        feeds.append(UdpFeed(request.udp_port, request.host, token))
+    return feeds
+
+
+async def run_ride(
+    engine: Any,
+    request: RideRequest,
+    *,
+    extra_feeds: list[Feed] | None = None,
+    store: RideStore | None = None,
+    on_update: Callable[[RideUpdate], None] | None = None,
+    on_event: Callable[[PipelineEvent], None] | None = None,
+    on_start: Callable[[RideHandle], None] | None = None,
+    stop: asyncio.Event | None = None,
+    duration: float | None = None,
+    until: Any = None,
+) -> RideSession:
+    """Run one ride to its end (replay over, `duration`, `stop`, or `until`); returns the session."""
+    settings = engine.settings
+    token = settings.events_token.get_secret_value().strip() if settings.events_token else None
+    feeds = build_feeds(request, token or None) + list(extra_feeds or ())
+    replay = await asyncio.to_thread(load_replay, request.replay) if request.replay else None
+    recorder = None
+    if request.data_dir is not None:
+        path = new_ride_path(Path(request.data_dir), request.label)
+        recorder = RideRecorder(path, secrets=settings.secrets())
+    ref: list[RideSession] = []
+    batcher = _Batcher(ref, on_update, feeds) if on_update is not None else None
+    session = RideSession(
+        engine,
+        Director(dataclasses.replace(request.director)),  # live edits change this ride's copy
+        clock=RideClock(request.speed),
+        inbox_size=request.inbox_size,
+        recorder=recorder,
+        store=store,
+        session_id=request.session_id,
+        on_decision=batcher.add if batcher is not None else None,
+        on_event=on_event,
+    )
+    ref.append(session)
+    handle = RideHandle(session)
+    if stop is not None:
+        handle.stop = stop
+    if on_start is not None:
+        on_start(handle)
+    if batcher is not None:
+        batcher.task = asyncio.create_task(batcher.run(), name="ride-updates")
+    try:
+        await session.run(feeds, replay=replay, stop=handle.stop, duration=duration, until=until)
+    finally:
+        if batcher is not None:
+            if batcher.task is not None:
+                batcher.task.cancel()
+                with contextlib.suppress(BaseException):
+                    await batcher.task
+            batcher.flush(finished=True, recording=str(recorder.path) if recorder is not None else None)
+    session.recording = str(recorder.path) if recorder is not None else None
+    return session
