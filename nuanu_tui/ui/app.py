@@ -59,7 +59,7 @@ class NuanuApp(App[int]):
         Binding("ctrl+t", "open_mode('compare')", "Compare", show=False, id="mode-compare"),
         Binding("ctrl+n", "open_mode('bench')", "Bench", show=False, id="mode-bench"),
         Binding("ctrl+g", "open_mode('history')", "History", show=False, id="mode-history"),
-        Binding("ctrl+b", "open_mode('ride')", "Ride", show=False, id="mode-ride"),
+        Binding("ctrl+y", "open_mode('ride')", "Ride", show=False, id="mode-ride"),
     ]
 
     def __init__(

@@ -46,7 +46,7 @@ async def test_udp_events_show_up_with_decisions_and_pause_is_one_key(sim: Any) 
     app, udp = ride_app(sim)
     messages = Messages()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
-        await pilot.press("ctrl+b")
+        await pilot.press("ctrl+y")
         screen = app.screen
         assert isinstance(screen, RideScreen)
         await messages.wait_for(
@@ -78,7 +78,7 @@ async def test_a_sample_ride_replays_in_the_view(sim: Any) -> None:
     app, _ = ride_app(sim)
     messages = Messages()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
-        await pilot.press("ctrl+b")
+        await pilot.press("ctrl+y")
         screen = app.screen
         await messages.wait_for(lambda m: isinstance(m, RideStarted) and m.what == "live")
         await pilot.pause()

@@ -48,6 +48,7 @@ class _Lead:
         self.pcm = pcm
         self.pause_ms = pause_ms
 
+
 PAD_MS = 30  # silence written after the tail so the last sample is not cut
 PIECE_MS = 20  # writes are split so a cancel takes effect within one piece
 REOPEN_BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0)  # then every REOPEN_MAX_S
