@@ -31,6 +31,7 @@ from nuanu_tui.ui.ride_messages import (
     RideStopped,
 )
 
+KEEP_DECISIONS = 1000  # the engine keeps few for the view's ride: the feed and the database have them
 DEFAULT_UDP_PORT = 47800
 DEFAULT_WS_PORT = 47801
 
@@ -104,7 +105,7 @@ class RideBridge:
             udp_port=self.udp_port or None, ws_port=self.ws_port or None, host=self.host,
             replay=replay, speed=speed if replay else 1.0, director=self.director,
             data_dir=self.data_dir, label=label, inbox_size=self.inbox_size,
-            session_id=self.link._session("ride"),
+            session_id=self.link._session("ride"), keep_decisions=KEEP_DECISIONS,
         )  # fmt: skip
         loop = asyncio.get_running_loop()
         relays: dict[str, _Relay] = {}

@@ -41,6 +41,7 @@ class RideRequest:
     label: str = "live"
     inbox_size: int = 256
     session_id: str | None = None
+    keep_decisions: int = 200_000  # decisions kept for the report (the TUI needs few: it has the feed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,7 @@ async def run_ride(
         session_id=request.session_id,
         on_decision=batcher.add if batcher is not None else None,
         on_event=on_event,
+        keep_decisions=request.keep_decisions,
     )
     ref.append(session)
     handle = RideHandle(session)

@@ -205,6 +205,7 @@ class RideSession:
         on_event: Callable[[PipelineEvent], None] | None = None,
         on_result: Callable[[UtteranceResult], None] | None = None,
         recent_in_prompt: bool = True,
+        keep_decisions: int = MAX_KEPT_DECISIONS,
     ) -> None:
         self.speaker = speaker
         self.director = director or Director()
@@ -214,7 +215,7 @@ class RideSession:
         self.store = store
         self.session_id = session_id
         self.tally = RideTally()
-        self.decisions: deque[RideDecision] = deque(maxlen=MAX_KEPT_DECISIONS)
+        self.decisions: deque[RideDecision] = deque(maxlen=keep_decisions)  # for the report; counts are apart
         self.results: list[UtteranceResult] = []
         self.recent: deque[str] = deque(maxlen=RECENT_REMARKS)
         self.recent_in_prompt = recent_in_prompt
