@@ -299,10 +299,10 @@ async def test_quit_closes_the_engine() -> None:
 
 
 @pytest.mark.slow
-@needs_sigkill
 async def test_a_killed_engine_process_is_shown_logged_and_restarted(sim: Any) -> None:
-    """SIGKILL the engine's process mid-remark: ENGINE DOWN names the signal, the card ends as failed (and
-    is recorded), engine.log says why, the engine comes back by itself and the next trigger is spoken."""
+    """Kill the engine's process mid-remark (SIGKILL; TerminateProcess on Windows): ENGINE DOWN names the
+    signal, the card ends as failed (and is recorded), engine.log says why, the engine comes back by itself
+    and the next trigger is spoken."""
     app = sim_app(sim)
     messages = Messages()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
@@ -312,12 +312,13 @@ async def test_a_killed_engine_process_is_shown_logged_and_restarted(sim: Any) -
         assert pid != os.getpid()
         await pilot.press("f1")
         await messages.wait_for(lambda m: isinstance(m, StageArrived) and m.stage == "first_audio")
-        os.kill(pid, signal.SIGKILL)
+        engine.proc.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
         failed = await messages.wait_for(lambda m: isinstance(m, EngineFailed))
-        assert "killed by SIGKILL" in failed.message and "\n" not in failed.message
+        how = "killed by SIGKILL" if os.name == "posix" else "exit code"
+        assert how in failed.message and "\n" not in failed.message
         assert failed.restart_in is not None and failed.restart_in > 0
         done = await messages.wait_for(lambda m: isinstance(m, UtteranceDone))
-        assert done.view.error_kind == "engine" and "SIGKILL" in (done.view.error or "")
+        assert done.view.error_kind == "engine" and how in (done.view.error or "")
         assert done.view.stages_ms.get("first_audio") is not None  # what it reached before dying
         await pilot.pause()
         bar = app.screen.query_one(StatusBar)
@@ -330,7 +331,7 @@ async def test_a_killed_engine_process_is_shown_logged_and_restarted(sim: Any) -
         assert app.bridge.engine is not engine and app.bridge.engine.pid != pid
         assert "ENGINE DOWN" not in str(bar.query_one("#banner").render())
         log = engine.log_path.read_text(encoding="utf-8")
-        assert "killed by SIGKILL" in log and "engine restarted" in log
+        assert how in log and "engine restarted" in log
         await pilot.press(*"две собаки слева", "enter")  # the next trigger works
         ok = await messages.wait_for(
             lambda m: isinstance(m, UtteranceDone) and m.view.utterance_id != done.view.utterance_id
