@@ -147,3 +147,25 @@ def test_compare_small(snap_compare: Any, size: tuple[int, int]) -> None:
         await compare_rounds(pilot, "f1")
 
     assert snap_compare(lane_app(LaneEngine()), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SMALL, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_ride_small(snap_compare: Any, size: tuple[int, int]) -> None:
+    """The ride view with its listeners off (ports 0: nothing bound, nothing time- or port-dependent)."""
+    from nuanu_tui.core.config import Settings
+    from nuanu_tui.ui.app import make_app
+
+    engine = FakeEngine()
+
+    async def factory() -> FakeEngine:
+        return engine
+
+    settings = Settings().model_copy(update={"ride_udp_port": 0, "ride_ws_port": 0})
+    app = make_app(settings, factory=factory, live_status=False, output_format="pcm_24000")
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        await pilot.press("ctrl+y")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -47,6 +47,7 @@ KNOBS = (  # (setting, label, width)
 class RideScreen(Screen[None]):
     """Every update arrives as a message from the ride bridge; the feed repaints once per batch."""
 
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (32, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "pause", "Pause/resume", id="ride-pause"),
         Binding("f3", "replay", "Replay ride", id="ride-replay"),
