@@ -108,3 +108,25 @@ def test_demo_console_speaks_and_quits_with_its_engine_process() -> None:
             os.kill(term.pid, 9)
             os.waitpid(term.pid, 0)
         os.close(term.fd)
+
+
+def test_a_hostile_paste_in_a_real_terminal_is_text_not_keys() -> None:
+    """Bracketed paste holding an ESC, Ctrl+Q (quit), Ctrl+T (compare view) and Enter, as a terminal sends
+    it: before the paste guard, Textual's parser re-issued the bytes after the ESC as key presses."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(TERM="xterm-256color", COLUMNS="120", LINES="40")
+    term = Terminal([sys.executable, "-m", "nuanu_tui.cli", "--demo", "--audio", "null"], env)
+    try:
+        term.read_until("What does the camera see")
+        term.read_until("SIMULATED")
+        term.type("\x1b[200~две собаки \x1b слева\x11\x14\r\x1b[31mкрасные\x1b[0m\x1b[201~")
+        term.read_until("две собаки  слева красные")  # in the trigger input, as text
+        term.type("\r")
+        term.read_until("1 utt")  # still the console, and Enter now speaks it
+        term.type("\x11")  # a typed Ctrl+Q still quits
+        assert term.wait_exit(20.0) == 0
+    finally:
+        if term.exit_code is None:
+            os.kill(term.pid, 9)
+            os.waitpid(term.pid, 0)
+        os.close(term.fd)
