@@ -201,6 +201,12 @@ class Host:
             self._run(rid, ops.set_instant(bool(args[0])))
         elif op == "list_models":
             self._run(rid, ops.list_models(args[0]))
+        elif op == "use_audio":
+            self._run(rid, ops.use_audio(args[0]))
+        elif op == "set_audio_policy":
+            self._run(rid, ops.set_audio_policy(args[0]))
+        elif op == "audio_devices":
+            self._run(rid, ops.audio_devices())
         elif op == "compare":
             self._run(rid, self._compare(rid, args[0], args[1]))
         elif op == "bench":

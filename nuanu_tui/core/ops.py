@@ -82,6 +82,25 @@ class EngineOps:
         self.engine.set_instant(on)
         return self.engine.instant.reason if on else None
 
+    async def use_audio(self, spec: str) -> str:
+        """Switch the output device live; returns its name as the player reports it."""
+        await self.engine.use_audio(spec)
+        return str(self.engine.player.sink_name)
+
+    async def set_audio_policy(self, policy: str) -> None:
+        """While the speaker is gone: "hold" remarks (dropping stale ones) or "keep" generating them."""
+        self.engine.set_audio_policy(policy)
+
+    async def audio_devices(self) -> tuple[str, ...]:
+        """`device:NAME` specs of the outputs PortAudio lists now (empty without PortAudio)."""
+        from nuanu_tui.core.audio.sinks import list_output_devices
+
+        try:
+            devices = await asyncio.to_thread(list_output_devices)
+        except Exception:  # no PortAudio library: the picker offers what it has
+            return ()
+        return tuple(f"device:{name}" for _, name, _ in devices)
+
     async def list_models(self, provider: str) -> tuple[str, ...]:
         """`provider/model` specs from the provider's /models; NuanuError when there is no key or no answer."""
         settings = self.engine.settings

@@ -376,6 +376,16 @@ class RemoteOps:
     async def list_models(self, provider: str) -> tuple[str, ...]:
         return tuple(await self._remote.call("list_models", provider))
 
+    async def use_audio(self, spec: str) -> str:
+        name: str = await self._remote.call("use_audio", spec)
+        return name
+
+    async def set_audio_policy(self, policy: str) -> None:
+        await self._remote.call("set_audio_policy", policy)
+
+    async def audio_devices(self) -> tuple[str, ...]:
+        return tuple(await self._remote.call("audio_devices"))
+
     async def compare_round(
         self, config: CompareConfig, trigger: str, on_event: Callable[[CompareEvent], None]
     ) -> None:

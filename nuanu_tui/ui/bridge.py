@@ -44,6 +44,7 @@ from nuanu_tui.core.supervisor import EngineSupervisor, log_line
 from nuanu_tui.core.timeline import STAGE_LABELS, STAGES, UtteranceResult
 from nuanu_tui.core.triggers import BUILTIN_SETS, SEED_TRIGGERS, load_triggers
 from nuanu_tui.ui.messages import (
+    AudioDevicesListed,
     BenchFinished,
     BenchRunDone,
     BenchStarted,
@@ -571,6 +572,43 @@ class EngineBridge:
 
         return self._submit(run())
 
+    def use_audio(self, spec: str, target: MessagePump) -> concurrent.futures.Future[None]:
+        """Switch the speaker live (the picker); the status bar then names the new device."""
+
+        async def run() -> None:
+            try:
+                name = await self.ops.use_audio(spec)
+            except NuanuError as exc:
+                target.post_message(ProviderSwitched("audio", spec, exc.message))
+                return
+            target.post_message(ProviderSwitched("audio", name))
+            self._post_status(target)
+
+        return self._submit(run())
+
+    def set_audio_policy(self, policy: str, target: MessagePump) -> concurrent.futures.Future[None]:
+        """While the speaker is gone: hold remarks (drop stale ones) or keep generating them unheard."""
+
+        async def run() -> None:
+            try:
+                await self.ops.set_audio_policy(policy)
+            except NuanuError as exc:
+                target.post_message(ProviderSwitched("when audio lost", policy, exc.message))
+                return
+            target.post_message(ProviderSwitched("when audio lost", policy))
+            self._post_status(target)
+
+        return self._submit(run())
+
+    def list_audio_devices(self, target: MessagePump) -> concurrent.futures.Future[None]:
+        """The outputs the engine can open, for the picker (fetched off the UI loop)."""
+
+        async def run() -> None:
+            with contextlib.suppress(NuanuError):
+                target.post_message(AudioDevicesListed(await self.ops.audio_devices()))
+
+        return self._submit(run())
+
     def list_models(self, provider: str, target: MessagePump) -> concurrent.futures.Future[None]:
         """Ask `provider`'s /models off the UI loop; posts ModelsListed (empty with `error` on failure)."""
 
@@ -624,6 +662,9 @@ class EngineBridge:
             output_format=self.output_format,
             unavailable=tuple(getattr(st, "unavailable", ())),
             fallback_tts=getattr(st, "fallback_tts", None),
+            audio_lost=getattr(st, "audio_lost", None),
+            audio_back=getattr(st, "audio_back", None),
+            audio_policy=getattr(st, "audio_policy", "hold"),
             last_served_by=getattr(results[-1], "served_by", None) if results else None,
             last_degraded=bool(getattr(results[-1], "degraded", False)) if results else False,
             store_failed=self.store.write_errors if self.store is not None else 0,

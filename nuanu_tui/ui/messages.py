@@ -84,6 +84,9 @@ class StatusView:
     fallback_tts: str | None = None
     last_served_by: str | None = None
     last_degraded: bool = False
+    audio_lost: str | None = None  # "DEVICE since HH:MM:SS: why" while the speaker is gone
+    audio_back: str | None = None  # "since HH:MM:SS" once it works again
+    audio_policy: str = "hold"  # while it is gone: hold remarks, or keep generating them unheard
     store_failed: int = 0  # writes to the database that failed this session
     store_error: str | None = None  # the last one's error
 
@@ -162,6 +165,14 @@ class ModelsListed(Message, bubble=False):
         self.provider = provider
         self.models = models
         self.error = error
+
+
+class AudioDevicesListed(Message, bubble=False):
+    """The output devices the engine's PortAudio lists, as `device:NAME` specs for the picker."""
+
+    def __init__(self, devices: tuple[str, ...]) -> None:
+        super().__init__()
+        self.devices = devices
 
 
 class ProviderSwitched(Message, bubble=False):

@@ -546,3 +546,51 @@ async def test_a_bench_whose_engine_dies_is_closed_as_failed(sim: Any) -> None:
         assert run["status"] == "failed" and run["finished_at"] is not None
         assert len(store.utterances(run_id=run["id"])) >= 1  # what finished before is kept
         assert app.is_running
+
+
+# --- a real speaker (private PulseAudio server, tests/conftest.py) ----------------------------------------
+@pytest.mark.slow
+async def test_console_survives_a_pulled_speaker(sim: Any, speaker: Any) -> None:
+    """F1, the speaker is pulled mid-remark: that card fails, the status bar says AUDIO LOST with the
+    device; it is plugged back: the status bar says it is back and F2 plays, heard, without a restart."""
+    import asyncio
+
+    app = make_app(
+        sim_settings(sim, tts_fallback=False),
+        llm="groq/llama-3.1-8b-instant",
+        tts="elevenlabs",
+        audio="device",
+        live_status=True,
+    )
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        bar = app.screen.query_one(StatusBar)
+        assert "sounddevice:" in str(bar.query_one("#status-line").render())  # the device's name
+        pid = app.bridge.engine.pid
+        await pilot.press("f1")
+        await messages.wait_for(lambda m: isinstance(m, StageArrived) and m.stage == "first_audio")
+        await asyncio.to_thread(speaker.unload_sink)
+        failed = (await messages.wait_for(lambda m: isinstance(m, UtteranceDone), timeout=60)).view
+        assert failed.error is not None and "audio device lost mid-playback" in failed.error
+        assert failed.stages_ms["first_audio"] is not None  # it was heard until the cable came out
+        assert failed.stages_ms["playback_done"] is None
+        await messages.wait_for(lambda m: isinstance(m, StatusChanged) and m.status.audio_lost is not None)
+        await pilot.pause()
+        banner = str(bar.query_one("#banner").render())
+        assert "AUDIO LOST" in banner and "sounddevice:" in banner and " since " in banner
+        await asyncio.to_thread(speaker.load_sink)
+        await messages.wait_for(
+            lambda m: isinstance(m, StatusChanged) and m.status.audio_back is not None, timeout=60
+        )
+        await pilot.pause()
+        assert "AUDIO LOST" not in str(bar.query_one("#banner").render())
+        assert "back since" in str(bar.query_one("#status-line").render())
+        await pilot.press("f2")
+        done = await messages.wait_for(
+            lambda m: isinstance(m, UtteranceDone) and m.view.utterance_id != failed.utterance_id, timeout=60
+        )
+        assert done.view.error is None, done.view.error
+        assert done.view.stages_ms["first_audio"] is not None
+        assert done.view.stages_ms["playback_done"] is not None
+        assert app.bridge.engine.pid == pid  # the same engine process: no restart

@@ -16,6 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from nuanu_tui.ui.keys import console_bindings
 from nuanu_tui.ui.messages import (
+    AudioDevicesListed,
     EngineFailed,
     EngineReady,
     ModelsListed,
@@ -215,6 +216,10 @@ class ConsoleScreen(Screen[None]):
             self.switch_tts(None, event.value)
         elif event.kind == "interrupt":
             self.set_interrupt_mode(event.value == "on")
+        elif event.kind == "audio" and self.bridge.ready:
+            self.bridge.use_audio(event.value, self)
+        elif event.kind == "audio_lost" and self.bridge.ready:
+            self.bridge.set_audio_policy(event.value, self)
         elif event.kind == "instant" and self.bridge.ready:
             self.bridge.set_instant(event.value == "on", self)
 
@@ -230,6 +235,10 @@ class ConsoleScreen(Screen[None]):
                 self.notify(f"{part.upper()} not warm: {why}", title="Warm-up", severity="warning", timeout=8)
         for provider in ("groq", "openai"):
             self.bridge.list_models(provider, self)
+        self.bridge.list_audio_devices(self)
+
+    def on_audio_devices_listed(self, message: AudioDevicesListed) -> None:
+        self.query_one(ProviderPicker).set_devices(message.devices)
 
     def on_engine_failed(self, message: EngineFailed) -> None:
         self.query_one(StatusBar).show_failure(message.message, message.restart_in)
@@ -244,7 +253,9 @@ class ConsoleScreen(Screen[None]):
         self.status = status
         self.query_one(StatusBar).show(status, interrupt_mode=self.interrupt_mode)
         self.call_after_refresh(self._fit)  # a banner line more or less changes the room left
-        self.query_one(ProviderPicker).show_current(status.llm, status.tts, status.output_format)
+        picker = self.query_one(ProviderPicker)
+        picker.show_current(status.llm, status.tts, status.output_format)
+        picker.show_audio(status.audio, status.audio_policy)
 
     def on_models_listed(self, message: ModelsListed) -> None:
         if message.models:

@@ -10,6 +10,14 @@ from textual.widgets import Label, Select, Switch
 
 from nuanu_tui.ui.widgets.steady import SteadyStatic
 
+AUDIO_LOST_CHOICES = {"hold": "hold remarks, drop stale", "keep": "keep generating (not heard)"}
+
+
+def audio_spec(device: str) -> str:
+    """The status bar's device name as an `--audio` spec: `sounddevice:pulse` -> `device:pulse`."""
+    kind, _, name = device.partition(":")
+    return f"device:{name}" if kind == "sounddevice" and name else device
+
 
 class ProviderPicker(VerticalScroll):
     """Posts `Changed(kind, value)` when the operator picks something different from the current choice."""
@@ -29,7 +37,7 @@ class ProviderPicker(VerticalScroll):
     class Changed(Message):
         def __init__(self, kind: str, value: str) -> None:
             super().__init__()
-            self.kind = kind  # "llm" | "tts" | "format" | "interrupt" | "instant"
+            self.kind = kind  # "llm" | "tts" | "format" | "interrupt" | "instant" | "audio" | "audio_lost"
             self.value = value
 
     def __init__(
@@ -46,6 +54,7 @@ class ProviderPicker(VerticalScroll):
         self.llms = list(llm_presets)
         self.tts_choices = list(tts_choices)
         self.formats = list(formats)
+        self.devices: list[str] = []
         self.interrupt = interrupt
         self.instant = instant
         self.current: dict[str, str] = {}
@@ -71,6 +80,16 @@ class ProviderPicker(VerticalScroll):
             prompt="(default)",
             compact=True,
         )
+        yield Label("Speaker")
+        yield Select([], id="pick-audio", allow_blank=True, prompt="(starting…)", compact=True)
+        yield Label("While the speaker is lost")
+        yield Select(
+            [(label, value) for value, label in AUDIO_LOST_CHOICES.items()],
+            id="pick-audio-lost",
+            allow_blank=False,
+            value="hold",
+            compact=True,
+        )
         with Horizontal(id="mode-row"):
             yield Switch(
                 self.interrupt, id="pick-interrupt", tooltip="On: a new trigger interrupts the current one"
@@ -85,7 +104,7 @@ class ProviderPicker(VerticalScroll):
 
     def show_current(self, llm: str, tts: str, fmt: str) -> None:
         """Reflect the engine's actual choice (after start-up or a switch)."""
-        self.current = {"llm": llm, "tts": tts, "format": fmt}
+        self.current.update(llm=llm, tts=tts, format=fmt)
         if llm and llm not in self.llms:
             self.llms.append(llm)
             self.query_one("#pick-llm", Select).set_options([(s, s) for s in self.llms])
@@ -99,6 +118,29 @@ class ProviderPicker(VerticalScroll):
         self.query_one("#now", SteadyStatic).show(
             f"[b]next utterance[/]\n{escape(llm)}\n{escape(tts)}{' · ' + escape(fmt) if fmt else ''}"
         )
+
+    def show_audio(self, device: str, policy: str) -> None:
+        """Reflect the speaker in use (`sounddevice:NAME` -> the `device:NAME` choice) and the policy."""
+        spec = audio_spec(device)
+        self.current["audio"], self.current["audio_lost"] = spec, policy
+        if spec not in self.devices:
+            self.set_devices((*self.devices, spec))
+        for wid, value in (("#pick-audio", spec), ("#pick-audio-lost", policy)):
+            select = self.query_one(wid, Select)
+            if select.value != value:
+                select.value = value
+
+    def set_devices(self, devices: tuple[str, ...]) -> None:
+        """The outputs the engine can switch to (`device:NAME`), plus the one in use."""
+        current = self.current.get("audio")
+        merged = list(dict.fromkeys([*devices, *([current] if current else [])]))
+        if merged == self.devices:
+            return
+        self.devices = merged
+        select = self.query_one("#pick-audio", Select)
+        select.set_options([(d, d) for d in merged])
+        if current:
+            select.value = current
 
     def add_models(self, models: tuple[str, ...]) -> int:
         """Merge what /models returned into the LLM list; returns how many were new."""
@@ -114,7 +156,13 @@ class ProviderPicker(VerticalScroll):
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
-        kind = {"pick-llm": "llm", "pick-tts": "tts", "pick-format": "format"}.get(event.select.id or "")
+        kind = {
+            "pick-llm": "llm",
+            "pick-tts": "tts",
+            "pick-format": "format",
+            "pick-audio": "audio",
+            "pick-audio-lost": "audio_lost",
+        }.get(event.select.id or "")
         if kind and isinstance(event.value, str) and event.value != self.current.get(kind):
             self.post_message(self.Changed(kind, event.value))
 

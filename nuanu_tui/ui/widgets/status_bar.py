@@ -65,6 +65,13 @@ class StatusBar(Widget):
             banner.append("[b reverse $warning] OFFLINE [/] " + escape("; ".join(status.offline_reasons)))
         if status.audio_warning:
             banner.append("[b reverse $error] NO AUDIO [/] " + escape(status.audio_warning))
+        if status.audio_lost:
+            then = (
+                "remarks held until it is back, dropped when stale"
+                if status.audio_policy == "hold"
+                else "remarks generated, not heard"
+            )
+            banner.append("[b reverse $error] AUDIO LOST [/] " + escape(f"{status.audio_lost} — {then}"))
         if status.unavailable:
             spare = f"; {status.fallback_tts} speaks instead" if status.fallback_tts else ""
             banner.append(
@@ -93,6 +100,10 @@ class StatusBar(Widget):
         audio = f"{escape(status.audio)} {status.sample_rate} Hz"
         if status.audio_warning:
             audio += " [$warning](null sink)[/]"
+        if status.audio_lost:
+            audio += " [$error]● lost[/]"
+        elif status.audio_back:
+            audio += f" [$success]● back {escape(status.audio_back)}[/]"
         activity = "idle"
         if status.busy:
             activity = "speaking" + (f" +{status.queued} queued" if status.queued else "")
