@@ -207,12 +207,18 @@ def _wants_json(argv: Sequence[str]) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import time
+
+    accepted_ns = (
+        time.perf_counter_ns()
+    )  # say's t0: the trigger is accepted now, start-up is part of its wait
     argv = list(sys.argv[1:] if argv is None else argv)
     out = JsonOut(_wants_json(argv))
     args: argparse.Namespace | None = None
     try:
         try:
             args = build_parser().parse_args(argv)
+            args.accepted_ns = accepted_ns
             return _run(args, out)
         except NuanuError as exc:
             from nuanu_tui.core.config import SettingsError, secret_values
@@ -317,6 +323,7 @@ async def _say(args: argparse.Namespace, settings: Settings, out: JsonOut) -> in
         from nuanu_tui.core.remote import engine_log_path
 
         install(engine_log_path(settings))  # ALSA/PortAudio's C-level lines go to the log, not here
+    strict = settings.failover == "off" and not settings.tts_fallback
     engine = await Engine.create(
         settings,
         llm=args.llm,
@@ -324,12 +331,13 @@ async def _say(args: argparse.Namespace, settings: Settings, out: JsonOut) -> in
         audio=args.audio,
         demo=args.demo,
         output_format=args.output_format,
+        # With a chain behind it, a dead LLM must not hold the first utterance; strict waits, to fail fast.
+        llm_warm_in_background=not strict,
     )
     try:
         line = offline_line(engine)
         if line:
             print(line, file=sys.stderr)
-        strict = settings.failover == "off" and not settings.tts_fallback
         fatal = {k: v for k, v in engine.warm_errors.items() if _fatal_warm(v)}
         if fatal and not strict:
             for message in fatal.values():
@@ -344,7 +352,9 @@ async def _say(args: argparse.Namespace, settings: Settings, out: JsonOut) -> in
             if isinstance(event, Notice):
                 print(f"notice: {event.message}", file=sys.stderr)
 
-        result = await engine.say(args.trigger, on_event=on_event, seed=args.seed)
+        result = await engine.say(
+            args.trigger, on_event=on_event, seed=args.seed, accepted_ns=args.accepted_ns
+        )
         await engine.instant.wait_filled(SAY_FILL_WAIT_S)  # after the remark: the next run starts warm
     finally:
         await engine.aclose()

@@ -7,13 +7,12 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -92,15 +91,6 @@ def imported(module: str) -> Callable[[str], bool]:
     return lambda line: line.startswith("import time:") and line.split("|")[-1].strip() == module
 
 
-@pytest.fixture
-def black_hole() -> Iterator[int]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    yield sock.getsockname()[1]
-    sock.close()
-
-
 @pytest.mark.parametrize("module", ["pydantic_core", "nuanu_tui.core.config", "nuanu_tui.core.engine"])
 def test_sigint_during_imports_is_one_line_and_130(module: str, tmp_path: Path) -> None:
     run = Watched(["say", "две собаки", "--audio", "null", "--json"], clean_env(), tmp_path, importtime=True)
@@ -111,9 +101,9 @@ def test_sigint_during_imports_is_one_line_and_130(module: str, tmp_path: Path) 
     assert data["ok"] is False and data["error_kind"] == "interrupted"
 
 
-def test_sigint_during_warm_up_on_a_dead_host(tmp_path: Path, black_hole: int) -> None:
+def test_sigint_during_warm_up_on_a_dead_host(tmp_path: Path, silent_port: int) -> None:
     env = clean_env(GROQ_API_KEY=FAKE_KEYS["GROQ_API_KEY"])
-    env["GROQ_BASE_URL"] = f"http://127.0.0.1:{black_hole}"
+    env["GROQ_BASE_URL"] = f"http://127.0.0.1:{silent_port}"
     run = Watched(
         ["say", "--no-failover", "две собаки", "--llm", "groq/llama-3.1-8b-instant", "--audio", "null"],
         env,

@@ -28,7 +28,7 @@ from nuanu_tui.core.config import (
 )
 from nuanu_tui.core.errors import ConfigError, NuanuError
 from nuanu_tui.core.events import Notice, PipelineEvent, UtteranceFinished, UtteranceStarted
-from nuanu_tui.core.failover import FailoverLLM, FailoverPolicy
+from nuanu_tui.core.failover import FailoverLLM, FailoverPolicy, probe_answer
 from nuanu_tui.core.health import HealthBoard
 from nuanu_tui.core.instant import Clip, Instant, classify, voice_key
 from nuanu_tui.core.llm.base import LLMProvider, LLMRequest
@@ -127,6 +127,7 @@ class Engine:
         self._session = os.urandom(3).hex()
         self._current: asyncio.Task[UtteranceResult] | None = None
         self._keepwarm: asyncio.Task[None] | None = None
+        self._llm_warming: asyncio.Task[None] | None = None
         self._silent: Player | None = None
         self._unheard: Player | None = None
         self.audio_policy: str = settings.audio_lost
@@ -166,6 +167,7 @@ class Engine:
         output_format: str | None = None,
         sim_profile: str = "demo",
         warm: bool = True,
+        llm_warm_in_background: bool = False,
     ) -> Engine:
         settings = settings or Settings()
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
@@ -181,22 +183,31 @@ class Engine:
         engine = cls(settings, selection, player, tts_provider, simulated=demo, sim=sim)
         if warm:
             try:
-                await engine.warm()
+                await engine.warm(llm_in_background=llm_warm_in_background)
             except BaseException:  # Ctrl+C during warm-up: close the player (and its WAV) and sockets
                 await asyncio.shield(engine.aclose())
                 raise
         return engine
 
-    async def warm(self) -> None:
-        """Open the TTS socket and warm the LLM connection concurrently; failures become status, not crashes."""
+    async def warm(self, *, llm_in_background: bool = False) -> None:
+        """Open the TTS socket and warm the LLM connection concurrently; failures become status, not crashes.
+
+        `llm_in_background`: return without waiting for the LLM (a host that never answers would hold the
+        first utterance for the whole connect timeout); an LLM that fails warm-up while a failover chain
+        stands behind it is marked unavailable at once, so utterances start on the next link while the
+        health probe waits for it to come back."""
 
         async def warm_llm() -> None:
+            spec = self.llm_spec
             try:
-                provider = self.llm(self.llm_spec)
+                provider = self.llm(spec)
                 await provider.warm()
                 self.warm_errors.pop("llm", None)
             except NuanuError as exc:
                 self.warm_errors["llm"] = exc.message
+                if len(failover_chain(self.settings, spec)) > 1 and spec in self._llms:
+                    failed = self._llms[spec]
+                    self.health.failure(spec, exc, probe=lambda: probe_answer(failed), trip=True)
 
         async def warm_tts() -> None:
             try:
@@ -221,7 +232,11 @@ class Engine:
                 if self.fallback_tts is not None:
                     await self.instant.load(self.fallback_tts)
 
-        await asyncio.gather(warm_llm(), warm_tts(), warm_fallback(), load_interjections())
+        if llm_in_background:
+            self._llm_warming = asyncio.create_task(warm_llm(), name="llm-warm")
+            await asyncio.gather(warm_tts(), warm_fallback(), load_interjections())
+        else:
+            await asyncio.gather(warm_llm(), warm_tts(), warm_fallback(), load_interjections())
         self.fill_interjections()
         if self._keepwarm is None:
             self._keepwarm = asyncio.create_task(self._keep_llm_warm(), name="llm-keepwarm")
@@ -399,6 +414,7 @@ class Engine:
         recent: Sequence[str] = (),
         instant: bool | None = None,
         label: str | None = None,
+        accepted_ns: int | None = None,
     ) -> UtteranceResult:
         """Speak one remark about `trigger`. Never raises for provider faults: see `result.error`.
 
@@ -478,7 +494,9 @@ class Engine:
                 job.player = speaker
                 if not speaker.heard:
                     notices.append("not heard: the speaker was lost; audio went to a silent stand-in")
-            job.t0_ns = now_ns()  # t0: accepted for speaking (a queued trigger's wait is not latency)
+            # t0: when the caller accepted the trigger (say: before start-up, so its waits show in the
+            # stages), else when it is accepted for speaking (a console trigger's queue wait is not latency)
+            job.t0_ns = accepted_ns if accepted_ns is not None else now_ns()
             if instant if instant is not None else self.instant.enabled:
                 job.interjection = self._interjection(text, label, notices)
                 if job.interjection is not None:
@@ -623,11 +641,12 @@ class Engine:
 
     async def aclose(self) -> None:
         """Close sockets, stop audio, stop the emulator. Idempotent, bounded in time."""
-        if self._keepwarm is not None:
-            self._keepwarm.cancel()
-            with contextlib.suppress(BaseException):
-                await self._keepwarm
-            self._keepwarm = None
+        for task in (self._keepwarm, self._llm_warming):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        self._keepwarm = self._llm_warming = None
         if self._current is not None and not self._current.done():
             self._current.cancel()
         self.instant.cancel()

@@ -97,7 +97,7 @@ class FailoverLLM:
     async def stream(self, request: LLMRequest, stats: LLMStats) -> AsyncIterator[str]:
         candidates = self._candidates()
         skipped = [p.spec for p in self.chain[:-1] if p not in candidates]
-        reasons: list[str] = [*self.skipped, *(f"{spec}: marked unavailable" for spec in skipped)]
+        reasons: list[str] = [*self.skipped, *(self._unavailable(spec) for spec in skipped)]
         attempts: list[_Attempt] = []
         winner: _Attempt | None = None
         try:
@@ -136,6 +136,10 @@ class FailoverLLM:
         finally:
             for attempt in attempts:
                 attempt.cancel()
+
+    def _unavailable(self, spec: str) -> str:
+        why = self.health.get(spec).last_error
+        return f"{spec}: marked unavailable" + (f" ({why})" if why else "")
 
     def _retry_fits(self, fault: NuanuError, spec: str, retried: set[str]) -> bool:
         if fault.retry_after is None or spec in retried:

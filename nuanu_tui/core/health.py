@@ -58,14 +58,20 @@ class HealthBoard:
             self._notify(item)
 
     def failure(
-        self, name: str, error: NuanuError, probe: Callable[[], Awaitable[None]] | None = None
+        self,
+        name: str,
+        error: NuanuError,
+        probe: Callable[[], Awaitable[None]] | None = None,
+        *,
+        trip: bool = False,
     ) -> None:
+        """Count a fault; `trip` marks the provider unavailable at once (it failed warm-up: nothing to lose)."""
         if error.kind in NEUTRAL_KINDS:
             return
         item = self.get(name)
         item.consecutive_failures += 1
         item.last_error = error.message
-        if item.available and item.consecutive_failures >= FAILURES_TO_TRIP:
+        if item.available and (trip or item.consecutive_failures >= FAILURES_TO_TRIP):
             item.available = False
             item.last_change = time.time()
             self._notify(item)

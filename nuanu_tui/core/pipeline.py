@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from nuanu_tui.core.audio.player import Playback, Player
 from nuanu_tui.core.chunker import Chunker, ChunkerConfig
+from nuanu_tui.core.clock import ms_between, now_ns
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.events import (
     Notice,
@@ -63,6 +64,7 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
     """Run one utterance to the end of playback. Provider faults end up in `result.error`, never raised."""
     emit = on_event or _no_events
     timeline = Timeline(job.t0_ns)
+    started_ns = now_ns()
     uid = job.utterance_id
     result = UtteranceResult(
         trigger=job.trigger,
@@ -245,6 +247,7 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
         result.text = ("".join(spoken) if result.filtered else "".join(parts)).strip()
         result.stages_ms = timeline.stages_ms()
         result.t0_ns = timeline.t0_ns
+        result.wait_ms = ms_between(timeline.t0_ns, started_ns)
         result.tokens = stats.tokens
         result.chars = len(result.text)
         result.provider_timings = stats.provider_timings

@@ -88,6 +88,7 @@ class UtteranceResult:
     filtered: bool = False
     source: str = "cli"
     run_id: str | None = None
+    wait_ms: float | None = None  # t0 (trigger accepted) -> the utterance started: start-up or queue wait
     t0_ns: int = 0  # perf_counter_ns at t0, for cross-utterance timing (compare start skew)
     mark: str | None = None  # "interrupted" (stopped while speaking) or "dropped" (cleared from the queue)
     interjection: str | None = None  # the instant reaction played before the remark («Ого!»), if any
@@ -115,6 +116,7 @@ class UtteranceResult:
             "stages_ms": dict(self.stages_ms),
             "interjection": self.interjection,
             "gap_ms": self.gap_ms,
+            "wait_ms": self.wait_ms,
             "ws_reused": self.ws_reused,
             "offline": self.offline,
             "simulated": self.simulated,
