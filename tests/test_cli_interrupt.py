@@ -20,7 +20,10 @@ import pytest
 from tests.conftest import FAKE_KEYS
 from tests.test_offline_e2e import clean_env
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX-only"),
+]
 INTERRUPTED = "nuanu-tui: error: interrupted (Ctrl+C)"
 DEADLINE_S = 60.0
 

@@ -54,8 +54,17 @@ BAD: dict[str, str] = {
     "max_chars": "5",
     "blocklist": "no-such-blocklist.txt",
     "output_filter": "sometimes",
+    "sim_net": "dialup",
+    "ride_stale_ms": "-1",
+    "ride_min_confidence": "2",
+    "ride_dedup_s": "never",
+    "ride_cooldown_s": "-6",
+    "ride_max_per_min": "0",
+    "events_host": "two hosts",
+    "events_token": "tok secret",
+    "events_queue": "0",
 }
-SECRET_VARS = set(KEY_VARS.values())
+SECRET_VARS = {*KEY_VARS.values(), "NUANU_EVENTS_TOKEN"}
 
 
 def var_of(field: str) -> str:

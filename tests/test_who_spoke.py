@@ -45,7 +45,11 @@ def assert_fallback_spoke(item: dict[str, object]) -> None:
     assert item["voiced_by"] == ["espeak/ru"]
     assert item["offline"] is True and item["degraded"] is True
     notices = " ".join(item["notices"])  # type: ignore[arg-type]
-    assert "answered by offline/phrasebook: Groq" in notices and "TTS fell back to espeak/ru" in notices
+    assert (
+        "answered by offline/phrasebook" in notices
+        and f"Groq (http://{CLOSED}): connection refused" in notices
+    )
+    assert "TTS fell back to espeak/ru" in notices
 
 
 def test_say_json_names_who_spoke(tmp_path: Path) -> None:

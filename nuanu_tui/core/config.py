@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     instant: bool = Field(True, validation_alias=_env("NUANU_INSTANT"))  # interjections before the remark
 
     # --- validation: every value is checked once, here, so a bad one is one line at start-up ---------
-    @field_validator("groq_api_key", "openai_api_key", "elevenlabs_api_key")
+    @field_validator("groq_api_key", "openai_api_key", "elevenlabs_api_key", "events_token")
     @classmethod
     def _key_is_a_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not _is_token(value.get_secret_value().strip(), allow_empty=True):
@@ -124,7 +124,12 @@ class Settings(BaseSettings):
         return _check_url(value, TTS_URL_SCHEMES) or value
 
     @field_validator(
-        "elevenlabs_voice_id", "elevenlabs_model_id", "groq_model", "openai_model", "espeak_voice"
+        "elevenlabs_voice_id",
+        "elevenlabs_model_id",
+        "groq_model",
+        "openai_model",
+        "espeak_voice",
+        "events_host",
     )
     @classmethod
     def _identifier(cls, value: str | None) -> str | None:
@@ -174,6 +179,17 @@ class Settings(BaseSettings):
             raise ValueError("auto, off, or comma-separated LLM specs")
         for spec in specs:
             _spec_or_value_error(spec, prefix="auto, off, or comma-separated LLM specs; ")
+        return value
+
+    @field_validator("sim_net")
+    @classmethod
+    def _sim_net(cls, value: str) -> str:
+        from nuanu_tui.sim.network import parse_net
+
+        try:
+            parse_net(value)
+        except ValueError as exc:
+            raise ValueError(str(exc).split(": use ", 1)[-1]) from None
         return value
 
     @field_validator("data_dir")
@@ -361,7 +377,7 @@ def settings_problems(exc: ValidationError) -> list[str]:
     for error in exc.errors():
         var = str(error["loc"][0]) if error["loc"] else "?"
         field = _field_for(var)
-        secret = field is not None and var in KEY_VARS.values()
+        secret = field is not None and "SecretStr" in str(Settings.model_fields[field].annotation)
         value = "" if secret else f"={_show(error.get('input'))}"
         hidden = " (value hidden)" if secret else ""
         lines.append(f"{var}{value}{hidden} from {setting_source(var)}: allowed: {_allowed(field, error)}")
