@@ -63,6 +63,8 @@ BAD: dict[str, str] = {
     "events_host": "two hosts",
     "events_token": "tok secret",
     "events_queue": "0",
+    "audio_lost": "panic",
+    "audio_stale_s": "0",
 }
 SECRET_VARS = {*KEY_VARS.values(), "NUANU_EVENTS_TOKEN"}
 

@@ -233,6 +233,10 @@ class Engine:
                     await self.instant.load(self.fallback_tts)
 
         if llm_in_background:
+            with contextlib.suppress(NuanuError):  # the SDK's code paths are local: no host can hold them
+                warm_code = getattr(self.llm(self.llm_spec), "warm_code", None)
+                if warm_code is not None:
+                    await warm_code()
             self._llm_warming = asyncio.create_task(warm_llm(), name="llm-warm")
             await asyncio.gather(warm_tts(), warm_fallback(), load_interjections())
         else:

@@ -103,9 +103,7 @@ class CloudLLM:
 
     async def warm(self) -> None:
         """GET /models opens (and keeps) the connection; the list also feeds the model picker."""
-        if not self._code_warm:
-            self._code_warm = True
-            await self._warm_code_path()
+        await self.warm_code()
         try:
             self._known_models = await self._fetch_models()
             self.warm_state = "warm"
@@ -114,6 +112,12 @@ class CloudLLM:
             self.warm_state = "cold"
             self.last_error = exc.message
             raise
+
+    async def warm_code(self) -> None:
+        """The local half of warm-up (no network): worth waiting for even when the host may be dead."""
+        if not self._code_warm:
+            self._code_warm = True
+            await self._warm_code_path()
 
     async def list_models(self) -> list[str]:
         self._known_models = await self._fetch_models()
