@@ -65,6 +65,9 @@ BAD: dict[str, str] = {
     "events_queue": "0",
     "audio_lost": "panic",
     "audio_stale_s": "0",
+    "ride_udp_port": "70000",
+    "ride_ws_port": "http",
+    "instant": "sometimes",
 }
 SECRET_VARS = {*KEY_VARS.values(), "NUANU_EVENTS_TOKEN"}
 
