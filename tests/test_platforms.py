@@ -143,6 +143,8 @@ WHEEL_MISSING_ON = {"miniaudio": {"aarch64-manylinux_2_31"}}  # left out there b
 def uv() -> str:
     found = os.environ.get("UV") or shutil.which("uv")
     if not found:
+        if os.environ.get("CI"):
+            pytest.fail("uv is not on PATH in CI, where .ci/run installs it")
         pytest.skip("uv is not on PATH")
     return found
 

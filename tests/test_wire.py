@@ -148,3 +148,28 @@ def test_the_host_does_not_start_without_a_token() -> None:
     )
     assert proc.returncode == 2
     assert "no token on stdin" in proc.stderr
+
+
+class _Status:
+    """The one thing the host's reply path reads of an engine."""
+
+    def status(self) -> None:
+        return None
+
+
+async def test_a_reply_the_wire_cannot_carry_is_an_error_not_a_hang() -> None:
+    from nuanu_tui.core.host import Host
+
+    console, ours = await connected_pair()
+    host = Host(ours)
+    host.engine = _Status()
+
+    async def odd() -> object:
+        return object()
+
+    await host._reply(7, odd())
+    kind, rid, error_kind, message = await asyncio.wait_for(console.recv(), 10)
+    assert (kind, rid, error_kind) == ("error", 7, "engine")
+    assert message.startswith("reply not sendable: object cannot be sent")
+    console.close()
+    ours.close()

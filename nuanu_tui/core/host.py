@@ -244,7 +244,10 @@ class Host:
         finally:
             self._tasks.pop(rid, None)
         self._push_status()  # before the reply, so the console's status is current when it resumes
-        self.channel.send(*reply)
+        try:
+            self.channel.send(*reply)
+        except TypeError as exc:  # a value the wire does not carry (see wire.WIRE_TYPES): a bug, not a hang
+            self.channel.send("error", rid, "engine", self._clean(f"reply not sendable: {exc}"))
 
     async def _compare(self, rid: int, config: CompareConfig, trigger: str) -> None:
         assert self.ops is not None
