@@ -112,5 +112,5 @@ def test_say_with_a_wrong_key_is_one_line(
     )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and expect in lines[0], proc.stderr
+    assert len(lines) == 1 and expect in lines[0] and wrong in lines[0], proc.stderr
     assert WRONG not in proc.stderr and GOOD not in proc.stderr
