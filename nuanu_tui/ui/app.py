@@ -73,7 +73,9 @@ class NuanuApp(App[int]):
         self._engine_started = False
 
     def start_engine(self, target: Screen[Any]) -> None:
-        """Create the engine once, for the whole app lifetime (so the worker lives on the App)."""
+        """Create the engine once, for the whole app lifetime (so the worker lives on the App). Every view
+        that asks hears when the engine goes down and comes back."""
+        self.bridge.watch(target)
         if not self._engine_started:
             self._engine_started = True
             self._open_engine(target)

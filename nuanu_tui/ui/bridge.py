@@ -326,6 +326,7 @@ class EngineBridge:
         self.output_format = output_format
         self.catalog = catalog()
         self._target: MessagePump | None = None  # where engine-wide messages go (the console)
+        self._watchers: list[MessagePump] = []  # views told when the engine goes down and comes back
         self._supervisor = EngineSupervisor(factory)
         self._restarter: asyncio.Task[None] | None = None
 
@@ -378,6 +379,16 @@ class EngineBridge:
         await asyncio.wrap_future(self._submit(create()))
         return self.engine is not None
 
+    def watch(self, view: MessagePump) -> None:
+        """`view` gets EngineFailed / EngineReady(restarted) when the engine dies and comes back."""
+        if view not in self._watchers:
+            self._watchers.append(view)
+
+    def _tell(self, make: Callable[[], Message]) -> None:
+        """One message per watching view (a message is delivered to one pump)."""
+        for view in self._watchers or ([self._target] if self._target is not None else []):
+            view.post_message(make())
+
     def _adopt(self, engine: Any) -> None:
         """Make `engine` the one every call goes to (engine loop)."""
         self.engine = engine
@@ -399,14 +410,14 @@ class EngineBridge:
         delay = self._supervisor.died()
         log_path = getattr(engine, "log_path", None)
         log_line(log_path, f"{why}; restarting in {delay:.1f} s (restart {self._supervisor.crashes})")
-        self._target.post_message(EngineFailed(why, restart_in=delay))
+        self._tell(lambda: EngineFailed(why, restart_in=delay))
         self._restarter = asyncio.create_task(self._restart(delay, log_path), name="engine-restart")
 
     async def _restart(self, delay: float, log_path: Any) -> None:
         def failed(error: BaseException, wait: float) -> None:
             why = error.message if isinstance(error, NuanuError) else f"{type(error).__name__}: {error}"
             log_line(log_path, f"restart failed: {why}; next try in {wait:.1f} s")
-            self._target.post_message(EngineFailed(f"restart failed: {why}", restart_in=wait))
+            self._tell(lambda: EngineFailed(f"restart failed: {why}", restart_in=wait))
 
         engine = await self._supervisor.restart(delay, lambda n: None, failed)
         if self._closed:
@@ -414,9 +425,8 @@ class EngineBridge:
             return
         self._adopt(engine)
         log_line(log_path, f"engine restarted (pid {getattr(engine, 'pid', '?')})")
-        self._target.post_message(
-            EngineReady(self._status(), dict(getattr(engine, "warm_errors", {})), restarted=True)
-        )
+        status, warm = self._status(), dict(getattr(engine, "warm_errors", {}))
+        self._tell(lambda: EngineReady(status, warm, restarted=True))
 
     async def aclose(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
         """Cancel utterances, close sockets and audio (bounded), then stop the loop thread."""

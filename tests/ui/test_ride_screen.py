@@ -97,3 +97,34 @@ async def test_a_sample_ride_replays_in_the_view(sim: Any) -> None:
         )  # fmt: skip
         assert seen(messages, "BARGE-IN") and seen(messages, "REJECTED malformed")
         assert len(screen.query_one(RideFeed).lines) == want["received"]
+
+
+@pytest.mark.slow
+async def test_a_ride_comes_back_live_after_its_engine_process_is_killed(sim: Any) -> None:
+    """The ride view hears the engine go down and come back (restarted by the bridge), and goes live again:
+    an event sent afterwards is spoken."""
+    from nuanu_tui.ui.messages import EngineFailed, EngineReady
+
+    app, udp = ride_app(sim)
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await pilot.press("ctrl+y")
+        await messages.wait_for(
+            lambda m: isinstance(m, RideBatch) and "udp" in " ".join(m.counters.listening)
+        )
+        app.bridge.engine.proc.kill()
+        await messages.wait_for(lambda m: isinstance(m, EngineFailed) and m.restart_in is not None)
+        await pilot.pause()
+        assert "SIGKILL" in str(app.screen.query_one("#ride-title").render())  # down, and why
+        await messages.wait_for(lambda m: isinstance(m, EngineReady) and m.restarted)
+        await messages.wait_for(lambda m: len(messages.of(RideStarted)) >= 2)  # live again
+        again = messages.of(RideStarted)[1]
+        await messages.wait_for(
+            lambda m: (
+                isinstance(m, RideBatch)
+                and "udp" in " ".join(m.counters.listening)
+                and messages.index(m) > messages.index(again)
+            )
+        )
+        send(udp, {"label": "dog", "count": 2, "side": "left", "confidence": 0.9})
+        await messages.wait_for(lambda m: isinstance(m, RideBatch) and m.counters.spoken == 1)
