@@ -412,3 +412,51 @@ async def test_instant_off_by_setting_and_per_call(isim: Any, engines: list[Engi
     assert off.interjection is None and off.gap_ms is None
     assert off.stages_ms["first_sound"] == off.stages_ms["first_audio"]  # the remark is the first sound
     assert (await engine.say(DOGS, instant=True)).interjection is not None
+
+
+async def test_bench_reports_first_sound_interjection_and_gap(
+    isim: Any, engines: list[Engine], tmp_path: Path
+) -> None:
+    import csv
+    import json
+
+    from nuanu_tui.core.bench import BenchConfig, format_table, run_bench
+
+    engine = await build(settings_for(isim, tmp_path), engines)
+    await engine.instant.wait_filled(30)
+    result = await run_bench(engine, BenchConfig(llms=[GROQ], triggers=[DOGS], runs=3, warmup=False))
+    data = json.loads(json.dumps(result.to_json()))
+    runs = data["runs"]
+    assert [r["interjection"] for r in runs] == list(INTERJECTIONS["ru"]["animals"][:3])
+    assert all(r["gap_ms"] >= PAUSE_MS - 1 and r["stages_ms"]["first_sound"] is not None for r in runs)
+    summary = data["summary"][GROQ]
+    assert summary["first_sound"]["n"] == 3 and summary["gap_ms"]["n"] == 3
+    assert summary["first_sound"]["p50"] < summary["first_audio"]["p50"]
+    path = tmp_path / "bench.csv"
+    result.write_csv(path)
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert [row["interjection"] for row in rows] == [r["interjection"] for r in runs]
+    assert [float(row["gap_ms"]) for row in rows] == [r["gap_ms"] for r in runs]
+    assert all(
+        float(row["first_sound_ms"]) == r["stages_ms"]["first_sound"]
+        for row, r in zip(rows, runs, strict=True)
+    )
+    table = format_table(result.summary)
+    assert "first sound" in table and "interjection gap" in table
+
+
+def test_a_clip_too_long_for_a_reaction_is_not_picked(tmp_path: Path) -> None:
+    from nuanu_tui.core.instant import MAX_CLIP_MS, Instant
+
+    class Voice:
+        spec, voice, rate = "espeak/ru", "ru", 175
+        format = type("F", (), {"sample_rate": 1000})()
+
+    instant = Instant(tmp_path, "ru", 1000)
+    cache = instant.cache(Voice())
+    long_ms = int(MAX_CLIP_MS) + 50
+    cache.store("Ого!", b"\x00\x40" * long_ms, 1000)  # loud throughout: nothing to trim
+    cache.store("Ух ты!", b"\x00\x40" * 300, 1000)
+    assert cache.get("Ого!") is not None and cache.get("Ого!").ms == long_ms  # type: ignore[union-attr]
+    picked = instant.pick(DOGS, Voice())
+    assert picked is not None and picked.text == "Ух ты!"

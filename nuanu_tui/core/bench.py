@@ -162,6 +162,8 @@ class BenchResult:
             "tokens",
             "chars",
             "audio_seconds",
+            "interjection",
+            "gap_ms",
             "text",
         ]
         with open(path, "w", newline="", encoding="utf-8") as f:
@@ -190,6 +192,8 @@ class BenchResult:
                         r.tokens,
                         r.chars,
                         r.audio_seconds,
+                        r.interjection or "",
+                        "" if r.gap_ms is None else r.gap_ms,
                         r.text,
                     ]
                 )
@@ -374,6 +378,12 @@ def format_table(summary: Mapping[str, SpecSummary | Mapping[str, Any]]) -> str:
             lines.append(
                 f"  {label:<{width}} {st.get('n', 0):>4} {_fmt(st.get('p50')):>9} {_fmt(st.get('p90')):>9}"
                 f" {_fmt(st.get('mean')):>9}"
+            )
+        gap = js.get("gap_ms")
+        if gap:  # instant reactions: the pause the listener hears between the interjection and the remark
+            lines.append(
+                f"  {'interjection gap':<{width}} {gap.get('n', 0):>4} {_fmt(gap.get('p50')):>9}"
+                f" {_fmt(gap.get('p90')):>9} {_fmt(gap.get('mean')):>9}"
             )
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

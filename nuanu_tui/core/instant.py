@@ -37,13 +37,14 @@ PAUSE_MS = 120  # the natural pause between the interjection's last sample and t
 CACHE_DIR = "interjections"
 SILENCE_LEVEL = 300  # |sample| below this at the edges is trimmed: the reaction starts with sound
 EDGE_KEEP_MS = 10  # kept around the trimmed edges so the onset and the tail are not clipped
+MAX_CLIP_MS = 700.0  # a reaction, not a sentence: a voice that says one slower than this skips it
 IDLE_POLL_S = 0.05  # the fill waits this long between checks while an utterance is running
 
 INTERJECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "ru": {
         "safety": ("Внимание!", "Осторожно!", "Аккуратно!", "Стоп-стоп!"),
-        "animals": ("Ого!", "Ух ты!", "Ой, смотрите!", "Опа!"),
-        "people": ("Смотрите-ка!", "Ха!", "О, привет!", "Так-так!"),
+        "animals": ("Ого!", "Ух ты!", "Ой!", "Опа!"),
+        "people": ("Смотрите-ка!", "Ха!", "Эге!", "Так-так!"),
         "vehicles": ("Опа!", "Ого!", "Ух ты!", "Так-так!"),
         "places": ("Смотрите-ка!", "Ах!", "Ух ты!", "О-о!"),
         "weather": ("Ох!", "Ого!", "Ну и ну!", "Ух!"),
@@ -400,7 +401,7 @@ class Instant:
                 continue
             for text in itertools.chain(table[category], table["general"]):
                 clip = cache.get(text)
-                if clip is not None and text not in self._recent:
+                if clip is not None and text not in self._recent and clip.ms <= MAX_CLIP_MS:
                     self._recent.append(text)
                     return clip
             return None

@@ -86,6 +86,7 @@ class SpecSummary:
     errors: int
     errors_by_kind: dict[str, int] = field(default_factory=dict)
     degraded: int = 0
+    gap: StageStats | None = None  # silence between an interjection and its remark (instant reactions)
 
     @property
     def success_rate(self) -> float:
@@ -101,6 +102,8 @@ class SpecSummary:
             degraded=self.degraded,
             success_rate=round(self.success_rate, 4),
         )
+        if self.gap is not None and self.gap.n:
+            out["gap_ms"] = self.gap.to_json()
         return out
 
 
@@ -122,6 +125,7 @@ def summarize_runs(results: Sequence[UtteranceResult]) -> dict[str, SpecSummary]
             errors=len(failed),
             errors_by_kind=dict(sorted(kinds.items())),
             degraded=sum(1 for r in group if r.ok and r.degraded),
+            gap=summarize(r.gap_ms for r in clean),
         )
     return summaries
 
