@@ -187,9 +187,12 @@ class Host:
         elif op == "bench_cancel":
             ops.bench_cancel()
         elif op == "say":
-            trigger, llm, source, *more = args  # more: the ride's recent remarks, for the prompt
+            trigger, llm, source, *more = args  # more: the ride's recent remarks; the event's label
             recent = tuple(more[0]) if more else ()
-            say = engine.say(trigger, llm=llm, source=source, on_event=self._events(rid), recent=recent)
+            label = more[1] if len(more) > 1 else None  # picks the interjection's category
+            say = engine.say(
+                trigger, llm=llm, source=source, on_event=self._events(rid), recent=recent, label=label
+            )
             self._run(rid, say)
         elif op == "use_llm":
             self._run(rid, ops.use_llm(args[0]))

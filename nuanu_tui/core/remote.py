@@ -226,8 +226,9 @@ class RemoteEngine:
         on_event: Callable[[PipelineEvent], None] | None = None,
         source: str = "console",
         recent: Sequence[str] = (),
+        label: str | None = None,
     ) -> UtteranceResult:
-        rid, future = self._start("say", (trigger, llm, source, list(recent)), on_event=on_event)
+        rid, future = self._start("say", (trigger, llm, source, list(recent), label), on_event=on_event)
         self._says.add(rid)
         try:
             return await self._wait(rid, future)  # type: ignore[no-any-return]
