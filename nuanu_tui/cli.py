@@ -261,6 +261,10 @@ def _run(args: argparse.Namespace, out: JsonOut) -> int:
 
     # Every other command reads settings: a bad one is reported before anything runs.
     settings = _settings(args)
+    if getattr(args, "demo", False):
+        from nuanu_tui.demo import install  # --demo is composed here, not in the engine
+
+        install()
     if args.command == "say":
         return asyncio.run(_say(args, settings, out))
     if args.command == "bench":

@@ -113,3 +113,11 @@ def speaker(pulse_server: object, monkeypatch: pytest.MonkeyPatch) -> object:
     for name, value in pulse_server.env().items():  # type: ignore[attr-defined]
         monkeypatch.setenv(name, value)
     return pulse_server
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _demo_composed() -> None:
+    """Tests are a composition root like the CLI: `Engine.create(demo=True)` gets the emulator."""
+    from nuanu_tui.demo import install
+
+    install()

@@ -83,3 +83,15 @@ def test_the_console_process_does_not_load_the_engine_stack() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == ""
+
+
+def test_the_engine_does_not_import_the_emulator() -> None:
+    """`--demo` is composed outside `core/` (nuanu_tui.demo): no core module names the emulator."""
+    import pathlib
+
+    root = pathlib.Path(nuanu_tui.core.__file__).parent
+    sim_import = re.compile(r"^\s*(from|import)\s+nuanu_tui\.sim\b|from nuanu_tui import sim\b", re.MULTILINE)
+    offenders = [
+        str(p.relative_to(root)) for p in root.rglob("*.py") if sim_import.search(p.read_text("utf-8"))
+    ]
+    assert offenders == []

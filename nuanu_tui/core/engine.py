@@ -11,8 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pydantic import SecretStr
+from typing import Protocol
 
 from nuanu_tui.core.audio.player import DeviceLost, Player
 from nuanu_tui.core.audio.sinks import NullSink, make_sink
@@ -39,13 +38,11 @@ from nuanu_tui.core.safety import DEFAULT_BLOCKLISTS, FilterConfig, OutputFilter
 from nuanu_tui.core.timeline import UtteranceResult
 from nuanu_tui.core.tts.base import TTSProvider
 
-DEMO_KEY = "sim-demo-key"
 # CPython hands the GIL between threads every 5 ms by default. The engine loop, the audio writer and the UI
 # share one interpreter, so a busy renderer could hold a socket event or an audio write for up to 5 ms;
 # at 0.1 ms each hand-over on the critical path waits 50 µs on average.
 GIL_SWITCH_INTERVAL_S = 0.0001
 LLM_KEEPWARM_S = 30.0
-DEMO_SIM_KEEP = 50  # the demo emulator keeps this many recent requests/contexts, not a whole day's audio
 
 
 @dataclass(slots=True)
@@ -99,6 +96,37 @@ def make_tts(spec: str, settings: Settings, *, output_format: str | None = None)
     raise ConfigError(f"bad TTS spec {spec!r}: use elevenlabs or espeak")
 
 
+class Emulator(Protocol):
+    """`--demo`: what the engine needs from the emulator that stands in for the cloud. Composed outside
+    `core/` (`nuanu_tui.demo`), so the engine never imports the emulator."""
+
+    async def start(self, settings: Settings, profile: str) -> Settings: ...
+
+    def use_net(self, spec: str) -> tuple[str, str]: ...
+
+    @property
+    def net_label(self) -> str | None: ...
+
+    def stop(self) -> None: ...
+
+
+_demo_factory: Callable[[], Emulator] | None = None
+
+
+def set_demo_emulator(factory: Callable[[], Emulator]) -> None:
+    """Installed by a composition root (`nuanu_tui.demo.install`) before `Engine.create(demo=True)`."""
+    global _demo_factory
+    _demo_factory = factory
+
+
+def _demo_emulator() -> Emulator:
+    if _demo_factory is None:
+        raise ConfigError(
+            "--demo needs the emulator: start nuanu-tui through its CLI (nuanu_tui.demo.install)"
+        )
+    return _demo_factory()
+
+
 class Engine:
     """Owns providers, the player and the emulator (demo). Front ends call `say` and read `status`."""
 
@@ -110,7 +138,7 @@ class Engine:
         tts: TTSProvider,
         *,
         simulated: bool = False,
-        sim: object | None = None,
+        sim: Emulator | None = None,
     ) -> None:
         self.settings = settings
         self.selection = selection
@@ -173,7 +201,8 @@ class Engine:
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
         sim = None
         if demo:
-            settings, sim = await _start_demo(settings, sim_profile)
+            sim = _demo_emulator()
+            settings = await sim.start(settings, sim_profile)
             llm = llm or "groq/llama-3.1-8b-instant"
             tts = tts or "elevenlabs"
         selection = choose_defaults(settings, llm, tts)
@@ -330,25 +359,19 @@ class Engine:
     def use_net(self, spec: str) -> str:
         """Switch the emulated network (demo only), live: open sockets pay the new link from their next message.
         Returns the profile's label; ConfigError for a bad spec or a real (not emulated) network."""
-        from nuanu_tui.sim.network import parse_net
-
-        server = getattr(self.sim, "server", None)
-        if server is None:
+        if self.sim is None:
             raise ConfigError("network profiles apply to the emulator only (--demo)")
         try:
-            profile = parse_net(spec)
+            net, label = self.sim.use_net(spec)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        server.net = profile
-        self.settings = self.settings.model_copy(update={"sim_net": profile.spec()})
-        return profile.label()
+        self.settings = self.settings.model_copy(update={"sim_net": net})
+        return label
 
     @property
     def net_label(self) -> str | None:
         """The emulated network's name under --demo (None on a real network)."""
-        server = getattr(self.sim, "server", None)
-        net = getattr(server, "net", None)
-        return None if net is None else net.label()
+        return None if self.sim is None else self.sim.net_label
 
     def add_listener(self, listener: Callable[[UtteranceResult], None]) -> None:
         self._listeners.append(listener)
@@ -668,7 +691,7 @@ class Engine:
         if self._unheard is not None:
             await asyncio.to_thread(self._unheard.close)
         if self.sim is not None:
-            await asyncio.to_thread(self.sim.stop)  # type: ignore[attr-defined]
+            await asyncio.to_thread(self.sim.stop)
             self.sim = None
 
 
@@ -679,41 +702,3 @@ def _clock(wall: float) -> str:
 def lost_line(lost: DeviceLost) -> str:
     """One line for the status bar and cards: which device, since when, why."""
     return f"{lost.device} since {_clock(lost.since)}: {lost.reason}"
-
-
-async def _start_demo(settings: Settings, profile: str) -> tuple[Settings, object]:
-    """Start the emulator in its own thread and point every cloud client at it (with a throwaway key)."""
-    from nuanu_tui.sim import SimThread
-
-    sim = SimThread(profile=profile, keep=DEMO_SIM_KEEP, net=settings.sim_net, **_demo_content())
-    server = await asyncio.to_thread(sim.start)
-    demo_settings = settings.model_copy(
-        update={
-            "groq_base_url": server.groq_base_url,
-            "openai_base_url": server.openai_base_url,
-            "elevenlabs_base_url": server.elevenlabs_base_url,
-            "groq_api_key": SecretStr(DEMO_KEY),
-            "openai_api_key": SecretStr(DEMO_KEY),
-            "elevenlabs_api_key": SecretStr(DEMO_KEY),
-        }
-    )
-    return demo_settings, sim
-
-
-def _demo_content() -> dict[str, object]:
-    """The emulator speaks phrasebook text with real espeak-ng audio, so demo runs sound like the product."""
-    kwargs: dict[str, object] = {}
-    try:
-        from nuanu_tui.core.llm.phrasebook import PhrasebookLLM
-
-        book = PhrasebookLLM()
-        kwargs["reply_fn"] = lambda trigger, model: book.compose(trigger)
-    except Exception:
-        pass
-    try:
-        from nuanu_tui.sim.speech import espeak_speech
-
-        kwargs["speech_fn"] = espeak_speech
-    except Exception:
-        pass
-    return kwargs

@@ -87,7 +87,7 @@ def launch_host(settings: Any) -> HostLaunch:
     port = listener.getsockname()[1]
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "nuanu_tui.core.host", str(port), *preload_hint(settings)],
+            [sys.executable, "-m", "nuanu_tui.engine_host", str(port), *preload_hint(settings)],
             stdin=subprocess.PIPE,
             stdout=log,
             stderr=log,
