@@ -251,3 +251,27 @@ def test_the_whole_suite_collects_without_posix_only_modules() -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert re.search(r"^\d+ tests collected", done.stdout, re.M), done.stdout[-500:]
     assert "error" not in done.stdout.lower().splitlines()[-1]
+
+
+# --- peak memory, as each OS reports it -------------------------------------------------------------------
+def test_peak_memory_is_read_the_way_the_os_reports_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nuanu_tui.core import memory
+
+    if not Path("/proc/self/status").exists():
+        pytest.skip("Linux /proc: the figure compared against")
+    hwm_kib = next(
+        int(line.split()[1])
+        for line in Path("/proc/self/status").read_text().splitlines()
+        if line.startswith("VmHWM:")
+    )
+    peak = memory.peak_rss_mb()
+    assert peak is not None and abs(peak - hwm_kib / 1024) < 64
+    import resource
+
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB here; bytes on macOS
+    monkeypatch.setattr(memory.sys, "platform", "darwin")
+    assert memory.peak_rss_mb() == pytest.approx(maxrss / 1024 / 1024, rel=0.05)
+    monkeypatch.setattr(memory.sys, "platform", "win32")
+    monkeypatch.setitem(sys.modules, "resource", None)  # Windows has none
+    assert memory.peak_rss_mb() is None
+    assert memory.fmt_mb(None) == "unavailable" and memory.fmt_mb(81.6) == "82 MB"
