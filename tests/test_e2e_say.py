@@ -209,6 +209,32 @@ def test_missing_key_strict_is_one_line_naming_the_env_file(sim_env: dict[str, s
     ]
 
 
+def test_missing_tts_key_with_fallback_speaks_with_espeak(sim_env: dict[str, str], tmp_path: Path) -> None:
+    env = dict(sim_env)
+    del env["ELEVENLABS_API_KEY"]
+    args = [
+        "say",
+        "две собаки",
+        "--llm",
+        "groq/llama-3.1-8b-instant",
+        "--tts",
+        "elevenlabs",
+        "--audio",
+        "null",
+    ]
+    proc = run_cli([*args, "--json"], env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["ok"] is True and data["voiced_by"] == ["espeak/ru"] and data["offline"] is True
+    assert proc.stderr.strip().splitlines() == ["OFFLINE: TTS offline: no ELEVENLABS_API_KEY"]
+    strict = run_cli(["say", "--no-failover", *args[1:]], env, tmp_path)
+    assert strict.returncode == 1
+    assert strict.stderr.strip().splitlines() == [
+        f"nuanu-tui: error: ELEVENLABS_API_KEY is not set: put ELEVENLABS_API_KEY=... in the .env file"
+        f" {tmp_path / '.env'} (see .env.example) or the environment"
+    ]
+
+
 def test_bad_llm_spec_lists_providers(sim_env: dict[str, str], tmp_path: Path) -> None:
     proc = run_cli(["say", "две собаки", "--llm", "gemini-pro", "--audio", "null"], sim_env, tmp_path)
     assert proc.returncode != 0

@@ -206,7 +206,16 @@ class Engine:
             llm = llm or "groq/llama-3.1-8b-instant"
             tts = tts or "elevenlabs"
         selection = choose_defaults(settings, llm, tts)
-        tts_provider = make_tts(selection.tts, settings, output_format=output_format)
+        try:
+            tts_provider = make_tts(selection.tts, settings, output_format=output_format)
+        except ConfigError:
+            # No key for the cloud voice: with fallback on, the local voice speaks (and says why); strict fails.
+            if not settings.tts_fallback or selection.tts.startswith("espeak"):
+                raise
+            tts_provider = make_tts("espeak", settings)  # the OFFLINE line names the missing variable
+            selection = Selection(
+                selection.llm, tts_provider.spec, offline_reasons(settings, selection.llm, "espeak")
+            )
         player = Player(make_sink(audio or settings.audio))
         player.start(tts_provider.format.sample_rate)
         engine = cls(settings, selection, player, tts_provider, simulated=demo, sim=sim)
