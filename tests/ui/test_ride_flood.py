@@ -21,6 +21,7 @@ from nuanu_tui.ui.app import make_app
 from nuanu_tui.ui.ride_messages import DirectorChanged, RideBatch
 from nuanu_tui.ui.screens.ride import RideScreen
 from nuanu_tui.ui.widgets.ride_feed import FEED_LINES, RideFeed
+from tests.conftest import needs_proc
 from tests.ride_helpers import GROQ, sim_settings
 
 RATE_PER_TRANSPORT = 500  # events a second on each of UDP and WebSocket: 1000 together
@@ -66,6 +67,7 @@ def pace(send: Any, seed: int, sent: list[int]) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
+@needs_proc  # reads its RSS from /proc
 async def test_flood_over_udp_and_websocket(sim: Any) -> None:
     udp, ws = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
     settings = sim_settings(sim, ride_udp_port=udp, ride_ws_port=ws, events_queue=512)
