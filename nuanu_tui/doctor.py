@@ -51,16 +51,17 @@ async def _probe_tts(settings: Settings) -> str:
 
 
 def _audio_report() -> list[tuple[str, str]]:
+    """The outputs `--audio device:NAME` / `device:INDEX` can choose, and what plain `device` would use."""
+    from nuanu_tui.core.audio.sinks import list_output_devices, make_sink
+
     rows = []
     try:
-        import sounddevice as sd
-
-        devices = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
-        rows.append(("sounddevice", f"{len(devices)} output device(s)" if devices else "no output devices"))
+        devices = list_output_devices()
     except OSError as exc:
         rows.append(("sounddevice", f"unavailable: {' '.join(str(exc).split())}"))
-    from nuanu_tui.core.audio.sinks import make_sink
-
+    else:
+        rows.append(("sounddevice", f"{len(devices)} output device(s)" if devices else "no output devices"))
+        rows.extend((f"  device:{index}", f"device:{name} ({api})") for index, name, api in devices)
     sink = make_sink("device")
     rows.append(("audio output", f"{sink.name}" + (f" — {sink.warning}" if sink.warning else "")))
     with contextlib.suppress(Exception):

@@ -91,6 +91,8 @@ class PulseServer:
                     "--use-pid-file=no",
                     "--system=no",
                     "--disallow-exit=no",
+                    "--high-priority=yes",  # like a desktop's server: a loaded CI machine starves it less
+                    "--realtime=yes",  # granted only where allowed (root in CI); ignored otherwise
                     "--log-target=stderr",
                     "-L",
                     f"module-native-protocol-unix socket={self.socket} auth-anonymous=1",
@@ -183,8 +185,12 @@ class PulseServer:
             shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
     def record(self, latency_ms: int = 20) -> Recorder:
-        """Start recording the sink's monitor (mono s16le at `rate`)."""
-        return Recorder(self, latency_ms)
+        """Start recording the sink's monitor (mono s16le at `rate`); returns once samples flow."""
+        recorder = Recorder(self, latency_ms)
+        if not recorder.flowing.wait(READY_TIMEOUT_S):
+            recorder.stop()
+            raise RuntimeError(f"parec recorded nothing from {self.sink}.monitor in {READY_TIMEOUT_S} s")
+        return recorder
 
 
 @dataclass(slots=True)
@@ -223,6 +229,7 @@ class Recorder:
         )
         self._chunks: list[bytes] = []
         self._start_ns: int | None = None  # lower envelope of (arrival - duration received so far)
+        self.flowing = threading.Event()  # the monitor's first samples have arrived
         self._reader = threading.Thread(target=self._read, name="parec-reader", daemon=True)
         self._reader.start()
 
@@ -238,6 +245,7 @@ class Recorder:
             if self._start_ns is None or start < self._start_ns:
                 self._start_ns = start
             self._chunks.append(data)
+            self.flowing.set()
 
     def stop(self) -> Recording:
         self.proc.terminate()
