@@ -115,3 +115,19 @@ def test_the_token_is_checked_before_the_event_and_never_echoed() -> None:
         assert isinstance(r, Rejection) and r.reason == "unauthorized" and r.raw is None
         assert TOKEN not in r.detail
     assert parse_event("plain text", token=TOKEN).reason == "unauthorized"  # type: ignore[union-attr]
+
+
+def test_the_last_remarks_go_briefly_into_the_prompt_as_data() -> None:
+    from nuanu_tui.core.llm.prompts import RECENT_CHARS, SYSTEM_PROMPTS, build_messages
+
+    plain = build_messages("две собаки слева", "ru")
+    assert plain[0]["content"] == SYSTEM_PROMPTS["ru"]
+    long = "Очень длинная шутка " * 20
+    recent = ("Собаки опять на посту!", 'Скутер "обгоняет"\nвсех', long)
+    system = build_messages("две собаки слева", "ru", recent)[0]["content"]
+    assert system.startswith(SYSTEM_PROMPTS["ru"])
+    assert '"Собаки опять на посту!"' in system
+    assert '"Скутер \\"обгоняет\\" всех"' in system  # quoted data: no line break, quotes escaped
+    assert json.dumps(long.strip()[:RECENT_CHARS], ensure_ascii=False) in system
+    assert long.strip() not in system  # cut short
+    assert build_messages("две собаки слева", "ru", recent)[1] == plain[1]  # the user message is unchanged
