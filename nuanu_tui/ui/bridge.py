@@ -238,7 +238,8 @@ class _Relay:
                 self.release()
         elif isinstance(event, UtteranceStarted):
             self.started = True
-            self._began = event
+            self._began, self.result = event, None  # a bench relay carries one utterance after another
+            self._said, self._stages = [], dict.fromkeys(STAGES)
             post(
                 UtteranceBegan(
                     UtteranceView(
@@ -259,7 +260,9 @@ class _Relay:
             self.result = event.result
             post(UtteranceDone(view_of(event.result)))
 
-    def end_failed(self, trigger: str, llm: str, error: NuanuError) -> UtteranceResult:
+    def end_failed(
+        self, trigger: str, llm: str, error: NuanuError, source: str = "console"
+    ) -> UtteranceResult:
         """The engine died under this utterance: end it as failed with what was seen (its card too), or,
         if it was still queued, as dropped. Returns the record."""
         began = self._began
@@ -273,7 +276,7 @@ class _Relay:
             simulated=began.simulated if began else False,
             utterance_id=began.utterance_id if began else f"lost-{id(self):x}",
             started_at=began.started_at if began else time.time(),
-            source="console",
+            source=source,
             error=error.message,
             error_kind=error.kind,
             mark=None if began else "dropped",
@@ -774,6 +777,12 @@ class EngineBridge:
 
         try:
             await self.ops.compare_round(config, trigger, on_event)
+        except NuanuError as exc:
+            if exc.kind == "engine":  # the engine died mid-round: lanes that had begun end as failed
+                for relay, spec in zip(relays, lanes, strict=True):
+                    if relay.started and relay.result is None:
+                        self._remember(relay.end_failed(trigger, spec, exc, source="compare"))
+            raise
         finally:
             for relay in relays:
                 relay.flush()
@@ -831,8 +840,11 @@ class EngineBridge:
                 config, on_progress=on_progress, on_event=relay, store=runs, session_id=self._session("bench")
             )
         except NuanuError as exc:
-            if exc.kind == "engine" and runs is not None:  # the engine died mid-run: not left "running"
-                runs.fail_open(summary_json(counted) if counted else None)
+            if exc.kind == "engine":  # the engine died mid-run: not left "running", nor "playing…"
+                if runs is not None:
+                    runs.fail_open(summary_json(counted) if counted else None)
+                if relay.started and relay.result is None:
+                    relay.end_failed("", "", exc, source=BENCH_SOURCE)
             raise
         finally:
             self._bench_running = False

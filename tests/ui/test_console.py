@@ -594,3 +594,29 @@ async def test_console_survives_a_pulled_speaker(sim: Any, speaker: Any) -> None
         assert done.view.stages_ms["first_audio"] is not None
         assert done.view.stages_ms["playback_done"] is not None
         assert app.bridge.engine.pid == pid  # the same engine process: no restart
+
+
+@pytest.mark.slow
+async def test_a_compare_round_whose_engine_dies_ends_its_lanes_as_failed(sim: Any) -> None:
+    app = sim_app(sim)
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        await pilot.press("f1")
+        await messages.wait_for(lambda m: isinstance(m, StageArrived) and m.stage == "first_audio")
+        app.bridge.engine.proc.kill()
+        await messages.wait_for(lambda m: isinstance(m, UtteranceDone) and m.view.error_kind == "engine")
+        await messages.wait_for(lambda m: isinstance(m, EngineReady) and m.restarted)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        from nuanu_tui.ui.widgets.lane import CompareLane
+
+        lanes = list(app.screen.query(CompareLane))
+        begun = [lane for lane in lanes if lane.view is not None]
+        assert begun and all(lane.view.done and lane.view.error_kind == "engine" for lane in begun)
+        assert all(lane.has_class("-error") for lane in begun)
+        store = app.bridge.store
+        assert store is not None
+        assert {r["error_kind"] for r in store.utterances() if r["source"] == "compare"} == {"engine"}
