@@ -460,3 +460,16 @@ def test_a_clip_too_long_for_a_reaction_is_not_picked(tmp_path: Path) -> None:
     assert cache.get("Ого!") is not None and cache.get("Ого!").ms == long_ms  # type: ignore[union-attr]
     picked = instant.pick(DOGS, Voice())
     assert picked is not None and picked.text == "Ух ты!"
+
+
+def test_benchmark_table_renders_the_committed_results() -> None:
+    import json
+
+    from benchmarks.instant import RESULTS, table
+
+    data = json.loads(RESULTS.read_text(encoding="utf-8"))["results"]
+    text = table(data)
+    for row in ("first_sound, instant on", "cost to first_audio, paired", "wait behind the interjection"):
+        assert row in text
+    assert set(data) == {"groq/llama-3.1-8b-instant", "openai/gpt-4o-mini"}
+    assert all(v["pairs_with_interjection"] == v["pairs"] > 0 for v in data.values())
