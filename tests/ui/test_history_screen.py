@@ -172,3 +172,21 @@ async def test_headless_demo_bench_shows_up_with_plots(tmp_path: Path) -> None:
         spec = run["config"]["llms"][0]
         assert len(modal.query_one(TtfaDistributionPlot).series[spec]) == 2
         assert modal.query_one(StatsTable).summary[spec]["first_audio"]["n"] == 2
+
+
+async def test_stopped_and_dropped_remarks_are_listed_as_such() -> None:
+    from nuanu_tui.core.store import Store, default_db_path
+    from nuanu_tui.core.timeline import UtteranceResult
+
+    with Store(default_db_path()) as store:
+        session = store.start_session("console")
+        for i, mark in enumerate(("interrupted", "dropped")):
+            r = UtteranceResult(trigger=f"кот {i}", llm=GROQ, tts="espeak/ru", utterance_id=f"cut-{i}")
+            r.error, r.error_kind, r.mark, r.started_at = "by the operator", "cancelled", mark, 1.8e9 + i
+            store.record(r, session)
+    app = fake_app(FakeEngine())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_history(pilot)
+        table = screen.query_one("#history-utterances", DataTable)
+        assert table.get_row("cut-0")[4] == "✖ interrupted"
+        assert table.get_row("cut-1")[4] == "✖ dropped"

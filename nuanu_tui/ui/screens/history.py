@@ -147,7 +147,7 @@ class HistoryScreen(Screen[None]):
                 u["source"],
                 u["llm"],
                 ms(u["first_audio_ms"]),
-                "✓" if u["ok"] else f"✖ {u['error_kind'] or ''}",
+                "✓" if u["ok"] else f"✖ {u.get('mark') or u['error_kind'] or ''}",  # interrupted / dropped
                 u["trigger"],
                 key=u["id"],
             )
