@@ -473,3 +473,18 @@ def test_benchmark_table_renders_the_committed_results() -> None:
         assert row in text
     assert set(data) == {"groq/llama-3.1-8b-instant", "openai/gpt-4o-mini"}
     assert all(v["pairs_with_interjection"] == v["pairs"] > 0 for v in data.values())
+
+
+async def test_compare_turns_instant_reactions_on_per_lane(
+    isim: Any, engines: list[Engine], tmp_path: Path
+) -> None:
+    from nuanu_tui.core.compare import CompareConfig, CompareSession
+
+    engine = await build(settings_for(isim, tmp_path), engines)
+    await engine.instant.wait_filled(30)
+    lanes = (GROQ, "openai/gpt-4o-mini")
+    on_a = await CompareSession(engine, CompareConfig(lanes=lanes, instant=(True, False))).run(DOGS)
+    assert on_a.results[0].interjection is not None and on_a.results[1].interjection is None
+    assert on_a.results[0].ok and on_a.results[1].ok
+    off = await CompareSession(engine, CompareConfig(lanes=lanes)).run(DOGS)
+    assert [r.interjection for r in off.results] == [None, None]  # off by default, whatever the engine says

@@ -731,10 +731,13 @@ class EngineBridge:
         sequential: bool,
         screen: MessagePump,
         lane_targets: tuple[MessagePump, MessagePump],
+        instant: tuple[bool, bool] = (False, False),
     ) -> concurrent.futures.Future[None]:
         """One compare round. Lane events go to `lane_targets` (coalesced like the console's), round events
         (RoundBegan, LaneHeard, RoundDone) to `screen`. Raises NuanuError for a bad config or an interrupt."""
-        return self._submit(self._compare_round(trigger, lanes, audible, sequential, screen, lane_targets))
+        return self._submit(
+            self._compare_round(trigger, lanes, audible, sequential, screen, lane_targets, instant)
+        )
 
     async def _compare_round(
         self,
@@ -744,10 +747,11 @@ class EngineBridge:
         sequential: bool,
         screen: MessagePump,
         lane_targets: tuple[MessagePump, MessagePump],
+        instant: tuple[bool, bool] = (False, False),
     ) -> None:
         if self.engine is None:
             raise NuanuError("engine", "the engine is not running")
-        config = CompareConfig(lanes=lanes, audible=audible, sequential=sequential)
+        config = CompareConfig(lanes=lanes, audible=audible, sequential=sequential, instant=instant)
         config.validate()
         relays = (_Relay(self._loop, lane_targets[0]), _Relay(self._loop, lane_targets[1]))
         post = screen.post_message

@@ -74,6 +74,14 @@ def _mode_commands(screen: object) -> list[tuple[str, str, Callable[[], object]]
                     partial(screen.set_audible, value),
                 )
             )
+        for lane, name in ((0, "A"), (1, "B")):
+            out.append(
+                (
+                    f"Compare: toggle instant reaction, lane {name}",
+                    f"An interjection before lane {name}'s remark, from the next round",
+                    partial(screen.toggle_instant, lane),
+                )
+            )
         out.append(
             (
                 "Compare: toggle sequential",

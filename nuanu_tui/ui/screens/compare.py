@@ -54,6 +54,7 @@ class CompareScreen(Screen[None]):
         self.rounds: list[RoundDone] = []
         self.tally: TallyView | None = None
         self.llm_options: list[str] = []
+        self.lane_instant = [False, False]  # per lane: an interjection before the remark (palette)
 
     @property
     def nuanu(self) -> NuanuApp:
@@ -135,6 +136,12 @@ class CompareScreen(Screen[None]):
             self.query_one("#lane-b" if lane == 0 else "#lane-a", Select).value = value
         select.value = spec
 
+    def toggle_instant(self, lane: int) -> None:
+        """Instant reaction on or off for one lane, from the next round."""
+        self.lane_instant[lane] = not self.lane_instant[lane]
+        state = "on" if self.lane_instant[lane] else "off"
+        self.notify(f"Lane {'AB'[lane]}: instant reaction {state} (next round)", timeout=3)
+
     def set_audible(self, lane: int | None) -> None:
         self.query_one("#audible", Select).value = "auto" if lane is None else str(lane)
 
@@ -156,7 +163,16 @@ class CompareScreen(Screen[None]):
     ) -> None:
         targets = (self.query_one("#lane-0", CompareLane), self.query_one("#lane-1", CompareLane))
         try:
-            await asyncio.wrap_future(self.bridge.compare(trigger, lanes, audible, sequential, self, targets))
+            round_ = self.bridge.compare(
+                trigger,
+                lanes,
+                audible,
+                sequential,
+                self,
+                targets,
+                instant=(self.lane_instant[0], self.lane_instant[1]),
+            )
+            await asyncio.wrap_future(round_)
         except Exception as exc:  # provider faults are lane errors; this is config, interrupt or a bug
             kind = getattr(exc, "kind", "")
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
