@@ -70,6 +70,7 @@ class FakeEngine:
         self.results: list[UtteranceResult] = []
         self.calls: list[str] = []
         self.busy = False
+        self.instant = SimpleNamespace(enabled=False, reason=None)  # NUANU_INSTANT=0 in the test env
         self.interrupted = 0
         self.closed = False
         self._n = 0
@@ -181,6 +182,9 @@ class FakeEngine:
 
     async def use_tts(self, spec: str, output_format: str | None = None) -> None:
         self.tts = SimpleNamespace(spec=spec)
+
+    def set_instant(self, on: bool) -> None:
+        self.instant.enabled = on
 
     async def aclose(self) -> None:
         self.closed = True
