@@ -114,3 +114,35 @@ def test_ride_cli_writes_a_report_that_adds_up_and_repeats(sim_env: dict[str, st
     assert first["started_at"] > 0 and first["stages_ms"]["event_age"] is not None
     e2a = a["summary"]["event_to_first_audio"]
     assert e2a["n"] == 8 and e2a["p50"] <= e2a["p95"] <= e2a["max"]
+
+
+@pytest.mark.slow
+async def test_a_replay_at_4x_runs_on_the_recording_clock(sim: Any, tmp_path: Path) -> None:
+    """At 4x, one second of the recording passes in a quarter second: the safety event (2 s in) still meets
+    the first remark playing and barges in; the cow that waited behind it has grown stale by then."""
+    t0 = 1796160000.0
+    ride = tmp_path / "short.jsonl"
+    ride.write_text(
+        "\n".join(
+            json.dumps(e)
+            for e in (
+                {"id": "dog", "ts": t0, "label": "dog", "count": 2, "side": "left"},
+                {"id": "cow", "ts": t0 + 1.0, "label": "cow", "side": "right"},
+                {"id": "kid", "ts": t0 + 2.0, "label": "child", "side": "ahead", "priority": "safety"},
+            )
+        ),
+        encoding="utf-8",
+    )
+    engine = await sim_engine(sim)
+    try:
+        session = RideSession(engine, Director(), clock=RideClock(4.0))
+        await session.run(replay=load_replay(str(ride)))
+    finally:
+        await engine.aclose()
+    assert [(d.id, d.decision, d.reason) for d in session.decisions] == [
+        ("dog", "spoken", "ok"),
+        ("kid", "spoken", "barge_in"),
+        ("cow", "skipped", "stale"),
+    ]
+    assert [r.error_kind for r in session.results] == ["cancelled", None]
+    assert adds_up(session.tally.summary())

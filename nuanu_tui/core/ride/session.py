@@ -339,6 +339,8 @@ class RideSession:
         kwargs: dict[str, Any] = {}
         if self.recent_in_prompt and self.recent:
             kwargs["recent"] = tuple(self.recent)
+        if d.event is not None and d.event.label is not None:
+            kwargs["label"] = d.event.label  # the instant interjection's category comes from the label
         try:
             result = await self.speaker.say(trigger, on_event=on_event, source="ride", **kwargs)
         except asyncio.CancelledError:
