@@ -168,6 +168,7 @@ async def with_tui(
     idle_s: float,
     *,
     separate_process: bool = True,
+    audio: str = "null",
 ) -> dict[str, Any]:
     """The console running (Pilot, 120×40), utterances through its bridge. CPU counts both processes:
     the console's and the engine host's (`separate_process=False`: the engine on the console's thread)."""
@@ -177,7 +178,7 @@ async def with_tui(
         settings_for(urls),
         llm="groq/llama-3.1-8b-instant",
         tts="elevenlabs",
-        audio="null",
+        audio=audio,
         output_format=fmt,
         separate_process=separate_process,
     )

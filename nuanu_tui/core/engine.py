@@ -516,31 +516,31 @@ class Engine:
                 on_event(event)
 
         try:
-            if player is None:
-                speaker = await self._speaker_for(uid, on_event)
-                if speaker is None:
-                    lost = self.player.lost
-                    why = lost_line(lost) if lost is not None else "the speaker was lost"
-                    stale = NuanuError(
-                        "audio_lost",
-                        f"dropped: the speaker is lost ({why}); the remark went stale after "
-                        f"{self.settings.audio_stale_s:g} s",
-                    )
-                    return self._finish_early(uid, text, spec, stale, on_event, source, run_id)
-                job.player = speaker
-                if not speaker.heard:
-                    notices.append("not heard: the speaker was lost; audio went to a silent stand-in")
-            # t0: when the caller accepted the trigger (say: before start-up, so its waits show in the
-            # stages), else when it is accepted for speaking (a console trigger's queue wait is not latency)
-            job.t0_ns = accepted_ns if accepted_ns is not None else now_ns()
-            if instant if instant is not None else self.instant.enabled:
-                job.interjection = self._interjection(text, label, notices)
-                if job.interjection is not None:
-                    request.interjection = job.interjection.text
             task = asyncio.current_task()
             if queue:
-                self._current = task
+                self._current = task  # an interrupt also cancels a remark held for a lost speaker
             try:
+                if player is None:
+                    speaker = await self._speaker_for(uid, on_event)
+                    if speaker is None:
+                        lost = self.player.lost
+                        why = lost_line(lost) if lost is not None else "the speaker was lost"
+                        stale = NuanuError(
+                            "audio_lost",
+                            f"dropped: the speaker is lost ({why}); the remark went stale after "
+                            f"{self.settings.audio_stale_s:g} s",
+                        )
+                        return self._finish_early(uid, text, spec, stale, on_event, source, run_id)
+                    job.player = speaker
+                    if not speaker.heard:
+                        notices.append("not heard: the speaker was lost; audio went to a silent stand-in")
+                # t0: when the caller accepted the trigger (say: before start-up, so its waits show in the
+                # stages), else when it is accepted for speaking (a console trigger's queue wait is not latency)
+                job.t0_ns = accepted_ns if accepted_ns is not None else now_ns()
+                if instant if instant is not None else self.instant.enabled:
+                    job.interjection = self._interjection(text, label, notices)
+                    if job.interjection is not None:
+                        request.interjection = job.interjection.text
                 result = await run_utterance(job, tap)
             except asyncio.CancelledError:  # what it had said and reached so far, with its real start
                 interrupted = (

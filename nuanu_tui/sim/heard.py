@@ -80,3 +80,10 @@ def _loud_nearby(src: np.ndarray, rate: int) -> np.ndarray:
     loud = (np.abs(src) >= SILENCE).astype(np.int32)
     width = max(1, int(rate * 0.005))
     return np.convolve(loud, np.ones(width, dtype=np.int32), mode="same")
+
+
+def onset(recording: bytes, after: int = 0) -> int | None:
+    """Index of the first non-silent sample at or after `after` (the next remark starting), or None."""
+    rec = np.frombuffer(recording[: len(recording) & ~1], dtype=np.int16)[after:]
+    loud = np.flatnonzero(np.abs(rec.astype(np.int32)) >= SILENCE)
+    return after + int(loud[0]) if len(loud) else None

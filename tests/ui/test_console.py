@@ -17,6 +17,7 @@ from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.timeline import STAGES
 from nuanu_tui.ui.app import NuanuApp, make_app
 from nuanu_tui.ui.messages import (
+    AudioDevicesListed,
     EngineFailed,
     EngineReady,
     ProviderSwitched,
@@ -594,6 +595,26 @@ async def test_console_survives_a_pulled_speaker(sim: Any, speaker: Any) -> None
         assert done.view.stages_ms["first_audio"] is not None
         assert done.view.stages_ms["playback_done"] is not None
         assert app.bridge.engine.pid == pid  # the same engine process: no restart
+
+        # the picker lists the outputs and switches live: the next remark plays on the chosen one
+        await messages.wait_for(lambda m: isinstance(m, AudioDevicesListed) and "device:pulse" in m.devices)
+        app.screen.query_one("#pick-audio", Select).value = "device:pulse"
+        switched = await messages.wait_for(lambda m: isinstance(m, ProviderSwitched) and m.kind == "audio")
+        assert (switched.spec, switched.error) == ("sounddevice:pulse", None)
+        await messages.wait_for(
+            lambda m: isinstance(m, StatusChanged) and m.status.audio == "sounddevice:pulse"
+        )
+        await pilot.pause()
+        assert "sounddevice:pulse" in str(bar.query_one("#status-line").render())
+        await pilot.press("f3")
+        third = await messages.wait_for(
+            lambda m: (
+                isinstance(m, UtteranceDone)
+                and m.view.utterance_id not in (failed.utterance_id, done.view.utterance_id)
+            ),
+            timeout=60,
+        )
+        assert third.view.error is None and third.view.stages_ms["first_audio"] is not None
 
 
 @pytest.mark.slow
