@@ -145,11 +145,12 @@ def test_copied_env_example_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ["say", "две собаки", "--audio", "null"],
         ["bench", "--runs", "1", "--audio", "null"],
+        ["ride", "--stdin", "--audio", "null"],
         ["models", "groq"],
         ["doctor"],
         [],  # the TUI
     ],
-    ids=["say", "bench", "models", "doctor", "tui"],
+    ids=["say", "bench", "ride", "models", "doctor", "tui"],
 )
 def test_every_command_reports_a_bad_setting_without_traceback(command: list[str], tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUANU_")}
