@@ -1,8 +1,10 @@
-"""Launch -> first audio of `nuanu-tui say` when the LLM host accepts TCP and never answers (a black hole).
+"""Launch -> first audio of `nuanu-tui say` when a host accepts TCP and never answers (a black hole).
 
-Run: `uv run python -m benchmarks.dead_endpoint [--runs N] [--out FILE]`.
+Run: `uv run python -m benchmarks.dead_endpoint [--dead llm|tts] [--runs N] [--out FILE]`.
 
-The chain is groq (the black hole) -> offline/phrasebook, spoken by espeak to a WAV file. "First audio" is
+`--dead llm` (default): the chain is groq (the black hole) -> offline/phrasebook, spoken by espeak.
+`--dead tts`: the phrasebook writes, ElevenLabs is the black hole and espeak stands behind it.
+Audio goes to a WAV file. "First audio" is
 seen from outside: the moment the WAV (or its hidden temporary file) first holds samples. Python's file
 buffer (8 KiB, ~170 ms of 24 kHz audio written at real-time pace) delays that moment by the same amount
 in every run and every version, so compare numbers from this script with each other only. The JSON's own
@@ -32,28 +34,21 @@ def first_audio_seen(folder: Path) -> bool:
     return any(p.stat().st_size > WAV_HEADER for p in folder.iterdir() if p.suffix in (".wav", ".part"))
 
 
-def one_run(port: int, folder: Path) -> dict[str, Any]:
+def one_run(port: int, folder: Path, dead: str) -> dict[str, Any]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("NUANU_", "GROQ_", "OPENAI_", "ELEVENLABS_"))
     }
-    env.update(
-        GROQ_API_KEY="gsk_bench_black_hole_0123456789",
-        GROQ_BASE_URL=f"http://127.0.0.1:{port}",
-        NUANU_DATA_DIR=str(folder / "data"),
-    )
+    env["NUANU_DATA_DIR"] = str(folder / "data")
+    if dead == "llm":
+        env.update(GROQ_API_KEY="gsk_bench_black_hole_0123456789", GROQ_BASE_URL=f"http://127.0.0.1:{port}")
+        parts = ["--llm", LLM]
+    else:
+        env.update(
+            ELEVENLABS_API_KEY="xi_bench_black_hole_01234567", ELEVENLABS_BASE_URL=f"ws://127.0.0.1:{port}"
+        )
+        parts = ["--llm", "offline/phrasebook", "--tts", "elevenlabs"]
     wav = folder / "out.wav"
-    args = [
-        sys.executable,
-        "-m",
-        "nuanu_tui",
-        "say",
-        TRIGGER,
-        "--llm",
-        LLM,
-        "--audio",
-        f"wav:{wav}",
-        "--json",
-    ]
+    args = [sys.executable, "-m", "nuanu_tui", "say", TRIGGER, *parts, "--audio", f"wav:{wav}", "--json"]
     started = time.perf_counter()
     proc = subprocess.Popen(
         args, env=env, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -73,12 +68,14 @@ def one_run(port: int, folder: Path) -> dict[str, Any]:
         "ttft_ms": data.get("stages_ms", {}).get("ttft"),
         "first_audio_ms": data.get("stages_ms", {}).get("first_audio"),
         "served_by": data.get("served_by"),
+        "voiced_by": data.get("voiced_by"),
         "stderr": err.strip().splitlines()[-3:],
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dead", choices=("llm", "tts"), default="llm", help="which host is the black hole")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", help="write the results as JSON here")
     opts = parser.parse_args()
@@ -90,7 +87,7 @@ def main() -> None:
     try:
         for _ in range(opts.runs):
             with tempfile.TemporaryDirectory() as tmp:
-                runs.append(one_run(port, Path(tmp)))
+                runs.append(one_run(port, Path(tmp), opts.dead))
     finally:
         hole.close()
     seen = [r["launch_to_first_audio_ms"] for r in runs if r["launch_to_first_audio_ms"] is not None]
@@ -104,6 +101,7 @@ def main() -> None:
             f"launch->first audio {r['launch_to_first_audio_ms'] or float('nan'):7.0f} ms | "
             f"json ttft {r['ttft_ms'] or float('nan'):7.0f} ms, first_audio {r['first_audio_ms'] or float('nan'):7.0f}"
             f" ms | exit {r['exit']} after {r['launch_to_exit_ms']:.0f} ms | served_by {r['served_by']}"
+            f" voiced_by {r['voiced_by']}"
         )
     print(f"median launch->first audio: {summary['median_launch_to_first_audio_ms']:.0f} ms")
     if opts.out:

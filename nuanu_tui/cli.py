@@ -336,7 +336,7 @@ async def _say(args: argparse.Namespace, settings: Settings, out: JsonOut) -> in
         demo=args.demo,
         output_format=args.output_format,
         # With a chain behind it, a dead LLM must not hold the first utterance; strict waits, to fail fast.
-        llm_warm_in_background=not strict,
+        warm_in_background=not strict,
     )
     try:
         line = offline_line(engine)

@@ -34,10 +34,10 @@ def black_hole_settings(port: int, **update: object) -> Settings:
 async def test_warm_up_never_holds_the_first_utterance(silent_port: int) -> None:
     # The warm-up may wait 30 s for the black hole; the first utterance must not wait for it.
     settings = black_hole_settings(silent_port, connect_timeout=30.0)
-    engine = await Engine.create(settings, llm=GROQ, tts="espeak", audio="null", llm_warm_in_background=True)
+    engine = await Engine.create(settings, llm=GROQ, tts="espeak", audio="null", warm_in_background=True)
     try:
         result = await engine.say("две собаки")
-        assert engine._llm_warming is not None and not engine._llm_warming.done()  # still waiting
+        assert engine._net_warming is not None and not engine._net_warming.done()  # still waiting
     finally:
         await engine.aclose()
     assert result.ok, result.error
@@ -86,3 +86,43 @@ async def test_t0_is_when_the_trigger_was_accepted() -> None:
     assert result.wait_ms is not None and result.wait_ms >= 2000.0
     assert result.stages_ms["ttft"] is not None and result.stages_ms["ttft"] >= result.wait_ms
     assert result.stages_ms["first_audio"] is not None and result.stages_ms["first_audio"] >= result.wait_ms
+
+
+def black_hole_tts_settings(port: int, **update: object) -> Settings:
+    """ElevenLabs on the black hole, espeak behind it; the offline phrasebook writes."""
+    return Settings().model_copy(
+        update={
+            "elevenlabs_api_key": SecretStr(FAKE_KEYS["ELEVENLABS_API_KEY"]),
+            "elevenlabs_base_url": f"ws://127.0.0.1:{port}",
+            "ttft_budget_ms": 300.0,
+            **update,
+        }
+    )
+
+
+async def test_a_dead_tts_host_never_holds_the_first_utterance(silent_port: int) -> None:
+    settings = black_hole_tts_settings(silent_port, connect_timeout=30.0)
+    engine = await Engine.create(
+        settings, llm=OFFLINE, tts="elevenlabs", audio="null", warm_in_background=True
+    )
+    try:
+        result = await engine.say("две собаки")
+        assert engine._net_warming is not None and not engine._net_warming.done()  # still connecting
+    finally:
+        await engine.aclose()
+    assert result.ok, result.error
+    assert result.voiced_by == ["espeak/ru"] and result.offline and result.degraded
+    assert any("not open within 300 ms" in n for n in result.notices), result.notices
+
+
+async def test_a_tts_that_failed_warm_up_is_skipped_at_once(silent_port: int) -> None:
+    settings = black_hole_tts_settings(silent_port, connect_timeout=0.3)
+    engine = await Engine.create(settings, llm=OFFLINE, tts="elevenlabs", audio="null")
+    try:
+        assert "tts" in engine.warm_errors
+        assert engine.tts.spec in engine.status().unavailable
+        result = await engine.say("две собаки")
+    finally:
+        await engine.aclose()
+    assert result.ok and result.voiced_by == ["espeak/ru"]
+    assert any(f"{engine.tts.spec} is marked unavailable" in n for n in result.notices), result.notices

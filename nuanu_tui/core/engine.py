@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from nuanu_tui.core.audio.player import DeviceLost, Player
 from nuanu_tui.core.audio.sinks import NullSink, make_sink
@@ -155,7 +155,7 @@ class Engine:
         self._session = os.urandom(3).hex()
         self._current: asyncio.Task[UtteranceResult] | None = None
         self._keepwarm: asyncio.Task[None] | None = None
-        self._llm_warming: asyncio.Task[None] | None = None
+        self._net_warming: asyncio.Future[Any] | None = None  # say: the network half of warm-up
         self._silent: Player | None = None
         self._unheard: Player | None = None
         self.audio_policy: str = settings.audio_lost
@@ -195,7 +195,7 @@ class Engine:
         output_format: str | None = None,
         sim_profile: str = "demo",
         warm: bool = True,
-        llm_warm_in_background: bool = False,
+        warm_in_background: bool = False,
     ) -> Engine:
         settings = settings or Settings()
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
@@ -221,16 +221,16 @@ class Engine:
         engine = cls(settings, selection, player, tts_provider, simulated=demo, sim=sim)
         if warm:
             try:
-                await engine.warm(llm_in_background=llm_warm_in_background)
+                await engine.warm(network_in_background=warm_in_background)
             except BaseException:  # Ctrl+C during warm-up: close the player (and its WAV) and sockets
                 await asyncio.shield(engine.aclose())
                 raise
         return engine
 
-    async def warm(self, *, llm_in_background: bool = False) -> None:
+    async def warm(self, *, network_in_background: bool = False) -> None:
         """Open the TTS socket and warm the LLM connection concurrently; failures become status, not crashes.
 
-        `llm_in_background`: return without waiting for the LLM (a host that never answers would hold the
+        `network_in_background`: return without waiting for the LLM (a host that never answers would hold the
         first utterance for the whole connect timeout); an LLM that fails warm-up while a failover chain
         stands behind it is marked unavailable at once, so utterances start on the next link while the
         health probe waits for it to come back."""
@@ -253,6 +253,8 @@ class Engine:
                 self.warm_errors.pop("tts", None)
             except NuanuError as exc:
                 self.warm_errors["tts"] = exc.message
+                if self.fallback_tts is not None:  # espeak stands behind it: skip it until it is back
+                    self.health.failure(self.tts.spec, exc, probe=self.tts.connect, trip=True)
 
         with contextlib.suppress(Exception):
             filt = self._new_filter()
@@ -270,13 +272,15 @@ class Engine:
                 if self.fallback_tts is not None:
                     await self.instant.load(self.fallback_tts)
 
-        if llm_in_background:
+        if network_in_background:
             with contextlib.suppress(NuanuError):  # the SDK's code paths are local: no host can hold them
                 warm_code = getattr(self.llm(self.llm_spec), "warm_code", None)
                 if warm_code is not None:
                     await warm_code()
-            self._llm_warming = asyncio.create_task(warm_llm(), name="llm-warm")
-            await asyncio.gather(warm_tts(), warm_fallback(), load_interjections())
+            # The network halves run on; the first utterance skips whatever has failed (or not opened) by then.
+            network = asyncio.gather(warm_llm(), warm_tts())
+            self._net_warming = asyncio.ensure_future(network)
+            await asyncio.gather(warm_fallback(), load_interjections())
         else:
             await asyncio.gather(warm_llm(), warm_tts(), warm_fallback(), load_interjections())
         self.fill_interjections()
@@ -490,6 +494,7 @@ class Engine:
             fallback_tts=self.fallback_tts if failover else None,
             output_filter=self._new_filter(),
             health=self.health,
+            tts_open_budget_s=self.policy.ttft_budget_ms / 1000,
         )
         if on_event is not None:
             on_event = self._scrubbing(on_event)
@@ -677,12 +682,12 @@ class Engine:
 
     async def aclose(self) -> None:
         """Close sockets, stop audio, stop the emulator. Idempotent, bounded in time."""
-        for task in (self._keepwarm, self._llm_warming):
+        for task in (self._keepwarm, self._net_warming):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
-        self._keepwarm = self._llm_warming = None
+        self._keepwarm = self._net_warming = None
         if self._current is not None and not self._current.done():
             self._current.cancel()
         self.instant.cancel()

@@ -56,6 +56,7 @@ class UtteranceJob:
     fallback_tts: TTSProvider | None = None  # speaks the rest when the cloud voice fails
     output_filter: OutputFilter | None = None  # one per utterance: blocklist, markup stripping, length cap
     health: HealthBoard | None = None
+    tts_open_budget_s: float | None = None  # with a fallback voice: the cloud voice must open by then
     t0_ns: int | None = None  # when the trigger was accepted (Engine.say); None: now
     interjection: Clip | None = None  # played at once, ahead of the remark, in the same stream
 
@@ -176,7 +177,9 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
         nonlocal playback, player
         utt: TTSUtterance
         if job.fallback_tts is not None and job.health is not None and not job.tts.offline:
-            utt = await FallbackUtterance(uid, job.tts, job.fallback_tts, job.health, tts_fault).open()
+            utt = await FallbackUtterance(
+                uid, job.tts, job.fallback_tts, job.health, tts_fault, open_budget_s=job.tts_open_budget_s
+            ).open()
         else:
             utt = await job.tts.start(uid)
         result.ws_reused = None if job.tts.offline else utt.reused  # no socket, nothing to reuse

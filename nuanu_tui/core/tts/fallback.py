@@ -44,12 +44,17 @@ class FallbackUtterance:
         fallback: TTSProvider,
         health: HealthBoard,
         on_fault: Callable[[NuanuError], None],
+        open_budget_s: float | None = None,
     ) -> None:
+        """`open_budget_s`: how long the cloud voice may take to open before the understudy starts
+        (a host that accepts TCP and never answers would otherwise hold the utterance for the whole
+        connect timeout)."""
         self._id = utterance_id
         self._primary_provider = primary
         self._fallback_provider = fallback
         self._health = health
         self._on_fault = on_fault
+        self._open_budget_s = open_budget_s
         self._primary: TTSUtterance | None = None
         self._fallback: TTSUtterance | None = None
         self._sent: list[str] = []
@@ -68,8 +73,15 @@ class FallbackUtterance:
                 NuanuError("tts_unavailable", f"{self._primary_provider.spec} is marked unavailable")
             )
             return self
+        starting = asyncio.ensure_future(self._primary_provider.start(self._id))
+        done, _ = await asyncio.wait({starting}, timeout=self._open_budget_s)
+        if not done:  # still opening: let it finish in the background, speak with the understudy now
+            starting.add_done_callback(_abandon)
+            spec, budget_ms = self._primary_provider.spec, (self._open_budget_s or 0) * 1000
+            await self._switch(NuanuError("tts_timeout", f"{spec}: not open within {budget_ms:.0f} ms"))
+            return self
         try:
-            self._primary = await self._primary_provider.start(self._id)
+            self._primary = starting.result()
             self.reused = self._primary.reused
         except NuanuError as exc:
             await self._switch(exc)
@@ -157,3 +169,16 @@ class FallbackUtterance:
             if utt is not None:
                 with contextlib.suppress(Exception):
                     await utt.cancel()
+
+
+def _abandon(starting: asyncio.Future[TTSUtterance]) -> None:
+    """A cloud utterance that opened after the understudy took over: cancel it, unheard."""
+    if starting.cancelled() or starting.exception() is not None:
+        return
+    utterance = starting.result()
+    task = asyncio.ensure_future(utterance.cancel())
+    _ABANDONED.add(task)
+    task.add_done_callback(_ABANDONED.discard)
+
+
+_ABANDONED: set[asyncio.Future[None]] = set()  # strong references until each cancel has run
