@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # kept light: the console launches the engine process before 
 
 CANCEL_WAIT_S = 2.0  # after a cancel, how long to wait for the host's final events (the "cancelled" record)
 CLOSE_WAIT_S = 5.0
+EXIT_WAIT_S = 2.0  # after end of file, how long the engine process may take to exit by itself
 CONNECT_WAIT_S = 120.0  # the child imports the engine before it connects: seconds, more under emulation
 
 
@@ -308,7 +309,7 @@ class RemoteEngine:
                 self._dispatch(message)
         except EOFError:
             pass
-        code = await asyncio.to_thread(_reap, self.proc, 0.0 if self._closing else 2.0)
+        code = await asyncio.to_thread(_reap, self.proc, EXIT_WAIT_S)  # a clean exit is not terminated
         self.dead = (
             "the engine was closed"
             if self._closing

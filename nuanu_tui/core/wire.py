@@ -211,27 +211,41 @@ async def accept(
     listener: socket.socket, token: bytes, *, alive: Callable[[], bool], wait_s: float
 ) -> socket.socket:
     """The first connection that presents `token`. Anything else is closed unread. ConnectionError
-    when `alive()` turns false (the child died) or `wait_s` passes first."""
+    when `alive()` turns false (the child died) or `wait_s` passes first. One accept stays pending while
+    the child is checked on (no accept is cancelled and re-armed every poll: Windows' proactor too)."""
     loop = asyncio.get_running_loop()
     listener.setblocking(False)
     deadline = loop.time() + wait_s
-    while True:
-        if not alive():
-            raise ConnectionError("the engine process exited before it connected")
-        if loop.time() > deadline:
-            raise ConnectionError(f"the engine process did not connect within {wait_s:.0f} s")
-        try:
-            conn, _ = await asyncio.wait_for(loop.sock_accept(listener), ACCEPT_POLL_S)
-        except TimeoutError:
-            continue
-        conn.setblocking(False)
-        try:
-            presented = await asyncio.wait_for(_read_exactly(loop, conn, len(token)), AUTH_WAIT_S)
-        except (TimeoutError, OSError, EOFError):
-            presented = b""
-        if hmac.compare_digest(presented, token):
-            return conn
-        conn.close()
+    pending: asyncio.Future[tuple[socket.socket, Any]] | None = None
+    try:
+        while True:
+            if not alive():
+                raise ConnectionError("the engine process exited before it connected")
+            if loop.time() > deadline:
+                raise ConnectionError(f"the engine process did not connect within {wait_s:.0f} s")
+            if pending is None:
+                pending = asyncio.ensure_future(loop.sock_accept(listener))
+            done, _ = await asyncio.wait({pending}, timeout=ACCEPT_POLL_S)
+            if not done:
+                continue
+            conn, _ = pending.result()
+            pending = None
+            conn.setblocking(False)
+            try:
+                presented = await asyncio.wait_for(_read_exactly(loop, conn, len(token)), AUTH_WAIT_S)
+            except (TimeoutError, OSError, EOFError):
+                presented = b""
+            if hmac.compare_digest(presented, token):
+                return conn
+            conn.close()
+    finally:
+        if (
+            pending is not None
+            and not pending.cancel()
+            and not pending.cancelled()
+            and not pending.exception()
+        ):
+            pending.result()[0].close()  # accepted just as we gave up: nobody will use it
 
 
 async def _read_exactly(loop: asyncio.AbstractEventLoop, conn: socket.socket, size: int) -> bytes:
