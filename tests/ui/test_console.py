@@ -31,6 +31,8 @@ from nuanu_tui.ui.widgets.transcript import Transcript
 from nuanu_tui.ui.widgets.trigger_input import TriggerInput
 from nuanu_tui.ui.widgets.waterfall import Waterfall
 from tests.conftest import needs_sigkill
+from tests.test_speaker import FAULTS
+from tests.test_speaker import _portaudio as portaudio_missing
 
 SIZE = (120, 40)
 
@@ -551,11 +553,15 @@ async def test_a_bench_whose_engine_dies_is_closed_as_failed(sim: Any) -> None:
 
 # --- a real speaker (private PulseAudio server, tests/conftest.py) ----------------------------------------
 @pytest.mark.slow
-async def test_console_survives_a_pulled_speaker(sim: Any, speaker: Any) -> None:
-    """F1, the speaker is pulled mid-remark: that card fails, the status bar says AUDIO LOST with the
-    device; it is plugged back: the status bar says it is back and F2 plays, heard, without a restart."""
+@pytest.mark.skipif(portaudio_missing() is not None, reason="PortAudio library not installed")
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_console_survives_a_pulled_speaker(sim: Any, speaker: Any, fault: str) -> None:
+    """F1, the speaker fails mid-remark (pulled, suspended, its server killed): that card fails, the status
+    bar says AUDIO LOST with the device; it is repaired: the status bar says it is back and F2 plays,
+    without a restart. (One run also switches the speaker live in the picker.)"""
     import asyncio
 
+    breaks, repairs, says = FAULTS[fault]
     app = make_app(
         sim_settings(sim, tts_fallback=False),
         llm="groq/llama-3.1-8b-instant",
@@ -571,16 +577,16 @@ async def test_console_survives_a_pulled_speaker(sim: Any, speaker: Any) -> None
         pid = app.bridge.engine.pid
         await pilot.press("f1")
         await messages.wait_for(lambda m: isinstance(m, StageArrived) and m.stage == "first_audio")
-        await asyncio.to_thread(speaker.unload_sink)
+        await asyncio.to_thread(breaks, speaker)
         failed = (await messages.wait_for(lambda m: isinstance(m, UtteranceDone), timeout=60)).view
-        assert failed.error is not None and "audio device lost mid-playback" in failed.error
+        assert failed.error is not None and says in failed.error
         assert failed.stages_ms["first_audio"] is not None  # it was heard until the cable came out
         assert failed.stages_ms["playback_done"] is None
         await messages.wait_for(lambda m: isinstance(m, StatusChanged) and m.status.audio_lost is not None)
         await pilot.pause()
         banner = str(bar.query_one("#banner").render())
         assert "AUDIO LOST" in banner and "sounddevice:" in banner and " since " in banner
-        await asyncio.to_thread(speaker.load_sink)
+        await asyncio.to_thread(repairs, speaker)
         await messages.wait_for(
             lambda m: isinstance(m, StatusChanged) and m.status.audio_back is not None, timeout=60
         )
@@ -595,6 +601,8 @@ async def test_console_survives_a_pulled_speaker(sim: Any, speaker: Any) -> None
         assert done.view.stages_ms["first_audio"] is not None
         assert done.view.stages_ms["playback_done"] is not None
         assert app.bridge.engine.pid == pid  # the same engine process: no restart
+        if fault != "sink unloaded":
+            return
 
         # the picker lists the outputs and switches live: the next remark plays on the chosen one
         await messages.wait_for(lambda m: isinstance(m, AudioDevicesListed) and "device:pulse" in m.devices)
