@@ -67,6 +67,7 @@ def test_miniaudio_backend_says_it_needs_miniaudio(
     sink = make_sink("device")
     assert isinstance(sink, NullSink)
     assert sink.warning is not None and "the miniaudio package is not installed" in sink.warning
+    assert "sounddevice plays without it" in sink.warning and "pcm_" not in sink.warning
 
 
 # --- the espeak-ng DLL on Windows needs the Visual C++ runtime ------------------------------------------

@@ -552,14 +552,14 @@ class MiniaudioSink(_RingSink):
 
     @staticmethod
     def real_backends() -> list[Any]:
-        miniaudio = optional.miniaudio("the miniaudio audio back-end", "audio")
+        miniaudio = optional.backend()
 
         return [miniaudio.Backend[name] for name in _REAL_MINIAUDIO_BACKENDS]
 
     @staticmethod
     def probe(backends: list[Any], sample_rate: int = 24000) -> str:
         """Open and close the default playback device; return the back-end name, or raise."""
-        miniaudio = optional.miniaudio("the miniaudio audio back-end", "audio")
+        miniaudio = optional.backend()
 
         with _quiet_stderr():
             device = miniaudio.PlaybackDevice(
@@ -593,7 +593,7 @@ class MiniaudioSink(_RingSink):
         raise NuanuError("audio_device", f"miniaudio: no playback device named {self.device!r}")
 
     def open(self, sample_rate: int) -> None:
-        miniaudio = optional.miniaudio("the miniaudio audio back-end", "audio")
+        miniaudio = optional.backend()
 
         self.close()
         try:
