@@ -29,7 +29,11 @@ def test_core_module_does_not_import_ui_libraries(module: str) -> None:
     assert out.stdout.strip() == "", f"{module} loads {out.stdout.strip()}"
 
 
-BRIDGE_MODULES = {"bridge.py", "ride_bridge.py"}  # the shared engine link, and one module per mode over it
+BRIDGE_MODULES = {
+    "bridge.py",
+    "ride_bridge.py",
+    "history_bridge.py",
+}  # the shared engine link, and one module per mode over it
 
 
 def test_only_the_bridge_modules_import_core_under_ui() -> None:

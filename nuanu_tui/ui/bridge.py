@@ -39,7 +39,7 @@ from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.events import Notice, StageReached, TextDelta, UtteranceFinished, UtteranceStarted
 from nuanu_tui.core.ops import EngineOps
 from nuanu_tui.core.stats import compare_runs, summarize, summarize_runs
-from nuanu_tui.core.store import Store, row_to_result
+from nuanu_tui.core.store import Store
 from nuanu_tui.core.supervisor import EngineSupervisor, log_line
 from nuanu_tui.core.timeline import STAGE_LABELS, STAGES, UtteranceResult
 from nuanu_tui.core.triggers import BUILTIN_SETS, SEED_TRIGGERS, load_triggers
@@ -864,61 +864,6 @@ class EngineBridge:
         if self._thread.is_alive() and not self._closed and self.ops is not None:
             self._loop.call_soon_threadsafe(self.ops.bench_cancel)
 
-    # --- history (blocking store queries: call from a thread worker, never the UI thread) -----------
-    def history(self, provider: str | None = None, limit: int = 500) -> dict[str, Any]:
-        """Sessions, bench runs and the latest utterances (plain dicts), optionally for one provider
-        (`groq`) or spec (`groq/llama-3.1-8b-instant`); plus the providers seen, for the filter."""
-        store = self.open_store()
-        if store is None:
-            raise NuanuError("store", self.store_error or "no database configured")
-        provider = provider or None
-        utterances = store.utterances(provider=provider, limit=limit)
-        all_specs = {r["llm"] for r in store.utterances(limit=5000)} | {r["tts"] for r in utterances}
-        runs = store.bench_runs()
-        sessions = store.sessions()
-        if provider is not None:
-            seen = {r["session_id"] for r in store.utterances(provider=provider)}
-            sessions = [s for s in sessions if s["id"] in seen]
-            runs = [r for r in runs if any(_matches(spec, provider) for spec in r["config"].get("llms", []))]
-        for run in runs:
-            all_specs.update(run["config"].get("llms", []))
-        providers = sorted({provider_of(s) for s in all_specs if s} | {s for s in all_specs if s})
-        return {"sessions": sessions, "bench_runs": runs, "utterances": utterances, "providers": providers}
-
-    def bench_run(self, run_id: str) -> tuple[dict[str, Any] | None, list[UtteranceView]]:
-        """One stored bench run (config, summary, status) and its counted utterances in order."""
-        store = self.open_store()
-        if store is None:
-            raise NuanuError("store", self.store_error or "no database configured")
-        run = next((r for r in store.bench_runs() if r["id"] == run_id), None)
-        results = [row_to_result(row) for row in store.utterances(run_id=run_id)]
-        if run is not None and run["summary"] is None:  # still running, or its process died mid-run
-            run["summary"] = summary_json(results)
-        return run, [view_of(r) for r in results]
-
-    def bench_runs(self) -> list[dict[str, Any]]:
-        store = self.open_store()
-        return [] if store is None else store.bench_runs()
-
-    def export(self, path: str, fmt: str, provider: str | None = None) -> int:
-        """Write the (filtered) utterances to `path` as CSV or JSON; returns the row count."""
-        store = self.open_store()
-        if store is None:
-            raise NuanuError("store", self.store_error or "no database configured")
-        try:
-            if fmt == "json":
-                return store.export_json(path, provider=provider or None)
-            return store.export_csv(path, provider=provider or None)
-        except OSError as exc:
-            raise NuanuError("export", f"cannot write {path}: {exc.strerror or exc}") from None
-
-    def deltas(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, dict[str, StageDeltaView]]:
-        """Pure and cheap (no I/O): per spec and stage, an earlier run's median against a newer one's."""
-        return stage_deltas(old, new)
-
-    def utterance_view(self, row: Mapping[str, Any]) -> UtteranceView:
-        return view_of(row_to_result(row))
-
 
 class _RunWatch:
     """The store a benchmark writes through, noting which runs it started and has not finished, so a run
@@ -947,7 +892,3 @@ class _RunWatch:
     def fail_open(self, summary: Mapping[str, Any] | None) -> None:
         for run in sorted(self._open):
             self.finish_bench_run(run, summary, "failed")
-
-
-def _matches(spec: str, provider: str) -> bool:
-    return spec == provider or spec.startswith(provider + "/")

@@ -50,6 +50,7 @@ from nuanu_tui.ui.widgets.waterfall import Waterfall
 if TYPE_CHECKING:
     from nuanu_tui.ui.app import NuanuApp
     from nuanu_tui.ui.bridge import EngineBridge
+    from nuanu_tui.ui.history_bridge import HistoryBridge
 
 BENCH_GROUP = "bench-run"
 HISTORY_GROUP = "bench-history"
@@ -91,6 +92,13 @@ class BenchScreen(Screen[None]):
     @property
     def bridge(self) -> EngineBridge:
         return self.nuanu.bridge
+
+    @property
+    def store_view(self) -> HistoryBridge:
+        """Stored sessions and runs (the history bridge, over the same link)."""
+        from nuanu_tui.ui.history_bridge import HistoryBridge
+
+        return HistoryBridge(self.bridge)
 
     def compose(self) -> ComposeResult:
         cat = self.bridge.catalog
@@ -363,7 +371,7 @@ class BenchScreen(Screen[None]):
     )
     def load_earlier(self) -> None:
         try:
-            runs = self.bridge.bench_runs()
+            runs = self.store_view.bench_runs()
         except Exception as exc:
             self.app.call_from_thread(self.notify, str(exc), title="History", severity="warning")
             return
@@ -390,4 +398,6 @@ class BenchScreen(Screen[None]):
             if not self.summary:
                 self.notify("Run a benchmark first; then it is compared with the chosen run.", timeout=4)
             return
-        table.show(self.bridge.deltas(old["summary"] or {}, self.summary), self.bridge.catalog.stage_labels)
+        table.show(
+            self.store_view.deltas(old["summary"] or {}, self.summary), self.bridge.catalog.stage_labels
+        )

@@ -23,6 +23,7 @@ from nuanu_tui.ui.screens.modals import RunReportModal, WaterfallModal
 if TYPE_CHECKING:
     from nuanu_tui.ui.app import NuanuApp
     from nuanu_tui.ui.bridge import EngineBridge
+    from nuanu_tui.ui.history_bridge import HistoryBridge
 
 ALL = "all"
 DEFAULT_EXPORT = "nuanu-history"
@@ -59,6 +60,13 @@ class HistoryScreen(Screen[None]):
     @property
     def bridge(self) -> EngineBridge:
         return self.nuanu.bridge
+
+    @property
+    def store_view(self) -> HistoryBridge:
+        """Stored sessions and runs (the history bridge, over the same link)."""
+        from nuanu_tui.ui.history_bridge import HistoryBridge
+
+        return HistoryBridge(self.bridge)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="history-controls"):
@@ -103,7 +111,7 @@ class HistoryScreen(Screen[None]):
     @work(thread=True, group=QUERY_GROUP, exclusive=True, exit_on_error=False, description="read history")
     def load(self, provider: str | None) -> dict[str, Any] | None:
         try:
-            data = self.bridge.history(provider)
+            data = self.store_view.history(provider)
         except Exception as exc:
             message = getattr(exc, "message", None) or str(exc)
             self.app.call_from_thread(self.notify, message, title="History", severity="error", timeout=8)
@@ -178,7 +186,7 @@ class HistoryScreen(Screen[None]):
             if row is not None:
                 cat = self.bridge.catalog
                 self.app.push_screen(
-                    WaterfallModal(self.bridge.utterance_view(row), cat.stages, cat.stage_labels)
+                    WaterfallModal(self.store_view.utterance_view(row), cat.stages, cat.stage_labels)
                 )
 
     @work(
@@ -186,7 +194,7 @@ class HistoryScreen(Screen[None]):
     )
     def open_run(self, run_id: str) -> None:
         try:
-            run, views = self.bridge.bench_run(run_id)
+            run, views = self.store_view.bench_run(run_id)
         except Exception as exc:
             self.app.call_from_thread(self.notify, str(exc), title="History", severity="error")
             return
@@ -211,7 +219,7 @@ class HistoryScreen(Screen[None]):
     @work(thread=True, group="history-export", exit_on_error=False, description="export history")
     def export(self, path: str, fmt: str, provider: str | None) -> int | None:
         try:
-            n = self.bridge.export(path, fmt, provider)
+            n = self.store_view.export(path, fmt, provider)
         except Exception as exc:
             message = getattr(exc, "message", None) or str(exc)
             self.app.call_from_thread(
