@@ -488,3 +488,20 @@ async def test_compare_turns_instant_reactions_on_per_lane(
     assert on_a.results[0].ok and on_a.results[1].ok
     off = await CompareSession(engine, CompareConfig(lanes=lanes)).run(DOGS)
     assert [r.interjection for r in off.results] == [None, None]  # off by default, whatever the engine says
+
+
+async def test_a_remark_cancels_an_interjection_being_synthesised(
+    isim: Any, engines: list[Engine], tmp_path: Path
+) -> None:
+    engine = await build(settings_for(isim, tmp_path), engines)
+    for _ in range(2000):  # wait for the state, not for time: the fill is synthesising its first clip
+        if engine.instant._inflight:
+            break
+        await asyncio.sleep(0.005)
+    assert engine.instant._inflight
+    result = await engine.say(DOGS)
+    assert result.ok and engine.instant.yielded >= 1
+    await engine.instant.wait_filled(30)
+    cache = engine.instant.cache(engine.tts)
+    assert sorted(cache.clips) == sorted(all_interjections("ru"))  # the cancelled one was made again
+    assert all(decode_clip(cache.path(t).read_bytes()) is not None for t in cache.clips)

@@ -542,6 +542,7 @@ class Engine:
                 # t0: when the caller accepted the trigger (say: before start-up, so its waits show in the
                 # stages), else when it is accepted for speaking (a console trigger's queue wait is not latency)
                 job.t0_ns = accepted_ns if accepted_ns is not None else now_ns()
+                self.instant.yield_now()  # a background interjection synthesis never competes with a remark
                 if instant if instant is not None else self.instant.enabled:
                     job.interjection = self._interjection(text, label, notices)
                     if job.interjection is not None:

@@ -312,6 +312,8 @@ class Instant:
         self._recent: deque[str] = deque(maxlen=RECENT)
         self._seq = itertools.count(1)
         self.fill_errors: dict[VoiceKey, str] = {}
+        self._inflight: set[asyncio.Task[tuple[bytes, int]]] = set()
+        self.yielded = 0  # syntheses cancelled because a remark started
 
     @property
     def active(self) -> bool:
@@ -361,13 +363,12 @@ class Instant:
                 continue
             if await asyncio.to_thread(cache.load, text) is not None:
                 continue
-            while self._busy():
-                await asyncio.sleep(IDLE_POLL_S)
             try:
-                pcm, rate = await synthesise(tts, text, f"ij-{os.getpid()}-{next(self._seq)}")
+                got = await self._synthesise_when_idle(tts, text)
             except NuanuError as exc:  # the cloud is down: what is cached stays usable; try again later
                 self.fill_errors[cache.key] = exc.message
                 return
+            pcm, rate = got
             cache.synthesised += 1
             try:
                 await asyncio.to_thread(cache.store, text, pcm, rate)
@@ -377,6 +378,30 @@ class Instant:
                 )
                 return
         self.fill_errors.pop(cache.key, None)
+
+    async def _synthesise_when_idle(self, tts: Any, text: str) -> tuple[bytes, int]:
+        """Synthesise while no remark runs; a remark that starts meanwhile cancels this one (`yield_now`),
+        and it is asked again once the remark is done."""
+        me = asyncio.current_task()
+        while True:
+            while self._busy():
+                await asyncio.sleep(IDLE_POLL_S)
+            job = asyncio.create_task(synthesise(tts, text, f"ij-{os.getpid()}-{next(self._seq)}"))
+            self._inflight.add(job)
+            try:
+                return await job
+            except asyncio.CancelledError:
+                if me is not None and me.cancelling():
+                    job.cancel()
+                    raise  # the fill itself is being stopped
+                self.yielded += 1  # only the synthesis was cancelled: a remark started
+            finally:
+                self._inflight.discard(job)
+
+    def yield_now(self) -> None:
+        """A remark starts: stop any interjection being synthesised, so it has the socket and CPU alone."""
+        for job in list(self._inflight):
+            job.cancel()
 
     async def wait_filled(self, timeout: float | None = None) -> None:
         """Let fills in progress finish (a one-shot command, after its remark, so the next run is warm)."""
