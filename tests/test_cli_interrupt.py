@@ -28,6 +28,13 @@ INTERRUPTED = "nuanu-tui: error: interrupted (Ctrl+C)"
 DEADLINE_S = 60.0
 
 
+def sigint_as_at_a_terminal() -> None:
+    """A shell starts background jobs with SIGINT ignored, and an ignored signal survives exec: a CI runner
+    started that way would hand its children a deaf Ctrl+C, and Python installs no KeyboardInterrupt
+    handler then. The child gets the disposition an operator's terminal gives it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Watched:
     """A `nuanu-tui` subprocess whose stderr lines are collected as they come."""
 
@@ -41,6 +48,7 @@ class Watched:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=sigint_as_at_a_terminal,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.stderr: list[str] = []

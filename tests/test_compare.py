@@ -100,6 +100,9 @@ MakeRig = Callable[..., Awaitable[Rig]]
 
 
 def wav_frames(path: Path) -> bytes:
+    """A WAV sink that was handed no audio creates no file (it never replaces a recording with silence)."""
+    if not path.exists():
+        return b""
     with wave.open(str(path), "rb") as w:
         return w.readframes(w.getnframes())
 
@@ -317,6 +320,7 @@ async def test_sequential_runs_one_after_the_other_alternating_order_both_heard(
     plays = [first.results[0], first.results[1], second.results[1], second.results[0]]
     assert main == b"".join(sent(csim, r) for r in plays)
     assert silent == b"" and rig.silent_calls == 0
+    assert not rig.silent_path.exists()
 
 
 @pytest.mark.parametrize("bad_lane", [0, 1])
