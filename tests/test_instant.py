@@ -505,3 +505,19 @@ async def test_a_remark_cancels_an_interjection_being_synthesised(
     cache = engine.instant.cache(engine.tts)
     assert sorted(cache.clips) == sorted(all_interjections("ru"))  # the cancelled one was made again
     assert all(decode_clip(cache.path(t).read_bytes()) is not None for t in cache.clips)
+
+
+def test_trimmed_clip_starts_and_ends_in_silence() -> None:
+    import numpy as np
+
+    from nuanu_tui.core.instant import trim_silence
+
+    rate = 24000
+    tone = (np.sin(np.arange(rate // 2) * 2 * np.pi * 440 / rate) * 12000).astype(np.int16)
+    padded = np.concatenate([np.zeros(rate // 10, np.int16), tone, np.zeros(rate // 10, np.int16)])
+    clip = np.frombuffer(trim_silence(padded.tobytes(), rate), dtype=np.int16)
+    assert (
+        tone.size <= clip.size < tone.size + rate * 25 // 1000
+    )  # lead-in and tail cut, 10 ms kept each side
+    assert abs(int(clip[0])) < 50 and abs(int(clip[-1])) < 50  # faded: no click at either end
+    assert np.abs(clip).max() > 11000  # the sound itself untouched

@@ -37,6 +37,7 @@ PAUSE_MS = 120  # the natural pause between the interjection's last sample and t
 CACHE_DIR = "interjections"
 SILENCE_LEVEL = 300  # |sample| below this at the edges is trimmed: the reaction starts with sound
 EDGE_KEEP_MS = 10  # kept around the trimmed edges so the onset and the tail are not clipped
+FADE_MS = 5  # linear fade at both ends: a clip cut out of a longer synthesis never starts or ends in a click
 MAX_CLIP_MS = 700.0  # a reaction, not a sentence: a voice that says one slower than this skips it
 IDLE_POLL_S = 0.05  # the fill waits this long between checks while an utterance is running
 
@@ -196,7 +197,13 @@ def trim_silence(pcm: bytes, sample_rate: int) -> bytes:
     keep = sample_rate * EDGE_KEEP_MS // 1000
     start = max(0, int(loud[0]) - keep)
     end = min(samples.size, int(loud[-1]) + 1 + keep)
-    return samples[start:end].tobytes()
+    clip = samples[start:end].astype(np.float32)
+    fade = min(clip.size // 2, sample_rate * FADE_MS // 1000)
+    if fade:
+        ramp = np.linspace(0.0, 1.0, fade, endpoint=False, dtype=np.float32)
+        clip[:fade] *= ramp
+        clip[clip.size - fade :] *= ramp[::-1]
+    return np.round(clip).astype(np.int16).tobytes()
 
 
 def resample(pcm: bytes, source_rate: int, rate: int) -> bytes:
