@@ -33,6 +33,8 @@ BRIDGE_MODULES = {
     "bridge.py",
     "ride_bridge.py",
     "history_bridge.py",
+    "compare_bridge.py",
+    "bench_bridge.py",
 }  # the shared engine link, and one module per mode over it
 
 

@@ -23,14 +23,8 @@ from typing import Any
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from nuanu_tui.core.bench import BENCH_SOURCE, WARMUP_SOURCE, BenchConfig, BenchProgress
+from nuanu_tui.core.bench import BENCH_SOURCE, WARMUP_SOURCE
 from nuanu_tui.core.compare import (
-    CompareConfig,
-    CompareEvent,
-    CompareFinished,
-    CompareStarted,
-    LaneAudible,
-    LaneEvent,
     Tally,
     default_lanes,
 )
@@ -42,22 +36,15 @@ from nuanu_tui.core.stats import compare_runs, summarize, summarize_runs
 from nuanu_tui.core.store import Store
 from nuanu_tui.core.supervisor import EngineSupervisor, log_line
 from nuanu_tui.core.timeline import STAGE_LABELS, STAGES, UtteranceResult
-from nuanu_tui.core.triggers import BUILTIN_SETS, SEED_TRIGGERS, load_triggers
+from nuanu_tui.core.triggers import BUILTIN_SETS, SEED_TRIGGERS
 from nuanu_tui.ui.messages import (
     AudioDevicesListed,
-    BenchFinished,
-    BenchRunDone,
-    BenchStarted,
-    BenchStep,
     Catalog,
     EngineFailed,
     EngineReady,
-    LaneHeard,
     ModelsListed,
     NoticeArrived,
     ProviderSwitched,
-    RoundBegan,
-    RoundDone,
     StageArrived,
     StageDeltaView,
     StatusChanged,
@@ -721,174 +708,3 @@ class EngineBridge:
             return
         kind = "compare" if result.source == "compare" else "console"
         self.store.record(result, self._session(kind))
-
-    # --- compare ------------------------------------------------------------------------------------
-    def compare(
-        self,
-        trigger: str,
-        lanes: tuple[str, str],
-        audible: int | None,
-        sequential: bool,
-        screen: MessagePump,
-        lane_targets: tuple[MessagePump, MessagePump],
-        instant: tuple[bool, bool] = (False, False),
-    ) -> concurrent.futures.Future[None]:
-        """One compare round. Lane events go to `lane_targets` (coalesced like the console's), round events
-        (RoundBegan, LaneHeard, RoundDone) to `screen`. Raises NuanuError for a bad config or an interrupt."""
-        return self._submit(
-            self._compare_round(trigger, lanes, audible, sequential, screen, lane_targets, instant)
-        )
-
-    async def _compare_round(
-        self,
-        trigger: str,
-        lanes: tuple[str, str],
-        audible: int | None,
-        sequential: bool,
-        screen: MessagePump,
-        lane_targets: tuple[MessagePump, MessagePump],
-        instant: tuple[bool, bool] = (False, False),
-    ) -> None:
-        if self.engine is None:
-            raise NuanuError("engine", "the engine is not running")
-        config = CompareConfig(lanes=lanes, audible=audible, sequential=sequential, instant=instant)
-        config.validate()
-        relays = (_Relay(self._loop, lane_targets[0]), _Relay(self._loop, lane_targets[1]))
-        post = screen.post_message
-
-        def on_event(event: CompareEvent) -> None:
-            if isinstance(event, LaneEvent):
-                relays[event.lane](event.event)
-            elif isinstance(event, CompareStarted):
-                post(RoundBegan(event.round, event.trigger, event.lanes, event.order, event.sequential))
-            elif isinstance(event, LaneAudible):
-                post(LaneHeard(event.round, event.lane))
-            elif isinstance(event, CompareFinished):
-                for relay in relays:
-                    relay.flush()
-                views = (view_of(event.results[0]), view_of(event.results[1]))
-                post(
-                    RoundDone(
-                        event.round,
-                        views,
-                        tally_view(event.tally),
-                        outcome=event.outcome,
-                        winner=event.winner,
-                        audible=event.audible,
-                        start_skew_ms=event.start_skew_ms,
-                    )
-                )
-
-        try:
-            await self.ops.compare_round(config, trigger, on_event)
-        except NuanuError as exc:
-            if exc.kind == "engine":  # the engine died mid-round: lanes that had begun end as failed
-                for relay, spec in zip(relays, lanes, strict=True):
-                    if relay.started and relay.result is None:
-                        self._remember(relay.end_failed(trigger, spec, exc, source="compare"))
-            raise
-        finally:
-            for relay in relays:
-                relay.flush()
-
-    def compare_stop(self) -> None:
-        """Cancel the running round (both lanes) and silence them; the round is not counted."""
-        if self._thread.is_alive() and not self._closed and self.ops is not None:
-            self._loop.call_soon_threadsafe(self.ops.compare_interrupt)
-
-    def compare_reset(self) -> None:
-        if self._thread.is_alive() and not self._closed and self.ops is not None:
-            self._loop.call_soon_threadsafe(self.ops.compare_reset)
-
-    # --- bench --------------------------------------------------------------------------------------
-    def bench(
-        self, triggers: str, llms: Sequence[str], runs: int, pause_s: float, target: MessagePump
-    ) -> concurrent.futures.Future[str]:
-        """Run a benchmark on the engine loop, stored as it goes; resolves to the run id. The current
-        utterance's events and the Bench* messages go to `target`. `bench_cancel()` stops it, keeping
-        every finished utterance."""
-        return self._submit(self._bench(triggers, list(llms), runs, pause_s, target))
-
-    async def _bench(
-        self, triggers: str, llms: list[str], runs: int, pause_s: float, target: MessagePump
-    ) -> str:
-        if self.engine is None:
-            raise NuanuError("engine", "the engine is not running")
-        if self._bench_running:
-            raise NuanuError("bench", "a benchmark is already running")
-        trigger_list = await asyncio.to_thread(load_triggers, triggers.strip() or "seed")
-        tts = getattr(getattr(self.engine, "tts", None), "spec", "")
-        config = BenchConfig(
-            llms=llms, triggers=trigger_list, runs=runs, pause_s=pause_s, tts=tts, label=f"tui {triggers}"
-        )
-        config.validate()
-        self._bench_running = True
-        relay = _Relay(self._loop, target)
-        counted: list[UtteranceResult] = []
-        post = target.post_message
-
-        def on_progress(p: BenchProgress) -> None:
-            relay.flush()
-            if p.current is None:
-                post(BenchStep(p.done, p.total, p.spec, p.trigger, p.warmup))
-                return
-            if not p.warmup:
-                counted.append(p.current)
-            post(BenchRunDone(p.done, p.total, view_of(p.current), p.warmup, summary_json(counted)))
-
-        post(BenchStarted(config.total, tuple(llms), triggers))
-        store = self.store if self.store is not None and self.store.is_open else None
-        runs = _RunWatch(store) if store is not None else None
-        try:
-            result = await self.ops.bench(
-                config, on_progress=on_progress, on_event=relay, store=runs, session_id=self._session("bench")
-            )
-        except NuanuError as exc:
-            if exc.kind == "engine":  # the engine died mid-run: not left "running", nor "playing…"
-                if runs is not None:
-                    runs.fail_open(summary_json(counted) if counted else None)
-                if relay.started and relay.result is None:
-                    relay.end_failed("", "", exc, source=BENCH_SOURCE)
-            raise
-        finally:
-            self._bench_running = False
-            relay.flush()
-        post(
-            BenchFinished(
-                result.run_id, result.status, summary_json(result.runs), len(result.runs), config.total
-            )
-        )
-        return result.run_id
-
-    def bench_cancel(self) -> None:
-        if self._thread.is_alive() and not self._closed and self.ops is not None:
-            self._loop.call_soon_threadsafe(self.ops.bench_cancel)
-
-
-class _RunWatch:
-    """The store a benchmark writes through, noting which runs it started and has not finished, so a run
-    whose engine died is closed as failed instead of staying "running" in the history."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._open: set[str] = set()
-
-    def start_bench_run(
-        self, config: Mapping[str, Any], *, session_id: str | None = None, run_id: str | None = None
-    ) -> str:
-        run = self._store.start_bench_run(config, session_id=session_id, run_id=run_id)
-        self._open.add(run)
-        return run
-
-    def record(
-        self, result: UtteranceResult, session_id: str | None = None, run_id: str | None = None
-    ) -> str:
-        return self._store.record(result, session_id, run_id)
-
-    def finish_bench_run(self, run_id: str, summary: Mapping[str, Any] | None, status: str = "done") -> None:
-        self._open.discard(run_id)
-        self._store.finish_bench_run(run_id, summary, status)
-
-    def fail_open(self, summary: Mapping[str, Any] | None) -> None:
-        for run in sorted(self._open):
-            self.finish_bench_run(run, summary, "failed")

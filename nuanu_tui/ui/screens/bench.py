@@ -49,6 +49,7 @@ from nuanu_tui.ui.widgets.waterfall import Waterfall
 
 if TYPE_CHECKING:
     from nuanu_tui.ui.app import NuanuApp
+    from nuanu_tui.ui.bench_bridge import BenchBridge
     from nuanu_tui.ui.bridge import EngineBridge
     from nuanu_tui.ui.history_bridge import HistoryBridge
 
@@ -77,6 +78,7 @@ class BenchScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
+        self._runs_link: BenchBridge | None = None
         self.views: list[UtteranceView] = []  # counted runs, in order
         self.summary: Summary = {}
         self.run_id: str | None = None
@@ -92,6 +94,15 @@ class BenchScreen(Screen[None]):
     @property
     def bridge(self) -> EngineBridge:
         return self.nuanu.bridge
+
+    @property
+    def runs_link(self) -> BenchBridge:
+        """This view's own bridge module, over the shared link (made once, kept with the screen)."""
+        if self._runs_link is None:
+            from nuanu_tui.ui.bench_bridge import BenchBridge
+
+            self._runs_link = BenchBridge(self.bridge)
+        return self._runs_link
 
     @property
     def store_view(self) -> HistoryBridge:
@@ -220,7 +231,7 @@ class BenchScreen(Screen[None]):
     @work(group=BENCH_GROUP, exit_on_error=False, description="benchmark run")
     async def run_bench(self, triggers: str, llms: list[str], runs: int, pause: float) -> str | None:
         try:
-            return await asyncio.wrap_future(self.bridge.bench(triggers, llms, runs, pause, self))
+            return await asyncio.wrap_future(self.runs_link.bench(triggers, llms, runs, pause, self))
         except Exception as exc:
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             self.notify(message, title="Benchmark failed", severity="error", timeout=8)
@@ -230,7 +241,7 @@ class BenchScreen(Screen[None]):
 
     def action_cancel(self) -> None:
         if self.running:
-            self.bridge.bench_cancel()
+            self.runs_link.bench_cancel()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":

@@ -25,6 +25,7 @@ from nuanu_tui.ui.widgets.trigger_input import TriggerBar, TriggerInput
 if TYPE_CHECKING:
     from nuanu_tui.ui.app import NuanuApp
     from nuanu_tui.ui.bridge import EngineBridge
+    from nuanu_tui.ui.compare_bridge import CompareBridge
 
 ROUND_GROUP = "compare-round"
 AUDIBLE_CHOICES = (("heard: first to audio", "auto"), ("heard: lane A", "0"), ("heard: lane B", "1"))
@@ -51,6 +52,7 @@ class CompareScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
+        self._round_link: CompareBridge | None = None
         self.rounds: list[RoundDone] = []
         self.tally: TallyView | None = None
         self.llm_options: list[str] = []
@@ -63,6 +65,15 @@ class CompareScreen(Screen[None]):
     @property
     def bridge(self) -> EngineBridge:
         return self.nuanu.bridge
+
+    @property
+    def round_link(self) -> CompareBridge:
+        """This view's own bridge module, over the shared link (made once, kept with the screen)."""
+        if self._round_link is None:
+            from nuanu_tui.ui.compare_bridge import CompareBridge
+
+            self._round_link = CompareBridge(self.bridge)
+        return self._round_link
 
     def compose(self) -> ComposeResult:
         cat = self.bridge.catalog
@@ -163,7 +174,7 @@ class CompareScreen(Screen[None]):
     ) -> None:
         targets = (self.query_one("#lane-0", CompareLane), self.query_one("#lane-1", CompareLane))
         try:
-            round_ = self.bridge.compare(
+            round_ = self.round_link.compare(
                 trigger,
                 lanes,
                 audible,
@@ -187,7 +198,7 @@ class CompareScreen(Screen[None]):
             self.fire(seeds[index - 1])
 
     def action_stop(self) -> None:
-        self.bridge.compare_stop()
+        self.round_link.compare_stop()
 
     def action_cycle_audible(self) -> None:
         order = [None, 0, 1]
@@ -198,7 +209,7 @@ class CompareScreen(Screen[None]):
         switch.value = not switch.value
 
     def action_reset(self) -> None:
-        self.bridge.compare_reset()
+        self.round_link.compare_reset()
         self.rounds.clear()
         self.tally = None
         self.query_one(TallyPanel).tally = None

@@ -1,0 +1,103 @@
+"""The compare view's bridge: a round on two lanes, over the shared engine link (its loop and ops)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+from textual.message_pump import MessagePump
+
+from nuanu_tui.core.compare import (
+    CompareConfig,
+    CompareEvent,
+    CompareFinished,
+    CompareStarted,
+    LaneAudible,
+    LaneEvent,
+)
+from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.ui.bridge import EngineBridge, _Relay, tally_view, view_of
+from nuanu_tui.ui.messages import LaneHeard, RoundBegan, RoundDone
+
+
+class CompareBridge:
+    """Compare verbs; public methods are called from the UI thread and return at once."""
+
+    def __init__(self, link: EngineBridge) -> None:
+        self.link = link
+
+    def compare(
+        self,
+        trigger: str,
+        lanes: tuple[str, str],
+        audible: int | None,
+        sequential: bool,
+        screen: MessagePump,
+        lane_targets: tuple[MessagePump, MessagePump],
+        instant: tuple[bool, bool] = (False, False),
+    ) -> concurrent.futures.Future[None]:
+        """One compare round. Lane events go to `lane_targets` (coalesced like the console's), round events
+        (RoundBegan, LaneHeard, RoundDone) to `screen`. Raises NuanuError for a bad config or an interrupt."""
+        return self.link._submit(
+            self._compare_round(trigger, lanes, audible, sequential, screen, lane_targets, instant)
+        )
+
+    async def _compare_round(
+        self,
+        trigger: str,
+        lanes: tuple[str, str],
+        audible: int | None,
+        sequential: bool,
+        screen: MessagePump,
+        lane_targets: tuple[MessagePump, MessagePump],
+        instant: tuple[bool, bool] = (False, False),
+    ) -> None:
+        if self.link.engine is None:
+            raise NuanuError("engine", "the engine is not running")
+        config = CompareConfig(lanes=lanes, audible=audible, sequential=sequential, instant=instant)
+        config.validate()
+        relays = (_Relay(self.link._loop, lane_targets[0]), _Relay(self.link._loop, lane_targets[1]))
+        post = screen.post_message
+
+        def on_event(event: CompareEvent) -> None:
+            if isinstance(event, LaneEvent):
+                relays[event.lane](event.event)
+            elif isinstance(event, CompareStarted):
+                post(RoundBegan(event.round, event.trigger, event.lanes, event.order, event.sequential))
+            elif isinstance(event, LaneAudible):
+                post(LaneHeard(event.round, event.lane))
+            elif isinstance(event, CompareFinished):
+                for relay in relays:
+                    relay.flush()
+                views = (view_of(event.results[0]), view_of(event.results[1]))
+                post(
+                    RoundDone(
+                        event.round,
+                        views,
+                        tally_view(event.tally),
+                        outcome=event.outcome,
+                        winner=event.winner,
+                        audible=event.audible,
+                        start_skew_ms=event.start_skew_ms,
+                    )
+                )
+
+        try:
+            await self.link.ops.compare_round(config, trigger, on_event)
+        except NuanuError as exc:
+            if exc.kind == "engine":  # the engine died mid-round: lanes that had begun end as failed
+                for relay, spec in zip(relays, lanes, strict=True):
+                    if relay.started and relay.result is None:
+                        self.link._remember(relay.end_failed(trigger, spec, exc, source="compare"))
+            raise
+        finally:
+            for relay in relays:
+                relay.flush()
+
+    def compare_stop(self) -> None:
+        """Cancel the running round (both lanes) and silence them; the round is not counted."""
+        if self.link._thread.is_alive() and not self.link._closed and self.link.ops is not None:
+            self.link._loop.call_soon_threadsafe(self.link.ops.compare_interrupt)
+
+    def compare_reset(self) -> None:
+        if self.link._thread.is_alive() and not self.link._closed and self.link.ops is not None:
+            self.link._loop.call_soon_threadsafe(self.link.ops.compare_reset)
