@@ -190,3 +190,23 @@ async def test_stopped_and_dropped_remarks_are_listed_as_such() -> None:
         table = screen.query_one("#history-utterances", DataTable)
         assert table.get_row("cut-0")[4] == "✖ interrupted"
         assert table.get_row("cut-1")[4] == "✖ dropped"
+
+
+async def test_the_llm_column_says_who_really_wrote_the_remark() -> None:
+    from nuanu_tui.core.store import Store, default_db_path
+    from nuanu_tui.core.timeline import UtteranceResult
+
+    with Store(default_db_path()) as store:
+        session = store.start_session("console")
+        rescued = UtteranceResult(trigger="кот", llm=GROQ, tts="espeak/ru", utterance_id="rescued")
+        rescued.text, rescued.served_by, rescued.started_at = "Мяу!", "offline/phrasebook", 1.8e9
+        own = UtteranceResult(trigger="пёс", llm=GROQ, tts="espeak/ru", utterance_id="own")
+        own.text, own.served_by, own.started_at = "Гав!", GROQ, 1.8e9 + 1
+        store.record(rescued, session)
+        store.record(own, session)
+    app = fake_app(FakeEngine())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_history(pilot)
+        table = screen.query_one("#history-utterances", DataTable)
+        assert table.get_row("rescued")[2] == "↪ offline/phrasebook"
+        assert table.get_row("own")[2] == GROQ

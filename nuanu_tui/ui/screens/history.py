@@ -153,7 +153,7 @@ class HistoryScreen(Screen[None]):
             utts.add_row(
                 when(u["started_at"]),
                 u["source"],
-                u["llm"],
+                spoke(u),
                 ms(u["first_audio_ms"]),
                 "✓" if u["ok"] else f"✖ {u.get('mark') or u['error_kind'] or ''}",  # interrupted / dropped
                 u["trigger"],
@@ -245,3 +245,11 @@ class HistoryScreen(Screen[None]):
         tabs = self.query_one(TabbedContent)
         ids = ["tab-runs", "tab-sessions", "tab-utterances"]
         tabs.active = ids[(ids.index(tabs.active) + 1) % len(ids)] if tabs.active in ids else ids[0]
+
+
+def spoke(u: dict[str, Any]) -> str:
+    """Who really wrote the remark: the LLM that served it, marked when failover replaced the one asked for."""
+    served, asked = u.get("served_by"), u["llm"]
+    if not served or served == asked:
+        return asked
+    return f"↪ {served}"
