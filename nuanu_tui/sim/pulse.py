@@ -193,6 +193,16 @@ class PulseServer:
         return recorder
 
 
+def _widen_pipe(pipe: object) -> None:
+    """parec blocks on a full pipe and the server then drops captured audio (a record overrun, heard in the
+    analysis as a remark out of alignment). A 1 MiB pipe holds ~10 s at 48 kHz: a busy reader never stalls
+    it."""
+    with contextlib.suppress(ImportError, AttributeError, OSError, ValueError):
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)  # type: ignore[attr-defined]
+
+
 @dataclass(slots=True)
 class Recording:
     """What the monitor captured: mono int16 samples, and the perf_counter_ns of its first sample."""
@@ -227,6 +237,7 @@ class Recorder:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
+        _widen_pipe(self.proc.stdout)
         self._chunks: list[bytes] = []
         self._start_ns: int | None = None  # lower envelope of (arrival - duration received so far)
         self.flowing = threading.Event()  # the monitor's first samples have arrived

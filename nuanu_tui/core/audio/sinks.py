@@ -391,6 +391,19 @@ class _RingSink(_UtteranceHooks):
             self._cond.notify_all()
 
 
+# A real device never takes more than its buffer ahead of the wall clock; one that does has no clock, and
+# feeding it silence as fast as it takes it would spin a core.
+CLOCKLESS_AHEAD_S = 0.5
+
+
+def _realtime_thread() -> None:
+    """Ask for real-time scheduling for the calling thread, as audio back ends do (miniaudio's device thread
+    too): on a loaded machine a late feeder is heard as a hole. Granted where allowed (root, RLIMIT_RTPRIO),
+    silently not elsewhere. The feeder mostly sleeps in PortAudio's write, so it cannot starve the rest."""
+    with contextlib.suppress(AttributeError, OSError, PermissionError):
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))  # type: ignore[attr-defined]
+
+
 _portaudio_streams = 0  # our PortAudio streams open in this process (a rescan must wait until none is)
 _portaudio_lock = threading.Lock()
 
@@ -498,6 +511,8 @@ class SoundDeviceSink(_RingSink):
         """The device side: periods from the ring into PortAudio's blocking write, until closed."""
         global _portaudio_streams
         step = max(2, int(self.sample_rate * self._piece_ms / 1000) * 2)
+        _realtime_thread()
+        started_ns, fed = time.perf_counter_ns(), 0
         try:
             while self._running and self._stream is stream:
                 data, own = self._take(step)
@@ -506,6 +521,11 @@ class SoundDeviceSink(_RingSink):
                     self._accepted(len(data), own)
                     if underflowed and own and self._in_utterance:
                         self.underruns += 1  # the device ran dry under us (a late feeder)
+                fed += len(data) // 2
+                ahead_s = fed / self.sample_rate - (time.perf_counter_ns() - started_ns) / _NS
+                if ahead_s > CLOCKLESS_AHEAD_S:  # a device without a clock (ALSA's file/null PCM)
+                    with self._cond:
+                        self._cond.wait(ahead_s - CLOCKLESS_AHEAD_S / 2)
         except Exception as exc:
             if self._stream is stream:
                 self._fail(f"{self.name}: {_one_line(exc)}")
