@@ -83,6 +83,19 @@ async def run_ride_cli(args: argparse.Namespace, settings: Settings) -> int:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     handles: list[RideHandle] = []
+
+    def started(handle: RideHandle) -> None:
+        handles.append(handle)
+
+        async def say_where() -> None:
+            await handle.session.listening.wait()
+            for where in handle.listening():
+                print(f"ride: listening on {where}", file=sys.stderr, flush=True)
+
+        announce.append(asyncio.create_task(say_where()))
+
+    announce: list[asyncio.Task[None]] = []
+
     only_stdin = args.stdin and args.ws is None and args.udp is None and not args.replay
     session = None
     try:
@@ -96,7 +109,7 @@ async def run_ride_cli(args: argparse.Namespace, settings: Settings) -> int:
             store=store,
             stop=stop,
             duration=args.duration,
-            on_start=handles.append,
+            on_start=started,
             until=_end_of_input(lines[0], handles) if only_stdin else None,
         )
     finally:

@@ -146,3 +146,38 @@ async def test_a_replay_at_4x_runs_on_the_recording_clock(sim: Any, tmp_path: Pa
     ]
     assert [r.error_kind for r in session.results] == ["cancelled", None]
     assert adds_up(session.tally.summary())
+
+
+@pytest.mark.slow
+def test_a_live_ride_stopped_by_sigterm_still_writes_its_report(
+    sim_env: dict[str, str], tmp_path: Path
+) -> None:
+    import signal
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "live.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nuanu_tui", "ride", "--udp", str(port), "--audio", "null", "--json", str(out)],
+        env=sim_env, cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # wait for the listener, not for a guessed time
+            if line.startswith("ride: listening on udp"):
+                break
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(b'{"label": "dog", "count": 2, "side": "left"}', ("127.0.0.1", port))
+            s.sendto(b'{"label": "dog", "count": "2"}', ("127.0.0.1", port))
+        proc.send_signal(signal.SIGTERM)  # whenever it comes, the report is written and adds up
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    report = json.loads(out.read_text(encoding="utf-8"))
+    summary = report["summary"]
+    assert adds_up(summary) and summary["received"] <= 2 and len(report["events"]) == summary["received"]
+    assert Path(report["recording"]).is_file()
+    assert all(e["decision"] in ("spoken", "skipped", "rejected") for e in report["events"])

@@ -62,9 +62,20 @@ class RideUpdate:
 class RideHandle:
     """Live controls of a running ride (called on the ride's loop)."""
 
-    def __init__(self, session: RideSession) -> None:
+    def __init__(self, session: RideSession, feeds: list[Feed] | None = None) -> None:
         self.session = session
         self.stop = asyncio.Event()
+        self.feeds = feeds or []
+
+    def listening(self) -> list[str]:
+        """Where the listeners are, once bound: `udp 127.0.0.1:47800`, `ws ws://127.0.0.1:47801/events`."""
+        out = []
+        for f in self.feeds:
+            port = getattr(f, "bound_port", 0)
+            if port:
+                where = f"ws://{f.host}:{port}/events" if f.name == "ws" else f"{f.host}:{port}"  # type: ignore[attr-defined]
+                out.append(f"{f.name} {where}")
+        return out
 
     def operator(self, text: str, interrupt: bool = False) -> None:
         self.session.operator(text, interrupt=interrupt)
@@ -168,7 +179,7 @@ async def run_ride(
         keep_decisions=request.keep_decisions,
     )
     ref.append(session)
-    handle = RideHandle(session)
+    handle = RideHandle(session, feeds)
     if stop is not None:
         handle.stop = stop
     if on_start is not None:

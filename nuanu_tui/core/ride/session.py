@@ -227,6 +227,7 @@ class RideSession:
         self._remarks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self.recording: str | None = None
+        self.listening = asyncio.Event()  # set once every feed is bound and reading
 
     # --- decisions ------------------------------------------------------------------------------------
     def _emit(self, d: RideDecision) -> None:
@@ -435,6 +436,7 @@ class RideSession:
         try:
             for feed in feeds:
                 await feed.start(self.inbox)
+            self.listening.set()
             if replay is not None:
                 waiters.append(asyncio.create_task(self._replay(replay)))
             if until is not None:
