@@ -39,7 +39,8 @@ SILENCE_LEVEL = 300  # |sample| below this at the edges is trimmed: the reaction
 EDGE_KEEP_MS = 10  # kept around the trimmed edges so the onset and the tail are not clipped
 FADE_MS = 5  # linear fade at both ends: a clip cut out of a longer synthesis never starts or ends in a click
 MAX_CLIP_MS = 700.0  # a reaction, not a sentence: a voice that says one slower than this skips it
-IDLE_POLL_S = 0.05  # the fill waits this long between checks while an utterance is running
+IDLE_POLL_S = 0.05
+FILL_PARALLEL = 2  # syntheses at a time while filling: half the wait, well inside the socket's context cap  # the fill waits this long between checks while an utterance is running
 
 INTERJECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "ru": {
@@ -364,27 +365,40 @@ class Instant:
         return await asyncio.to_thread(read_all)
 
     async def _fill(self, tts: Any) -> None:
+        """What the disk does not hold, synthesised FILL_PARALLEL at a time (each yields to remarks)."""
         cache = self.cache(tts)
-        for text in all_interjections(self.lang):
-            if text in cache.clips:
-                continue
-            if await asyncio.to_thread(cache.load, text) is not None:
-                continue
-            try:
-                got = await self._synthesise_when_idle(tts, text)
-            except NuanuError as exc:  # the cloud is down: what is cached stays usable; try again later
-                self.fill_errors[cache.key] = exc.message
-                return
-            pcm, rate = got
-            cache.synthesised += 1
-            try:
-                await asyncio.to_thread(cache.store, text, pcm, rate)
-            except OSError as exc:
-                self.reason = (
-                    f"instant reactions off: cannot write the interjection cache ({exc.strerror or exc})"
-                )
-                return
-        self.fill_errors.pop(cache.key, None)
+        missing = [
+            t
+            for t in all_interjections(self.lang)
+            if t not in cache.clips and await asyncio.to_thread(cache.load, t) is None
+        ]
+        pending = iter(missing)  # shared by the workers: each text is taken once
+        stopped = False
+
+        async def worker() -> None:
+            nonlocal stopped
+            for text in pending:
+                if stopped:
+                    return
+                try:
+                    pcm, rate = await self._synthesise_when_idle(tts, text)
+                except NuanuError as exc:  # the cloud is down: what is cached stays usable; try again later
+                    self.fill_errors[cache.key] = exc.message
+                    stopped = True
+                    return
+                cache.synthesised += 1
+                try:
+                    await asyncio.to_thread(cache.store, text, pcm, rate)
+                except OSError as exc:
+                    self.reason = (
+                        f"instant reactions off: cannot write the interjection cache ({exc.strerror or exc})"
+                    )
+                    stopped = True
+                    return
+
+        await asyncio.gather(*(worker() for _ in range(FILL_PARALLEL)))
+        if not stopped:
+            self.fill_errors.pop(cache.key, None)
 
     async def _synthesise_when_idle(self, tts: Any, text: str) -> tuple[bytes, int]:
         """Synthesise while no remark runs; a remark that starts meanwhile cancels this one (`yield_now`),
