@@ -51,10 +51,10 @@ def _speech(_text: str, rate: int) -> bytes:
     return (np.sin(2 * np.pi * 220 * t) * 3000).astype(np.int16).tobytes()
 
 
-def _serve(floor: Floor, conn: mp.connection.Connection) -> None:  # type: ignore[name-defined]
+def _serve(floor: Floor, conn: mp.connection.Connection, net: str | None = None) -> None:  # type: ignore[name-defined]
     async def main() -> None:
         set_precise_timing(True)  # the floor must be exact: the emulator's timer slack is not our overhead
-        server = SimServer(profile=floor.profile(), reply_fn=_reply, speech_fn=_speech)
+        server = SimServer(profile=floor.profile(), reply_fn=_reply, speech_fn=_speech, net=net, net_seed=1)
         await server.start()
         conn.send((server.groq_base_url, server.openai_base_url, server.elevenlabs_base_url))
         await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # wait for "stop"
@@ -66,11 +66,12 @@ def _serve(floor: Floor, conn: mp.connection.Connection) -> None:  # type: ignor
 class SimProcess:
     """`with SimProcess(floor) as urls:` — the emulator in a spawned process, stopped on exit."""
 
-    def __init__(self, floor: Floor) -> None:
+    def __init__(self, floor: Floor, net: str | None = None) -> None:
+        """`net`: the emulated link (loopback, wifi, lte, bad or rtt=…; see nuanu_tui/sim/network.py)."""
         self.floor = floor
         ctx = mp.get_context("spawn")
         self._parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(floor, child), daemon=True)
+        self._proc = ctx.Process(target=_serve, args=(floor, child, net), daemon=True)
 
     def __enter__(self) -> tuple[str, str, str]:
         self._proc.start()

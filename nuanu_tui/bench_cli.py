@@ -13,8 +13,9 @@ from pathlib import Path
 from nuanu_tui.core.bench import BenchConfig, BenchProgress, format_table, run_bench
 from nuanu_tui.core.config import Settings
 from nuanu_tui.core.errors import NuanuError
-from nuanu_tui.core.stats import compare_runs
+from nuanu_tui.core.stats import compare_runs, summarize_runs
 from nuanu_tui.core.store import Store
+from nuanu_tui.core.timeline import UtteranceResult
 from nuanu_tui.core.triggers import load_triggers
 
 STORE_FAILED = 3  # exit status: the benchmark ran, but its results did not all reach the database
@@ -56,6 +57,12 @@ def _compare_text(old_path: str, new_summary: dict[str, object]) -> str:
             ratio = "—" if d.ratio is None else f"{d.ratio:.3f}"
             lines.append(f"  {spec:<32} {stage:<17} {delta:>9} {ratio:>7}")
     return "\n".join(lines)
+
+
+def _by_net(result: UtteranceResult) -> str:
+    from nuanu_tui.core.netprobe import net_condition
+
+    return f"{result.llm} · net {net_condition(result.net_rtt_ms)}"
 
 
 async def run_bench_cli(args: argparse.Namespace, settings: Settings) -> int:
@@ -100,9 +107,14 @@ async def run_bench_cli(args: argparse.Namespace, settings: Settings) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.remove_signal_handler(signal.SIGINT)
         await engine.aclose()
+        if engine.telemetry_problem:
+            print(f"warning: {engine.telemetry_problem}", file=sys.stderr)
         store.flush(timeout=5)
         store.close()
     print(format_table(result.summary))
+    if getattr(args, "by_net", False):
+        print("\nby network condition (the larger of the LLM and TTS round trips when each remark started):")
+        print(format_table(summarize_runs(result.runs, key=_by_net)))
     if result.status != "done":
         print(f"(run {result.status}: {len(result.runs)} of {config.total} utterances kept)", file=sys.stderr)
     payload = result.to_json()

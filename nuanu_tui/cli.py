@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", dest="json_path", help="write results JSON here")
     bench.add_argument("--csv", dest="csv_path", help="write one CSV row per run here")
     bench.add_argument("--compare", dest="compare_path", help="earlier bench JSON to compare against")
+    bench.add_argument(
+        "--by-net",
+        action="store_true",
+        help="also print the table grouped by network condition (measured RTT: loopback/good/fair/poor)",
+    )
 
     from nuanu_tui.ride_cli import add_ride_parser
 
@@ -362,6 +367,8 @@ async def _say(args: argparse.Namespace, settings: Settings, out: JsonOut) -> in
         await engine.instant.wait_filled(SAY_FILL_WAIT_S)  # after the remark: the next run starts warm
     finally:
         await engine.aclose()
+        if engine.telemetry_problem:
+            print(f"warning: {engine.telemetry_problem}", file=sys.stderr)
     if args.json:
         out.emit(result.to_json())
     else:

@@ -85,6 +85,7 @@ def test_say_json_groq_and_openai(llm: str, sim: object, sim_env: dict[str, str]
         "notices",
         "interjection",
         "gap_ms",
+        "net_rtt_ms",
     }
     assert data["interjection"] is None and data["gap_ms"] is None  # NUANU_INSTANT=0 in this suite
     assert data["served_by"] == llm and data["voiced_by"] == [data["tts"]]

@@ -59,6 +59,7 @@ def full_result(
         filtered=True,
         source="console",
         run_id=None,
+        net_rtt_ms={"llm": 84.5, "tts": 91.0},
     )
 
 

@@ -165,6 +165,8 @@ class BenchResult:
             "interjection",
             "gap_ms",
             "text",
+            "net_rtt_llm_ms",
+            "net_rtt_tts_ms",
         ]
         with open(path, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
@@ -195,6 +197,7 @@ class BenchResult:
                         r.interjection or "",
                         "" if r.gap_ms is None else r.gap_ms,
                         r.text,
+                        *("" if r.net_rtt_ms.get(k) is None else r.net_rtt_ms[k] for k in ("llm", "tts")),
                     ]
                 )
         return len(self.runs)

@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     ride_ws_port: int = Field(47801, ge=0, le=65535, validation_alias=_env("NUANU_RIDE_WS_PORT"))
 
     instant: bool = Field(True, validation_alias=_env("NUANU_INSTANT"))  # interjections before the remark
+    net_probe_s: float = Field(5.0, ge=0.5, le=600.0, validation_alias=_env("NUANU_NET_PROBE_S"))
+    net_warn_ms: float = Field(200.0, gt=0, validation_alias=_env("NUANU_NET_WARN_MS"))
 
     # --- validation: every value is checked once, here, so a bad one is one line at start-up ---------
     @field_validator("groq_api_key", "openai_api_key", "elevenlabs_api_key", "events_token")

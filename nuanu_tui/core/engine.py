@@ -32,6 +32,7 @@ from nuanu_tui.core.health import HealthBoard
 from nuanu_tui.core.instant import Clip, Instant, classify, voice_key
 from nuanu_tui.core.llm.base import LLMProvider, LLMRequest
 from nuanu_tui.core.llm.prompts import clean_trigger
+from nuanu_tui.core.netprobe import HttpRttProbe, NetMonitor
 from nuanu_tui.core.pipeline import UtteranceJob, run_utterance
 from nuanu_tui.core.redact import scrub
 from nuanu_tui.core.safety import DEFAULT_BLOCKLISTS, FilterConfig, OutputFilter
@@ -65,6 +66,10 @@ class EngineStatus:
     audio_lost: str | None = None  # "DEVICE since HH:MM:SS — why" while the output device is gone
     audio_back: str | None = None  # "since HH:MM:SS" once a lost device works again
     audio_policy: str = "hold"  # while lost: "hold" remarks (drop stale ones) or "keep" generating unheard
+    net: str | None = None  # the emulated network's profile under --demo
+    net_rtt: tuple[tuple[str, float | None], ...] = ()  # (provider, last RTT ms), LLM first
+    net_degraded: tuple[str, ...] = ()  # providers whose link is past NUANU_NET_WARN_MS
+    telemetry_problem: str | None = None  # OpenTelemetry export failing (one line), None when fine or off
 
 
 def make_llm(spec: str, settings: Settings) -> LLMProvider:
@@ -162,6 +167,15 @@ class Engine:
         self._listeners: list[Callable[[UtteranceResult], None]] = []
         self.results: list[UtteranceResult] = []
         self.health = HealthBoard()
+        self.net = NetMonitor(settings.net_probe_s, settings.net_warn_ms)
+        from nuanu_tui.core import telemetry
+
+        # None unless OTEL_EXPORTER_OTLP_*ENDPOINT is set (then, and only then, OpenTelemetry is imported).
+        self.telemetry = telemetry.from_env(settings.secrets(), self.net.gauges)
+        self.telemetry_problem: str | None = None
+        if self.telemetry is not None:
+            self.add_listener(self.telemetry.record)
+        self._llm_probe: HttpRttProbe | None = None
         self.policy = FailoverPolicy(settings.ttft_budget_ms, settings.hedge_ms)
         self.fallback_tts: TTSProvider | None = None
         extra = [Path(p.strip()) for p in (settings.blocklist or "").split(",") if p.strip()]
@@ -266,6 +280,8 @@ class Engine:
                 with contextlib.suppress(NuanuError):
                     await self.fallback_tts.connect()
 
+        self._net_targets()
+
         async def load_interjections() -> None:
             with contextlib.suppress(Exception):
                 await self.instant.load(self.tts)
@@ -278,12 +294,16 @@ class Engine:
                 if warm_code is not None:
                     await warm_code()
             # The network halves run on; the first utterance skips whatever has failed (or not opened) by then.
-            network = asyncio.gather(warm_llm(), warm_tts())
+            network = asyncio.gather(warm_llm(), warm_tts(), self.net.probe_once("llm"))
             self._net_warming = asyncio.ensure_future(network)
             await asyncio.gather(warm_fallback(), load_interjections())
         else:
-            await asyncio.gather(warm_llm(), warm_tts(), warm_fallback(), load_interjections())
+            await asyncio.gather(
+                warm_llm(), warm_tts(), warm_fallback(), load_interjections(), self.net.probe_once("llm")
+            )
+            await self.net.probe_once("tts")  # a ping needs the socket warm_tts opened
         self.fill_interjections()
+        self.net.start()
         if self._keepwarm is None:
             self._keepwarm = asyncio.create_task(self._keep_llm_warm(), name="llm-keepwarm")
 
@@ -312,6 +332,22 @@ class Engine:
         self.instant.enabled = on
         if on:
             self.fill_interjections()
+
+    def _net_targets(self) -> None:
+        """Point the RTT probes at the providers in use (after start-up and every switch)."""
+        try:
+            provider = self._llms.get(self.llm_spec) or self.llm(self.llm_spec)
+        except NuanuError:
+            provider = None
+        base = None if provider is None or provider.offline else getattr(provider, "base_url", None)
+        if base is None:
+            self.net.set_target("llm", None, None)
+        else:
+            if self._llm_probe is None or self._llm_probe.origin != HttpRttProbe(base).origin:
+                self._llm_probe = HttpRttProbe(base)
+            self.net.set_target("llm", self.llm_spec.partition("/")[0], self._llm_probe)
+        ping = getattr(self.tts, "ping_ms", None)
+        self.net.set_target("tts", self.tts.spec.partition("/")[0] if ping else None, ping)
 
     def llm(self, spec: str) -> LLMProvider:
         provider = self._llms.get(spec)
@@ -346,6 +382,7 @@ class Engine:
         """Switch the default LLM for the next utterance, warming it now."""
         provider = self.llm(spec)
         self.llm_spec = spec
+        self._net_targets()
         with contextlib.suppress(NuanuError):
             await provider.warm()
 
@@ -366,6 +403,7 @@ class Engine:
         async with self._lock:
             old, self.tts = self.tts, provider
         self.fill_interjections()
+        self._net_targets()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(old.aclose(), timeout=3.0)
 
@@ -513,6 +551,7 @@ class Engine:
             self._record(dropped)
             raise
         finished: list[UtteranceResult] = []
+        net_rtt = self.net.snapshot()  # the links as they were when this remark started
 
         def tap(event: PipelineEvent) -> None:
             if isinstance(event, UtteranceFinished):
@@ -555,6 +594,7 @@ class Engine:
                 interrupted.error, interrupted.error_kind = "interrupted by the operator", "cancelled"
                 interrupted.mark = "interrupted"
                 interrupted.notices[:0] = notices
+                interrupted.net_rtt_ms = net_rtt
                 self._record(interrupted)
                 raise
             finally:
@@ -563,6 +603,7 @@ class Engine:
         finally:
             await lock.__aexit__(None, None, None)  # type: ignore[attr-defined]
         result.notices.extend(notices)
+        result.net_rtt_ms = net_rtt
         return self._record(result)
 
     def _interjection(self, text: str, label: str | None, notices: list[str]) -> Clip | None:
@@ -613,6 +654,7 @@ class Engine:
         result = self._blank(uid, trigger, spec, source, run_id, time.time())
         result.offline = bool(self.offline_reasons())
         result.error, result.error_kind = exc.message, exc.kind
+        result.net_rtt_ms = self.net.snapshot()
         if on_event is not None:
             on_event(
                 UtteranceStarted(
@@ -679,6 +721,10 @@ class Engine:
             audio_lost=lost_line(lost) if lost is not None else None,
             audio_back=f"since {_clock(back)}" if back is not None and lost is None else None,
             audio_policy=self.audio_policy,
+            net=self.net_label,
+            net_rtt=self.net.view(),
+            net_degraded=self.net.degraded(),
+            telemetry_problem=self.telemetry.problem if self.telemetry is not None else None,
         )
 
     async def aclose(self) -> None:
@@ -692,6 +738,7 @@ class Engine:
         if self._current is not None and not self._current.done():
             self._current.cancel()
         self.instant.cancel()
+        await self.net.aclose()
         closers = [p.aclose() for p in self._llms.values()] + [self.tts.aclose()]
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.gather(*closers, return_exceptions=True), timeout=3.0)
@@ -708,6 +755,11 @@ class Engine:
         if self.sim is not None:
             await asyncio.to_thread(self.sim.stop)
             self.sim = None
+        if self.telemetry is not None:
+            telemetry, self.telemetry = self.telemetry, None
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(telemetry.close)  # bounded: a down collector costs ~1.5 s at most
+            self.telemetry_problem = telemetry.problem  # one-shot commands say it in one line
 
 
 def _clock(wall: float) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,11 +107,14 @@ class SpecSummary:
         return out
 
 
-def summarize_runs(results: Sequence[UtteranceResult]) -> dict[str, SpecSummary]:
-    """Per-LLM-spec summaries, in order of first appearance."""
+def summarize_runs(
+    results: Sequence[UtteranceResult], key: Callable[[UtteranceResult], str] | None = None
+) -> dict[str, SpecSummary]:
+    """Per-LLM-spec summaries (or per `key(result)`, e.g. spec and network condition), in order of first
+    appearance."""
     by_spec: dict[str, list[UtteranceResult]] = {}
     for result in results:
-        by_spec.setdefault(result.llm, []).append(result)
+        by_spec.setdefault(key(result) if key else result.llm, []).append(result)
     summaries: dict[str, SpecSummary] = {}
     for spec, group in by_spec.items():
         clean = [r for r in group if r.ok and not r.degraded]

@@ -131,6 +131,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE utterances ADD COLUMN interjection_ms REAL",
         "ALTER TABLE utterances ADD COLUMN gap_ms REAL",
     ),
+    # v7: the network round trips (ms) to the LLM and TTS hosts when the utterance started (issue 14).
+    (
+        "ALTER TABLE utterances ADD COLUMN net_rtt_llm_ms REAL",
+        "ALTER TABLE utterances ADD COLUMN net_rtt_tts_ms REAL",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -164,6 +169,8 @@ UTTERANCE_COLUMNS = (
     "interjection",
     "interjection_ms",
     "gap_ms",
+    "net_rtt_llm_ms",
+    "net_rtt_tts_ms",
 )
 _BOOL_COLUMNS = ("offline", "simulated", "ok", "degraded", "filtered")
 _JSON_COLUMNS = {"provider_timings": dict, "notices": list, "voiced_by": list}
@@ -493,6 +500,8 @@ class Store:
             s(r.interjection),
             r.interjection_ms,
             r.gap_ms,
+            r.net_rtt_ms.get("llm"),
+            r.net_rtt_ms.get("tts"),
         )
         placeholders = ", ".join("?" * len(UTTERANCE_COLUMNS))
         conn.execute(
@@ -670,6 +679,7 @@ def row_to_result(row: Mapping[str, Any]) -> UtteranceResult:
         interjection=row["interjection"],
         interjection_ms=row["interjection_ms"],
         gap_ms=row["gap_ms"],
+        net_rtt_ms={"llm": row.get("net_rtt_llm_ms"), "tts": row.get("net_rtt_tts_ms")},
     )
 
 

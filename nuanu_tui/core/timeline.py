@@ -61,6 +61,32 @@ class Timeline:
         return {stage: self.ms(stage) for stage in STAGES}
 
 
+def provider_floor_ms(timings: dict[str, Any]) -> float | None:
+    """Groq reports queue_time + prompt_time (seconds): the part of TTFT no client can remove."""
+    queue, prompt = timings.get("queue_time"), timings.get("prompt_time")
+    if isinstance(queue, int | float) and isinstance(prompt, int | float):
+        return (float(queue) + float(prompt)) * 1000.0
+    return None
+
+
+def split_ms(
+    first_audio: float | None, net_rtt: dict[str, float | None], provider_ms: float | None
+) -> dict[str, float] | None:
+    """What TTFA can be attributed to: `network` (one LLM round trip for the request and its first token,
+    one TTS round trip for the first clause and its first audio), `provider` (the server time it reports)
+    and `rest` (our own work plus the providers' unreported time). None without TTFA or any RTT."""
+    rtts = [v for v in (net_rtt.get("llm"), net_rtt.get("tts")) if v is not None]
+    if first_audio is None or not rtts:
+        return None
+    network = min(sum(rtts), first_audio)
+    provider = min(provider_ms or 0.0, first_audio - network)
+    return {
+        "network": round(network, 1),
+        "provider": round(provider, 1),
+        "rest": round(first_audio - network - provider, 1),
+    }
+
+
 @dataclass(slots=True)
 class UtteranceResult:
     """Everything recorded about one utterance. `to_json` is the stable `say --json` shape."""
@@ -89,6 +115,7 @@ class UtteranceResult:
     source: str = "cli"
     run_id: str | None = None
     wait_ms: float | None = None  # t0 (trigger accepted) -> the utterance started: start-up or queue wait
+    net_rtt_ms: dict[str, float | None] = field(default_factory=lambda: {"llm": None, "tts": None})
     t0_ns: int = 0  # perf_counter_ns at t0, for cross-utterance timing (compare start skew)
     mark: str | None = None  # "interrupted" (stopped while speaking) or "dropped" (cleared from the queue)
     interjection: str | None = None  # the instant reaction played before the remark («Ого!»), if any
@@ -124,4 +151,5 @@ class UtteranceResult:
             "voiced_by": list(self.voiced_by),
             "degraded": self.degraded,
             "notices": list(self.notices),
+            "net_rtt_ms": dict(self.net_rtt_ms),
         }

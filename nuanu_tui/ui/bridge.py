@@ -35,7 +35,7 @@ from nuanu_tui.core.ops import EngineOps
 from nuanu_tui.core.stats import compare_runs, summarize, summarize_runs
 from nuanu_tui.core.store import Store
 from nuanu_tui.core.supervisor import EngineSupervisor, log_line
-from nuanu_tui.core.timeline import STAGE_LABELS, STAGES, UtteranceResult
+from nuanu_tui.core.timeline import STAGE_LABELS, STAGES, UtteranceResult, provider_floor_ms
 from nuanu_tui.core.triggers import BUILTIN_SETS, SEED_TRIGGERS
 from nuanu_tui.ui.messages import (
     AudioDevicesListed,
@@ -108,12 +108,7 @@ def engine_factory(
     return create
 
 
-def floor_ms(timings: dict[str, Any]) -> float | None:
-    """Groq reports queue_time + prompt_time (seconds): the part of TTFT no client can remove."""
-    queue, prompt = timings.get("queue_time"), timings.get("prompt_time")
-    if isinstance(queue, int | float) and isinstance(prompt, int | float):
-        return (float(queue) + float(prompt)) * 1000.0
-    return None
+floor_ms = provider_floor_ms
 
 
 def view_of(result: UtteranceResult) -> UtteranceView:
@@ -140,6 +135,7 @@ def view_of(result: UtteranceResult) -> UtteranceView:
         interjection=result.interjection,
         interjection_ms=result.interjection_ms,
         gap_ms=result.gap_ms,
+        net_rtt_ms=dict(getattr(result, "net_rtt_ms", None) or {}),
     )
 
 
@@ -671,6 +667,11 @@ class EngineBridge:
             last_degraded=bool(getattr(results[-1], "degraded", False)) if results else False,
             store_failed=self.store.write_errors if self.store is not None else 0,
             store_error=self.store.last_error if self.store is not None else None,
+            net=getattr(st, "net", None),
+            net_rtt=tuple(getattr(st, "net_rtt", ())),
+            net_degraded=tuple(getattr(st, "net_degraded", ())),
+            telemetry_problem=getattr(st, "telemetry_problem", None),
+            net_warn_ms=float(getattr(self._settings, "net_warn_ms", None) or 200.0),
         )
 
     # --- memory (store) -----------------------------------------------------------------------------

@@ -53,6 +53,7 @@ class UtteranceView:
     interjection: str | None = None  # the instant reaction, once the utterance is done
     interjection_ms: float | None = None  # its length: the waterfall marks first_sound … its end
     gap_ms: float | None = None
+    net_rtt_ms: dict[str, float | None] = field(default_factory=dict)  # at the start, {"llm", "tts"}
 
     @property
     def ttfa(self) -> float | None:
@@ -89,6 +90,11 @@ class StatusView:
     audio_policy: str = "hold"  # while it is gone: hold remarks, or keep generating them unheard
     store_failed: int = 0  # writes to the database that failed this session
     store_error: str | None = None  # the last one's error
+    net: str | None = None  # emulated network profile (demo)
+    net_rtt: tuple[tuple[str, float | None], ...] = ()  # (provider, RTT ms), LLM first
+    net_degraded: tuple[str, ...] = ()
+    net_warn_ms: float = 200.0
+    telemetry_problem: str | None = None
 
 
 class EngineReady(Message, bubble=False):

@@ -279,6 +279,19 @@ class ElevenLabsTTS:
                 self._ka_task = asyncio.create_task(self._keepalive(), name="elevenlabs-keepalive")
             return False
 
+    async def ping_ms(self, timeout: float = 2.0) -> float | None:
+        """Round trip of a keep-alive ping on the open socket (no quota, no text): the network RTT to the
+        service, measured for free. None when no socket is open or the pong does not come in time."""
+        ws = self._ws if self._ws is not None else self._spare
+        if ws is None or ws.state is not State.OPEN:
+            return None
+        try:
+            async with asyncio.timeout(timeout):  # not wait_for: 3.11's can swallow a cancel
+                waiter = await ws.ping()
+                return float(await waiter) * 1000.0
+        except (ConnectionClosed, TimeoutError, RuntimeError):
+            return None
+
     def _back_off(self, fault: NuanuError) -> None:
         self._failures += 1
         self._last_fault = fault

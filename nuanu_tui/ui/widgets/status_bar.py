@@ -29,6 +29,25 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} ms"
 
 
+def _rtt(value: float | None, warn_ms: float) -> str:
+    """An RTT coloured against the thresholds: fine for a live remark, slow, degraded."""
+    from nuanu_tui.core.netprobe import GOOD_MS
+
+    if value is None:
+        return "[$text-muted]—[/]"
+    style = "$success" if value <= GOOD_MS else "$warning" if value <= warn_ms else "$error"
+    return f"[{style}]{value:,.0f} ms[/]"
+
+
+def net_line(status: StatusView) -> str:
+    """`net groq 84 ms · elevenlabs 91 ms` (and the emulated profile under --demo); empty when unmeasured."""
+    if not status.net_rtt:
+        return ""
+    parts = " · ".join(f"{escape(name)} {_rtt(ms, status.net_warn_ms)}" for name, ms in status.net_rtt)
+    profile = f" [dim]({escape(status.net)})[/]" if status.net else ""
+    return f"[b]net[/]{profile} {parts}"
+
+
 class StatusBar(Widget):
     """A banner (only when something is offline, simulated or silent) above two status lines.
 
@@ -89,6 +108,14 @@ class StatusBar(Widget):
                 f"[b reverse $error] NOT STORED [/] {status.store_failed} database write(s) failed: "
                 + escape(status.store_error or "")
             )
+        if status.net_degraded:
+            banner.append(
+                "[b reverse $warning] NET DEGRADED [/] "
+                + escape(", ".join(status.net_degraded))
+                + escape(f": round trip over {status.net_warn_ms:,.0f} ms — expect slower remarks")
+            )
+        if status.telemetry_problem:
+            banner.append("[b reverse $warning] TELEMETRY [/] " + escape(status.telemetry_problem))
         self._banner.show("\n".join(banner))
         self._banner.set_class(bool(banner), "-shown")
 
@@ -117,6 +144,10 @@ class StatusBar(Widget):
             f"p90 {_ms(status.ttfa_p90)} (n={status.ttfa_n})   "
             f"[b]mode[/] {'interrupt' if interrupt_mode else 'queue'}   [b]engine[/] {activity}"
         )
+        net = net_line(status)
+        if net:
+            line2 += f"   {net}"
+
         self._line.show(f"{line1}\n{line2}")
 
     def show_failure(self, message: str, restart_in: float | None = None) -> None:

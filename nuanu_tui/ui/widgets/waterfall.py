@@ -11,6 +11,7 @@ from textual.reactive import reactive
 from textual.renderables.bar import Bar
 from textual.widget import Widget
 
+from nuanu_tui.core.timeline import split_ms
 from nuanu_tui.ui.messages import UtteranceView
 
 # Each stage's bar runs from the moment it waits on (its parent stage, or t0) to the moment it is reached.
@@ -125,7 +126,23 @@ class Waterfall(Widget):
             )
             grid.append((label, bar, Text(f"{ms:,.0f} ms", style="bold" if stage == "first_audio" else "")))
         floor = view.floor_ms
-        if floor is not None:
+        split = split_ms(stages.get("first_audio"), view.net_rtt_ms, floor)
+        if split is not None:
+            grid.append(
+                (
+                    Text("TTFA split", style="dim"),
+                    Text.assemble(
+                        ("network ", "dim"),
+                        (f"{split['network']:,.0f}", "#d75f87"),
+                        (" · provider ", "dim"),
+                        (f"{split['provider']:,.0f}", "grey62"),
+                        (" · ours+rest ", "dim"),
+                        (f"{split['rest']:,.0f} ms", "#ff8700"),
+                    ),
+                    "",
+                )
+            )
+        elif floor is not None:
             bar = Bar(
                 highlight_range=(0, max(floor * scale, 0.5)),
                 highlight_style="grey62",
