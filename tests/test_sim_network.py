@@ -205,7 +205,11 @@ async def test_demo_engine_pays_the_profile_and_switches_live() -> None:
     settings = Settings().model_copy(update={"sim_net": "rtt=80,jitter=0,loss=0"})
     engine = await Engine.create(settings, demo=True, audio="null", sim_profile="fast")
     try:
+        await engine.say("собака слева")
+        opened = engine.sim.server.connections_opened  # type: ignore[union-attr]
         slow = await engine.say("собака слева")
+        # The warm connections really stay warm: no utterance pays TCP + TLS again.
+        assert engine.sim.server.connections_opened == opened  # type: ignore[union-attr]
         assert engine.use_net("loopback") == "loopback"
         fast = await engine.say("собака слева")
         with pytest.raises(ConfigError, match="bad network profile"):

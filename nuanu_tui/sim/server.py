@@ -265,6 +265,7 @@ class SimServer:
         self.net: NetProfile = parse_net(net)
         self._net_rng = random.Random(net_seed)
         self._links: weakref.WeakKeyDictionary[Any, Link] = weakref.WeakKeyDictionary()
+        self.connections_opened = 0  # TCP connections that paid the handshakes (HTTP and WebSocket)
         self.keep = keep
         self.reply_fn: ReplyFn = reply_fn or default_reply
         self.speech_fn: SpeechFn = speech_fn or synth_voice
@@ -353,6 +354,7 @@ class SimServer:
         if link is not None:
             return link, False
         link = Link(self, self._net_rng)
+        self.connections_opened += 1
         if transport is not None:
             self._links[transport] = link
         return link, True

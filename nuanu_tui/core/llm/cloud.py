@@ -233,6 +233,10 @@ class CloudLLM:
                         stats.provider_timings = dict(xg["usage"])
                     elif chunk.get("usage") and not stats.provider_timings:
                         stats.provider_timings = dict(chunk["usage"])
+                # Read the response to its end (right after [DONE]): a response left half-read closes its
+                # connection, and the next utterance would pay TCP + TLS again (2 RTTs on a real link).
+                async for _rest in lines:
+                    pass
         except NuanuError as err:
             if err.kind == "llm_model_not_found" and not self._known_models:
                 await self.refresh_models_quietly()
