@@ -109,6 +109,7 @@ def test_status_line_colours_against_thresholds() -> None:
     line = net_line(StatusView(**base, net="lte", net_rtt=(("groq", 84.0), ("elevenlabs", 91.0))))
     assert line == "[b]net[/] [dim](lte)[/] groq [$success]84 ms[/] · elevenlabs [$success]91 ms[/]"
     slow = net_line(StatusView(**base, net_rtt=(("groq", 150.0), ("elevenlabs", None)), net_warn_ms=200))
+    assert "[$success]" in net_line(StatusView(**base, net_rtt=(("groq", 150.0),), net_good_ms=160))
     assert "[$warning]150 ms[/]" in slow and "elevenlabs [$text-muted]—[/]" in slow
     bad = net_line(StatusView(**base, net_rtt=(("groq", 260.0),), net_warn_ms=200))
     assert "[$error]260 ms[/]" in bad

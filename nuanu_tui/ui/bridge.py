@@ -31,11 +31,12 @@ from nuanu_tui.core.compare import (
 from nuanu_tui.core.config import LLM_PRESETS, OUTPUT_FORMATS, Settings
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.events import Notice, StageReached, TextDelta, UtteranceFinished, UtteranceStarted
+from nuanu_tui.core.netprobe import GOOD_MS as NET_GOOD_MS
 from nuanu_tui.core.ops import EngineOps
 from nuanu_tui.core.stats import compare_runs, summarize, summarize_runs
 from nuanu_tui.core.store import Store
 from nuanu_tui.core.supervisor import EngineSupervisor, log_line
-from nuanu_tui.core.timeline import STAGE_LABELS, STAGES, UtteranceResult, provider_floor_ms
+from nuanu_tui.core.timeline import STAGE_LABELS, STAGES, UtteranceResult, provider_floor_ms, split_ms
 from nuanu_tui.core.triggers import BUILTIN_SETS, SEED_TRIGGERS
 from nuanu_tui.ui.messages import (
     AudioDevicesListed,
@@ -135,7 +136,10 @@ def view_of(result: UtteranceResult) -> UtteranceView:
         interjection=result.interjection,
         interjection_ms=result.interjection_ms,
         gap_ms=result.gap_ms,
-        net_rtt_ms=dict(getattr(result, "net_rtt_ms", None) or {}),
+        net_rtt_ms=dict(result.net_rtt_ms),
+        net_split=split_ms(
+            result.stages_ms.get("first_audio"), result.net_rtt_ms, floor_ms(result.provider_timings or {})
+        ),
     )
 
 
@@ -671,6 +675,7 @@ class EngineBridge:
             net_rtt=tuple(getattr(st, "net_rtt", ())),
             net_degraded=tuple(getattr(st, "net_degraded", ())),
             telemetry_problem=getattr(st, "telemetry_problem", None),
+            net_good_ms=NET_GOOD_MS,
             net_warn_ms=float(getattr(self._settings, "net_warn_ms", None) or 200.0),
         )
 

@@ -54,6 +54,9 @@ class UtteranceView:
     interjection_ms: float | None = None  # its length: the waterfall marks first_sound … its end
     gap_ms: float | None = None
     net_rtt_ms: dict[str, float | None] = field(default_factory=dict)  # at the start, {"llm", "tts"}
+    net_split: dict[str, float] | None = (
+        None  # TTFA split: network / provider / rest (core.timeline.split_ms)
+    )
 
     @property
     def ttfa(self) -> float | None:
@@ -94,6 +97,7 @@ class StatusView:
     net_rtt: tuple[tuple[str, float | None], ...] = ()  # (provider, RTT ms), LLM first
     net_degraded: tuple[str, ...] = ()
     net_warn_ms: float = 200.0
+    net_good_ms: float = 120.0
     telemetry_problem: str | None = None
 
 

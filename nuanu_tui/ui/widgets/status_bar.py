@@ -29,13 +29,11 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} ms"
 
 
-def _rtt(value: float | None, warn_ms: float) -> str:
+def _rtt(value: float | None, good_ms: float, warn_ms: float) -> str:
     """An RTT coloured against the thresholds: fine for a live remark, slow, degraded."""
-    from nuanu_tui.core.netprobe import GOOD_MS
-
     if value is None:
         return "[$text-muted]—[/]"
-    style = "$success" if value <= GOOD_MS else "$warning" if value <= warn_ms else "$error"
+    style = "$success" if value <= good_ms else "$warning" if value <= warn_ms else "$error"
     return f"[{style}]{value:,.0f} ms[/]"
 
 
@@ -43,7 +41,9 @@ def net_line(status: StatusView) -> str:
     """`net groq 84 ms · elevenlabs 91 ms` (and the emulated profile under --demo); empty when unmeasured."""
     if not status.net_rtt:
         return ""
-    parts = " · ".join(f"{escape(name)} {_rtt(ms, status.net_warn_ms)}" for name, ms in status.net_rtt)
+    parts = " · ".join(
+        f"{escape(name)} {_rtt(ms, status.net_good_ms, status.net_warn_ms)}" for name, ms in status.net_rtt
+    )
     profile = f" [dim]({escape(status.net)})[/]" if status.net else ""
     return f"[b]net[/]{profile} {parts}"
 

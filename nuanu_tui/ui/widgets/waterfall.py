@@ -11,7 +11,6 @@ from textual.reactive import reactive
 from textual.renderables.bar import Bar
 from textual.widget import Widget
 
-from nuanu_tui.core.timeline import split_ms
 from nuanu_tui.ui.messages import UtteranceView
 
 # Each stage's bar runs from the moment it waits on (its parent stage, or t0) to the moment it is reached.
@@ -126,7 +125,7 @@ class Waterfall(Widget):
             )
             grid.append((label, bar, Text(f"{ms:,.0f} ms", style="bold" if stage == "first_audio" else "")))
         floor = view.floor_ms
-        split = split_ms(stages.get("first_audio"), view.net_rtt_ms, floor)
+        split = view.net_split
         if split is not None:
             grid.append(
                 (
