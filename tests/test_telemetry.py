@@ -272,3 +272,22 @@ def test_deploy_dashboard_queries_metrics_we_export() -> None:
         "Network RTT per provider and shuttle",
         "Errors by kind",
     } <= {p["title"] for p in dash["panels"]}
+
+
+def test_director_decisions_are_counted_by_reason(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nuanu_tui.core.telemetry import from_env
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", f"http://127.0.0.1:{receiver.port}/v1/metrics")
+    telemetry = from_env()
+    assert telemetry is not None
+    for outcome, reason in (("spoken", "fresh"), ("skipped", "stale"), ("skipped", "stale")):
+        telemetry.decision(outcome, reason)
+    telemetry.close()
+    assert telemetry.problem is None  # only metrics are configured: no trace export is attempted
+    points = {
+        (_attrs(p)["nuanu.decision"], _attrs(p)["nuanu.reason"]): p.as_int
+        for p in receiver.metric("nuanu.director.decisions")
+    }
+    assert points == {("spoken", "fresh"): 1, ("skipped", "stale"): 2}

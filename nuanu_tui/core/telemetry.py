@@ -120,17 +120,26 @@ class Telemetry:
                 "host.name": socket.gethostname(),
             }
         )
+        env = os.environ
+        general = bool(env.get(ENDPOINT_VARS[0], "").strip())
+        traces_on = general or bool(env.get(ENDPOINT_VARS[1], "").strip())
+        metrics_on = general or bool(env.get(ENDPOINT_VARS[2], "").strip())
         self.tracer_provider = TracerProvider(resource=resource)
-        self.tracer_provider.add_span_processor(
-            BatchSpanProcessor(Spans(timeout=EXPORT_TIMEOUT_S), schedule_delay_millis=1000)
-        )
+        if traces_on:  # only the signals that have an endpoint are exported
+            self.tracer_provider.add_span_processor(
+                BatchSpanProcessor(Spans(timeout=EXPORT_TIMEOUT_S), schedule_delay_millis=1000)
+            )
         self.tracer = self.tracer_provider.get_tracer(TRACER, _version())
-        self._reader = PeriodicExportingMetricReader(
-            Metrics(timeout=EXPORT_TIMEOUT_S),
-            export_interval_millis=METRIC_INTERVAL_MS,
-            export_timeout_millis=EXPORT_TIMEOUT_S * 1000,
-        )
-        self.meter_provider = MeterProvider(resource=resource, metric_readers=[self._reader])
+        readers = []
+        if metrics_on:
+            readers.append(
+                PeriodicExportingMetricReader(
+                    Metrics(timeout=EXPORT_TIMEOUT_S),
+                    export_interval_millis=METRIC_INTERVAL_MS,
+                    export_timeout_millis=EXPORT_TIMEOUT_S * 1000,
+                )
+            )
+        self.meter_provider = MeterProvider(resource=resource, metric_readers=readers)
         meter = self.meter_provider.get_meter(TRACER, _version())
         self.ttft = meter.create_histogram("nuanu.ttft", unit="ms", description="LLM time to first token")
         self.first_audio = meter.create_histogram(

@@ -237,6 +237,9 @@ class RideSession:
         if d.decision != "spoken":
             d.final = True
         self._write_ready()
+        telemetry = getattr(self.speaker, "telemetry", None)  # the engine's OpenTelemetry export, if on
+        if telemetry is not None:
+            telemetry.decision(d.decision, d.reason)
         if self._on_decision is not None:
             self._on_decision(d)
 
