@@ -219,7 +219,8 @@ async def test_demo_engine_pays_the_profile_and_switches_live() -> None:
     assert slow.ok and fast.ok and slow.ws_reused and fast.ws_reused
     ttft_slow, ttft_fast = slow.stages_ms["ttft"], fast.stages_ms["ttft"]
     assert ttft_slow is not None and ttft_fast is not None
-    assert _within(ttft_slow - ttft_fast, 80.0, 0.0), (ttft_slow, ttft_fast)
+    # A difference of two measured values: the noise of the faster one can take a little off it, too.
+    assert 80.0 - SLACK_MS <= ttft_slow - ttft_fast <= 80.0 + SLACK_MS, (ttft_slow, ttft_fast)
 
 
 async def test_use_net_needs_the_emulator() -> None:
