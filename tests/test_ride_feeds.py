@@ -17,6 +17,7 @@ from websockets.exceptions import InvalidStatus
 from nuanu_tui.core.errors import ConfigError
 from nuanu_tui.core.ride.director import Director, DirectorConfig
 from nuanu_tui.core.ride.events import MAX_EVENT_BYTES
+from nuanu_tui.core.ride.events import parse_event as parse
 from nuanu_tui.core.ride.feeds import Inbox, LineFeed, UdpFeed, WebSocketFeed
 from nuanu_tui.core.ride.session import RideDecision, RideSession
 from tests.ride_helpers import adds_up, sim_engine
@@ -195,3 +196,22 @@ def test_overflow_drops_the_oldest_non_safety_event() -> None:
     put("s2", "safety")  # full: "b" goes
     assert [(r.reason, r.event.id) for r in dropped] == [("overflow", "a"), ("overflow", "b")]
     assert [inbox.get_nowait().id for _ in range(3)] == ["s1", "c", "s2"]  # type: ignore[union-attr]
+
+
+async def test_a_typed_trigger_always_speaks_even_when_paused(engine: Any) -> None:
+    async with Ride(engine, []) as ride:
+        ride.session.director.config.paused = True
+        ride.session.inbox.offer(parse(json.dumps({"label": "dog", "side": "left"})))
+        await ride.until(1)
+        ride.session.operator("камера, слон на мопеде")
+        got = await ride.until(2)
+        ride.session.operator("   ")  # nothing to say is a malformed trigger, not a remark
+        got = await ride.until(3)
+        await asyncio.wait_for(ride.session.drain(), 30)  # the remark plays to its end
+    assert got == [
+        ("skipped", "paused", "feed"),
+        ("spoken", "ok", "operator"),
+        ("rejected", "malformed", "operator"),
+    ]
+    assert ride.decisions[1].trigger == "камера, слон на мопеде" and ride.decisions[1].event is None
+    assert [r.trigger for r in ride.session.results] == ["камера, слон на мопеде"]
