@@ -555,6 +555,7 @@ class Engine:
 
         def tap(event: PipelineEvent) -> None:
             if isinstance(event, UtteranceFinished):
+                event.result.net_rtt_ms = net_rtt  # before the front ends see the finished result
                 finished.append(event.result)
             if on_event is not None:
                 on_event(event)
