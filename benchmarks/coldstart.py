@@ -29,6 +29,7 @@ def settings_for(groq_url: str, el_url: str) -> Any:
             "groq_api_key": SecretStr("bench"),
             "elevenlabs_api_key": SecretStr("bench"),
             "failover": "off",
+            "instant": False,  # the remark's own first audio, as in run.py's overhead rows
         }
     )
 

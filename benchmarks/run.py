@@ -61,6 +61,9 @@ def settings_for(urls: tuple[str, str, str], **extra: Any) -> Settings:
             "openai_api_key": SecretStr("bench"),
             "elevenlabs_api_key": SecretStr("bench"),
             "failover": "off",
+            # The overhead rows measure the remark against the provider floor; a remark that waits behind an
+            # interjection would count the interjection's playback. Instant reactions: benchmarks/instant.py.
+            "instant": False,
             **extra,
         }
     )
