@@ -272,7 +272,10 @@ async def test_json_shape() -> None:
 
 async def test_csv_rows(tmp_path: Path) -> None:
     engine = FakeEngine()
-    engine.behaviour = {2: lambda r: setattr(r, "error", "bad") or setattr(r, "error_kind", "tts")}
+    engine.behaviour = {
+        2: lambda r: setattr(r, "error", "bad") or setattr(r, "error_kind", "tts"),
+        3: lambda r: setattr(r, "net_rtt_ms", {"llm": 84.5, "tts": None}),
+    }
     result = await run_bench(engine, cfg(runs=3))
     out = tmp_path / "bench.csv"
     assert result.write_csv(out) == 6
@@ -287,6 +290,8 @@ async def test_csv_rows(tmp_path: Path) -> None:
     assert rows[0]["ok"] == "False" and rows[0]["error_kind"] == "tts"
     assert rows[1]["ok"] == "True"
     assert rows[0]["trigger"] == TRIGGERS[0] and rows[2]["trigger"] == TRIGGERS[1]
+    assert (rows[1]["net_rtt_llm_ms"], rows[1]["net_rtt_tts_ms"]) == ("84.5", "")  # null: not measured
+    assert (rows[0]["net_rtt_llm_ms"], rows[0]["net_rtt_tts_ms"]) == ("", "")
 
 
 async def test_store_receives_every_run(tmp_path: Path) -> None:
