@@ -441,3 +441,16 @@ def test_a_damaged_database_that_cannot_be_moved_is_one_clear_error(tmp_path: Pa
         assert "damaged" in err.value.message and "cannot be moved aside" in err.value.message
     finally:
         data.chmod(0o700)
+
+
+def test_rtt_series_round_trip(store: Store) -> None:
+    session = store.start_session("console", "lte")
+    store.record_rtt(1_760_000_000.0, [("groq", 84.5), ("elevenlabs", None)], session)
+    store.record_rtt(1_760_000_005.0, [("groq", 90.0)], session)
+    store.record_rtt(1_760_000_006.0, [("groq", 1.0)])  # no session
+    assert store.rtt_series(session) == [
+        {"session_id": session, "at": 1_760_000_000.0, "provider": "groq", "rtt_ms": 84.5},
+        {"session_id": session, "at": 1_760_000_000.0, "provider": "elevenlabs", "rtt_ms": None},
+        {"session_id": session, "at": 1_760_000_005.0, "provider": "groq", "rtt_ms": 90.0},
+    ]
+    assert len(store.rtt_series()) == 4

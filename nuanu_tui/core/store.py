@@ -136,6 +136,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE utterances ADD COLUMN net_rtt_llm_ms REAL",
         "ALTER TABLE utterances ADD COLUMN net_rtt_tts_ms REAL",
     ),
+    # v8: the series of round trips the console measured to each provider (one row per new reading).
+    (
+        """CREATE TABLE net_rtt (
+            rowid INTEGER PRIMARY KEY,
+            session_id TEXT REFERENCES sessions(id),
+            at REAL NOT NULL,
+            provider TEXT NOT NULL,
+            rtt_ms REAL
+        )""",
+        "CREATE INDEX idx_net_rtt_session ON net_rtt(session_id)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -533,6 +544,26 @@ class Store:
             d.utterance_id,
             d.event_age_ms,
         )
+
+    def record_rtt(
+        self, at: float, readings: Sequence[tuple[str, float | None]], session_id: str | None = None
+    ) -> None:
+        """One point of the RTT series: (provider, ms or None when unmeasured) at wall time `at`."""
+        rows = [(session_id, at, provider, ms) for provider, ms in readings]
+        if rows:
+            self._submit(
+                lambda c: c.executemany(
+                    "INSERT INTO net_rtt (session_id, at, provider, rtt_ms) VALUES (?, ?, ?, ?)", rows
+                )
+            )
+
+    def rtt_series(self, session_id: str | None = None) -> list[dict[str, Any]]:
+        """The recorded RTT series, oldest first (one session's, or all)."""
+        where, params = ("WHERE session_id = ?", (session_id,)) if session_id else ("", ())
+        rows = self._query(
+            f"SELECT session_id, at, provider, rtt_ms FROM net_rtt {where} ORDER BY rowid", params
+        )
+        return [dict(row) for row in rows]
 
     def ride_events(self, session_id: str) -> list[dict[str, Any]]:
         """A ride's decisions in arrival order; `event` decoded from JSON."""

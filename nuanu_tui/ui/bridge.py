@@ -306,7 +306,8 @@ class EngineBridge:
         self.store: Store | None = None
         self.store_error: str | None = None
         self._store_lock = threading.Lock()
-        self._sessions: dict[str, str] = {}  # session kind -> id, started on first use
+        self._sessions: dict[str, str] = {}
+        self._last_rtt: tuple[tuple[str, float | None], ...] = ()  # session kind -> id, started on first use
         self.ops: Any = None  # EngineOps, or the engine's own (RemoteOps) when it has one
         self._bench_running = False
         self.known_models: dict[str, tuple[str, ...]] = {}
@@ -642,6 +643,7 @@ class EngineBridge:
     def _status(self) -> StatusView:
         engine = self.engine
         st = engine.status()
+        self._remember_rtt(tuple(getattr(st, "net_rtt", ())))
         ttfa = summarize(st.ttfa_ms)
         results = getattr(engine, "results", [])
         return StatusView(
@@ -702,6 +704,14 @@ class EngineBridge:
         if kind not in self._sessions:
             self._sessions[kind] = self.store.start_session(kind, "tui")
         return self._sessions[kind]
+
+    def _remember_rtt(self, readings: tuple[tuple[str, float | None], ...]) -> None:
+        """History keeps the series of RTTs the console saw: one point per new reading (status changes)."""
+        if not readings or readings == self._last_rtt or self.store is None or not self.store.is_open:
+            return
+        self._last_rtt = readings
+        with contextlib.suppress(Exception):  # a failing write is counted by the store and shown as such
+            self.store.record_rtt(time.time(), readings, self._session("console"))
 
     def _remember(self, result: UtteranceResult) -> None:
         """Engine listener (engine loop): store console and compare utterances. `record` only enqueues;
