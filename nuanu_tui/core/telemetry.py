@@ -198,7 +198,10 @@ class Telemetry:
             self.problem = f"telemetry: {type(exc).__name__}"
 
     def _wall_ns(self, result: UtteranceResult) -> int:
-        return int((result.started_at or time.time()) * 1e9)
+        """t0 on the wall clock: `started_at` is when the pipeline started, `wait_ms` after t0 (a `say` counts
+        its start-up from the moment it accepted the trigger)."""
+        wait_ms = getattr(result, "wait_ms", None) or 0.0
+        return int(((result.started_at or time.time()) - wait_ms / 1000.0) * 1e9)
 
     def attributes(self, result: UtteranceResult) -> dict[str, Any]:
         """The root span's attributes (documented in the README's Telemetry section)."""
