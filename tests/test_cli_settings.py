@@ -55,6 +55,8 @@ BAD: dict[str, str] = {
     "blocklist": "no-such-blocklist.txt",
     "output_filter": "sometimes",
     "sim_net": "dialup",
+    "net_probe_s": "0.1",
+    "net_warn_ms": "-1",
     "ride_stale_ms": "-1",
     "ride_min_confidence": "2",
     "ride_dedup_s": "never",
