@@ -66,11 +66,12 @@ def _by_net(result: UtteranceResult) -> str:
 
 
 async def run_bench_cli(args: argparse.Namespace, settings: Settings) -> int:
-    from nuanu_tui.cli import offline_line
+    from nuanu_tui.cli import offline_line, quiet_device_noise
     from nuanu_tui.core.engine import Engine
 
     triggers = load_triggers(args.triggers)
     llms = args.llms or []
+    quiet_device_noise(settings, args.audio)
     engine = await Engine.create(
         settings,
         llm=llms[0] if llms else None,

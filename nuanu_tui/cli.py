@@ -302,6 +302,15 @@ def _tui(args: argparse.Namespace, settings: Settings) -> int:
     return run_app(args, settings, launched)
 
 
+def quiet_device_noise(settings: Settings, audio: str | None) -> None:
+    """A headless command on a real device: ALSA/PortAudio's C-level lines go to engine.log, not the terminal."""
+    if (audio or settings.audio).startswith("device"):
+        from nuanu_tui.core.audio.stderr_tap import install
+        from nuanu_tui.core.remote import engine_log_path
+
+        install(engine_log_path(settings))
+
+
 def offline_line(engine: object) -> str | None:
     from nuanu_tui.core.engine import Engine
 
@@ -327,11 +336,7 @@ async def _say(args: argparse.Namespace, settings: Settings, out: JsonOut) -> in
 
     if not args.trigger.strip():
         raise NuanuError("input", "empty trigger: type what the camera sees")
-    if (args.audio or settings.audio).startswith("device"):
-        from nuanu_tui.core.audio.stderr_tap import install
-        from nuanu_tui.core.remote import engine_log_path
-
-        install(engine_log_path(settings))  # ALSA/PortAudio's C-level lines go to the log, not here
+    quiet_device_noise(settings, args.audio)
     strict = settings.failover == "off" and not settings.tts_fallback
     engine = await Engine.create(
         settings,

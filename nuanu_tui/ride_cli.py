@@ -49,6 +49,9 @@ async def run_ride_cli(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("--duration must be positive seconds")
     if args.replay:
         load_replay(args.replay)  # a missing or unreadable file is one line, before anything starts
+    from nuanu_tui.cli import quiet_device_noise
+
+    quiet_device_noise(settings, args.audio)
     engine = await Engine.create(
         settings,
         llm=args.llm,

@@ -241,18 +241,31 @@ async def test_keep_mode_generates_while_the_speaker_is_gone_without_a_ttfa(sim:
         await engine.aclose()
 
 
+HEADLESS_ON_A_DEVICE = {
+    "say": ["say", "две собаки слева", "--demo", "--audio", "device"],
+    # the ride speaks its first events, then stops by itself; the pulled speaker fails what is playing
+    "ride": ["ride", "--stdin", "--demo", "--audio", "device", "--duration", "6"],
+    "bench": ["bench", "--demo", "--audio", "device", "--runs", "2", "--triggers", "seed"],
+}
+
+
 @pytest.mark.slow
-def test_alsa_noise_goes_to_the_log_not_the_terminal(speaker: Any, tmp_path: Path) -> None:
-    """`say` on a speaker that is pulled while it plays: PortAudio/ALSA's C-level error lines land in
-    engine.log; the operator's stderr gets our one-line messages only."""
+@pytest.mark.parametrize("command", sorted(HEADLESS_ON_A_DEVICE))
+def test_alsa_noise_goes_to_the_log_not_the_terminal(command: str, speaker: Any, tmp_path: Path) -> None:
+    """A headless command on a speaker that is pulled while it plays: PortAudio/ALSA's C-level error lines
+    land in engine.log; the operator's stderr gets our one-line messages only."""
     env = {**os.environ, "NUANU_DATA_DIR": str(tmp_path), "NUANU_AUDIO_STALE_S": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nuanu_tui", "say", "две собаки слева", "--demo", "--audio", "device"],
+        [sys.executable, "-m", "nuanu_tui", *HEADLESS_ON_A_DEVICE[command]],
+        stdin=subprocess.PIPE,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdin is not None
+    proc.stdin.write('{"label": "dog", "count": 2, "side": "left", "confidence": 0.9}\n')
+    proc.stdin.flush()
     for _ in range(600):  # wait for its stream to reach the server, then pull the speaker
         if speaker.pactl("list", "short", "sink-inputs").stdout.strip() or proc.poll() is not None:
             break
