@@ -674,6 +674,11 @@ class SimServer:
         try:
             await conn.run(q, request.headers.get("xi-api-key", ""))
         finally:
+            if conn.farewell is not None:
+                # A worker's error frame and close code may still be on their way: leaving now would close
+                # the socket under them, and the client would see a dropped link instead of the refusal.
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(conn.farewell)
             conn.cancel_workers()
             self._open.discard(ws)
             if not ws.closed:
@@ -711,6 +716,9 @@ class _Context:
         self.worker: asyncio.Task[None] | None = None
 
 
+_FAREWELL_S = 0.02  # between an error frame and the close that follows it (see _TTSConnection.fail)
+
+
 class _TTSConnection:
     """One ElevenLabs WebSocket: receive loop, per-context workers, timers and faults."""
 
@@ -735,6 +743,7 @@ class _TTSConnection:
         self.frames_sent = 0
         self.fault_done = False
         self.closed = False
+        self.farewell: asyncio.Future[None] | None = None  # the error frame + close being sent, if any
         self.lock = asyncio.Lock()
         self.authed = False
         prof: TTSProfile = server.profile.tts
@@ -825,14 +834,20 @@ class _TTSConnection:
         async def send_and_close() -> None:
             with contextlib.suppress(Exception):
                 await self.ws.send_frame(orjson.dumps(frame), WSMsgType.TEXT)
+            # Closing in the same instant would close the socket with the client's last messages (a flush,
+            # a close_context) still unread, and the kernel answers that with a reset that throws away the
+            # error frame on the client's side too: the client would see a dropped link, not the refusal.
+            # The main loop reads them meanwhile, as the real service's front end does.
+            await asyncio.sleep(_FAREWELL_S)
             if self.fault is not None and self.fault.close_delay_s > 0:
                 await asyncio.sleep(self.fault.close_delay_s)
             with contextlib.suppress(Exception):
                 await self.ws.close(code=code, message=error.encode()[:120])
 
         # Shielded: a context worker calling fail() is cancelled by the main loop once `closed` is set; the
-        # real service still sends its error frame and close code, so must we.
-        await asyncio.shield(asyncio.ensure_future(send_and_close()))
+        # real service still sends its error frame and close code, so must we. The handler waits for it too.
+        self.farewell = asyncio.ensure_future(send_and_close())
+        await asyncio.shield(self.farewell)
 
     # -- timers -------------------------------------------------------------------------------------------
     def _next_deadline(self) -> float:
@@ -1051,7 +1066,8 @@ class _TTSConnection:
                 with contextlib.suppress(Exception):
                     await self.ws.close(code=1011, message=b"internal server error")
 
-            await asyncio.shield(asyncio.ensure_future(close()))  # see fail(): the worker may be cancelled
+            self.farewell = asyncio.ensure_future(close())
+            await asyncio.shield(self.farewell)  # see fail(): the worker may be cancelled
             return False
         if fault.kind == "drop":
             self.fault_done = self.closed = True
