@@ -84,7 +84,7 @@ def _net_args(p: argparse.ArgumentParser) -> None:
 
 def net_choice(args: argparse.Namespace) -> str | None:
     """`--net` / `--rtt --jitter --loss` as one network spec (None: not given). UsageError when malformed."""
-    from nuanu_tui.sim.network import net_spec, parse_net
+    from nuanu_tui.core.netprofile import net_spec, parse_net
 
     try:
         spec = net_spec(

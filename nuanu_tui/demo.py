@@ -42,7 +42,7 @@ class SimEmulator:
 
     def use_net(self, spec: str) -> tuple[str, str]:
         """Switch the emulated link live; returns (spec, label). ValueError for a bad spec."""
-        from nuanu_tui.sim.network import parse_net
+        from nuanu_tui.core.netprofile import parse_net
 
         profile = parse_net(spec)
         self.server.net = profile

@@ -10,11 +10,11 @@ from pydantic import SecretStr
 
 from nuanu_tui.core.config import Settings
 from nuanu_tui.core.netprobe import HttpRttProbe, NetMonitor, net_condition
+from nuanu_tui.core.netprofile import NET_PROFILES, NetProfile
 from nuanu_tui.core.stats import summarize_runs
 from nuanu_tui.core.timeline import UtteranceResult, split_ms
 from nuanu_tui.core.tts.elevenlabs import ElevenLabsTTS
 from nuanu_tui.sim import SimServer
-from nuanu_tui.sim.network import NET_PROFILES, NetProfile
 from nuanu_tui.ui.messages import StatusView
 from nuanu_tui.ui.widgets.status_bar import net_line
 

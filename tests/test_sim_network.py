@@ -17,8 +17,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from nuanu_tui.cli import main as cli_main
+from nuanu_tui.core.netprofile import NET_PROFILES, NetProfile, net_spec, parse_net
 from nuanu_tui.sim import SimServer, default_reply
-from nuanu_tui.sim.network import NET_PROFILES, NetProfile, net_spec, parse_net
 
 SLACK_MS = 40.0  # scheduling delay a loaded machine may add to one measurement
 

@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         None, validation_alias=_env("NUANU_BLOCKLIST")
     )  # extra files, comma-separated
     output_filter: bool = Field(True, validation_alias=_env("NUANU_OUTPUT_FILTER"))
-    # The emulated link under --demo: loopback|wifi|lte|bad or rtt=MS,jitter=MS,loss=PCT (sim/network.py).
+    # The emulated link under --demo: loopback|wifi|lte|bad or rtt=MS,jitter=MS,loss=PCT (core/netprofile.py).
     sim_net: str = Field("loopback", validation_alias=_env("NUANU_SIM_NET"))
     # Ride mode: the director's rules (live-editable in the ride view) and the event feeds.
     ride_stale_ms: float = Field(1500.0, ge=0, validation_alias=_env("NUANU_STALE_MS"))
@@ -186,7 +186,7 @@ class Settings(BaseSettings):
     @field_validator("sim_net")
     @classmethod
     def _sim_net(cls, value: str) -> str:
-        from nuanu_tui.sim.network import parse_net
+        from nuanu_tui.core.netprofile import parse_net
 
         try:
             parse_net(value)
