@@ -15,13 +15,8 @@ from pathlib import Path
 import pytest
 
 from nuanu_tui.core.errors import NuanuError
-from nuanu_tui.core.store import (
-    SCHEMA_VERSION,
-    STAGE_COLUMNS,
-    UTTERANCE_COLUMNS,
-    Store,
-    default_db_path,
-)
+from nuanu_tui.core.store import Store
+from nuanu_tui.core.store_schema import SCHEMA_VERSION, STAGE_COLUMNS, UTTERANCE_COLUMNS, default_db_path
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
 from tests.conftest import needs_sigkill
 

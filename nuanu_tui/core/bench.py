@@ -25,7 +25,8 @@ from nuanu_tui.core.config import parse_llm_spec
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.events import PipelineEvent
 from nuanu_tui.core.stats import SpecSummary, summarize_runs
-from nuanu_tui.core.store import Store, result_json
+from nuanu_tui.core.store import Store
+from nuanu_tui.core.store_rows import result_json
 from nuanu_tui.core.timeline import STAGE_LABELS, STAGES, UtteranceResult
 
 BENCH_SOURCE = "bench"

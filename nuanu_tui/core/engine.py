@@ -185,7 +185,7 @@ class Engine:
         if settings.tts_fallback and not tts.offline:
             with contextlib.suppress(NuanuError):
                 self.fallback_tts = make_tts("espeak", settings)
-        from nuanu_tui.core.store import default_db_path
+        from nuanu_tui.core.store_schema import default_db_path
 
         self.instant = Instant(
             default_db_path(settings.data_dir).parent,

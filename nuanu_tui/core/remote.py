@@ -122,7 +122,7 @@ def preload_hint(settings: Any) -> list[str]:
 
 def engine_log_path(settings: Any) -> Path:
     """Where the host's stderr goes: next to the database (the console owns the terminal)."""
-    from nuanu_tui.core.store import default_db_path
+    from nuanu_tui.core.store_schema import default_db_path
 
     return default_db_path(getattr(settings, "data_dir", None)).with_name("engine.log")
 

@@ -5,8 +5,8 @@ Why it looks like this:
   so the pipeline never waits on the disk. Each item is its own transaction: a killed process loses at
   most the write in flight, never a committed one (WAL + ``synchronous=NORMAL`` is durable against
   process crashes; only an OS crash / power loss can drop the last commits).
-- the schema is versioned with ``PRAGMA user_version`` and an ordered list of migrations, so a newer
-  nuanu-tui opens an older database and upgrades it in place.
+- the schema and its migrations live in `store_schema.py`; decoding rows and the export shapes in
+  `store_rows.py`. This module owns the writer thread and the queries.
 - API keys are never stored: only spec strings, text and (already scrubbed) errors go in, and every text
   field is scrubbed once more against the secrets the store was given.
 """
@@ -14,7 +14,6 @@ Why it looks like this:
 from __future__ import annotations
 
 import atexit
-import csv
 import json
 import logging
 import os
@@ -27,240 +26,27 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.store_rows import decode_row, row_to_result, write_csv, write_json
+from nuanu_tui.core.store_schema import (
+    UTTERANCE_COLUMNS,
+    connect,
+    damage_of,
+    default_db_path,
+    migrate,
+    move_aside,
+)
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
 
 log = logging.getLogger(__name__)
 
-DB_NAME = "nuanu.db"
-APP_NAME = "nuanu-tui"
 SESSION_KINDS = ("console", "compare", "bench", "cli", "ride")
 RUN_STATUSES = ("running", "done", "cancelled", "failed")  # failed: the engine died mid-run
-STAGE_COLUMNS = tuple(f"{stage}_ms" for stage in STAGES)
 REDACTED = "***"
-# The stage columns the first schema created. Frozen: a stage added later gets its column in a migration.
-_V1_STAGE_COLUMNS = tuple(
-    f"{stage}_ms"
-    for stage in (
-        "ttft", "first_flush", "first_audio_byte", "first_audio", "llm_done", "tts_done", "playback_done",
-    )
-)  # fmt: skip
-
-# Ordered migrations: index i upgrades user_version i -> i + 1. Never edit a released entry; append.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # v1: the first schema.
-    (
-        """CREATE TABLE sessions (
-            id TEXT PRIMARY KEY,
-            started_at REAL NOT NULL,
-            kind TEXT NOT NULL,
-            label TEXT NOT NULL DEFAULT ''
-        )""",
-        """CREATE TABLE bench_runs (
-            id TEXT PRIMARY KEY,
-            session_id TEXT REFERENCES sessions(id),
-            started_at REAL NOT NULL,
-            finished_at REAL,
-            config TEXT NOT NULL DEFAULT '{}',
-            summary TEXT,
-            status TEXT NOT NULL DEFAULT 'running'
-        )""",
-        f"""CREATE TABLE utterances (
-            id TEXT PRIMARY KEY,
-            session_id TEXT REFERENCES sessions(id),
-            run_id TEXT REFERENCES bench_runs(id),
-            source TEXT NOT NULL DEFAULT '',
-            started_at REAL NOT NULL DEFAULT 0,
-            trigger TEXT NOT NULL DEFAULT '',
-            llm TEXT NOT NULL DEFAULT '',
-            tts TEXT NOT NULL DEFAULT '',
-            text TEXT NOT NULL DEFAULT '',
-            {", ".join(f"{c} REAL" for c in _V1_STAGE_COLUMNS)},
-            ws_reused INTEGER,
-            offline INTEGER NOT NULL DEFAULT 0,
-            simulated INTEGER NOT NULL DEFAULT 0,
-            ok INTEGER NOT NULL DEFAULT 1,
-            error_kind TEXT,
-            error TEXT,
-            provider_timings TEXT NOT NULL DEFAULT '{{}}',
-            served_by TEXT,
-            degraded INTEGER NOT NULL DEFAULT 0,
-            filtered INTEGER NOT NULL DEFAULT 0,
-            tokens INTEGER NOT NULL DEFAULT 0,
-            chars INTEGER NOT NULL DEFAULT 0,
-            audio_seconds REAL NOT NULL DEFAULT 0
-        )""",
-    ),
-    # v2: operator notices per utterance, and indexes for the history filters.
-    (
-        "ALTER TABLE utterances ADD COLUMN notices TEXT NOT NULL DEFAULT '[]'",
-        "CREATE INDEX idx_utterances_session ON utterances(session_id)",
-        "CREATE INDEX idx_utterances_run ON utterances(run_id)",
-        "CREATE INDEX idx_utterances_llm ON utterances(llm)",
-        "CREATE INDEX idx_bench_runs_session ON bench_runs(session_id)",
-    ),
-    # v3: how an utterance was cut short by the operator: 'interrupted' (while speaking) or 'dropped'
-    # (cleared from the queue before it started); NULL when it ran to its end (or failed by itself).
-    ("ALTER TABLE utterances ADD COLUMN mark TEXT",),
-    # v4: who really spoke: the TTS specs that produced audio, in order (served_by has the LLM).
-    ("ALTER TABLE utterances ADD COLUMN voiced_by TEXT NOT NULL DEFAULT '[]'",),
-    # v5: ride mode: one row per event and the decision it got (spoken ones point at their utterance).
-    (
-        """CREATE TABLE ride_events (
-            rowid INTEGER PRIMARY KEY,
-            session_id TEXT REFERENCES sessions(id),
-            event_id TEXT NOT NULL DEFAULT '',
-            received_at REAL NOT NULL,
-            source TEXT NOT NULL DEFAULT '',
-            event TEXT,
-            trigger TEXT,
-            decision TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            detail TEXT NOT NULL DEFAULT '',
-            utterance_id TEXT,
-            event_age_ms REAL
-        )""",
-        "CREATE INDEX idx_ride_events_session ON ride_events(session_id)",
-    ),
-    # v6: instant reactions: the first sound of anything, the interjection said, its length and the gap.
-    (
-        "ALTER TABLE utterances ADD COLUMN first_sound_ms REAL",
-        "ALTER TABLE utterances ADD COLUMN interjection TEXT",
-        "ALTER TABLE utterances ADD COLUMN interjection_ms REAL",
-        "ALTER TABLE utterances ADD COLUMN gap_ms REAL",
-    ),
-    # v7: the network round trips (ms) to the LLM and TTS hosts when the utterance started (issue 14).
-    (
-        "ALTER TABLE utterances ADD COLUMN net_rtt_llm_ms REAL",
-        "ALTER TABLE utterances ADD COLUMN net_rtt_tts_ms REAL",
-    ),
-    # v8: the series of round trips the console measured to each provider (one row per new reading).
-    (
-        """CREATE TABLE net_rtt (
-            rowid INTEGER PRIMARY KEY,
-            session_id TEXT REFERENCES sessions(id),
-            at REAL NOT NULL,
-            provider TEXT NOT NULL,
-            rtt_ms REAL
-        )""",
-        "CREATE INDEX idx_net_rtt_session ON net_rtt(session_id)",
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-UTTERANCE_COLUMNS = (
-    "id",
-    "session_id",
-    "run_id",
-    "source",
-    "started_at",
-    "trigger",
-    "llm",
-    "tts",
-    "text",
-    *STAGE_COLUMNS,
-    "ws_reused",
-    "offline",
-    "simulated",
-    "ok",
-    "error_kind",
-    "error",
-    "provider_timings",
-    "served_by",
-    "degraded",
-    "filtered",
-    "tokens",
-    "chars",
-    "audio_seconds",
-    "notices",
-    "mark",
-    "voiced_by",
-    "interjection",
-    "interjection_ms",
-    "gap_ms",
-    "net_rtt_llm_ms",
-    "net_rtt_tts_ms",
-)
-_BOOL_COLUMNS = ("offline", "simulated", "ok", "degraded", "filtered")
-_JSON_COLUMNS = {"provider_timings": dict, "notices": list, "voiced_by": list}
-
-
 _RIDE_INSERT = (
     "INSERT INTO ride_events (session_id, event_id, received_at, source, event, trigger, decision, reason,"
     " detail, utterance_id, event_age_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-
-
-def default_db_path(data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """`data_dir` (Settings.data_dir), else `$NUANU_DATA_DIR`, else the platform's user data dir."""
-    base = data_dir or os.environ.get("NUANU_DATA_DIR") or platformdirs.user_data_dir(APP_NAME)
-    return Path(base).expanduser() / DB_NAME
-
-
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the schema up to `SCHEMA_VERSION`; each step commits with its version. Returns the version."""
-    while True:
-        conn.execute("BEGIN IMMEDIATE")  # serialises concurrent openers; re-read the version under the lock
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise NuanuError(
-                    "store",
-                    f"database schema v{version} is newer than this nuanu-tui understands (v{SCHEMA_VERSION});"
-                    " upgrade nuanu-tui or point NUANU_DATA_DIR elsewhere",
-                )
-            if version == SCHEMA_VERSION:
-                conn.execute("COMMIT")
-                return version
-            for statement in MIGRATIONS[version]:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version + 1}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-
-def damage_of(path: Path) -> str | None:
-    """Why the database at `path` cannot be trusted (`PRAGMA quick_check`), or None when it is sound or
-    absent. quick_check reads every page but skips the index cross-checks: milliseconds for our sizes."""
-    if not path.exists() or path.stat().st_size == 0:
-        return None
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
-        try:
-            rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check(3)").fetchall()]
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
-        return str(exc)
-    return None if rows == ["ok"] else " ".join(" ".join(rows).split())[:160]
-
-
-def move_aside(path: Path) -> Path:
-    """Rename a damaged database (and its WAL and shared-memory files) to `NAME.damaged-<UTC time>`."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    aside = path.with_name(f"{path.name}.damaged-{stamp}")
-    n = 1
-    while aside.exists():
-        n += 1
-        aside = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
-    for suffix in ("-wal", "-shm"):
-        extra = path.with_name(path.name + suffix)
-        if extra.exists():
-            extra.replace(aside.with_name(aside.name + suffix))
-    path.replace(aside)
-    return aside
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-    conn.execute("PRAGMA busy_timeout = 10000")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    return conn
 
 
 def _new_id() -> str:
@@ -307,9 +93,9 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._check()
-            reader = _connect(self.path)
+            reader = connect(self.path)
             migrate(reader)
-            writer_conn = _connect(self.path)
+            writer_conn = connect(self.path)
         except sqlite3.Error as exc:
             raise NuanuError("store", f"cannot open database {self.path}: {exc}") from None
         except OSError as exc:
@@ -621,7 +407,7 @@ class Store:
         if limit is not None:
             sql, params = sql + " LIMIT ?", [*params, int(limit)]
         rows = self._query(sql, params)
-        return [_decode_row(row) for row in reversed(rows)]
+        return [decode_row(row) for row in reversed(rows)]
 
     def results(self, **filters: Any) -> list[UtteranceResult]:
         """Same filters as `utterances`, rebuilt as `UtteranceResult`s."""
@@ -629,22 +415,11 @@ class Store:
 
     def export_csv(self, path: str | os.PathLike[str], **filters: Any) -> int:
         """One row per utterance, every column; JSON columns as JSON text. Returns the row count."""
-        rows = self.utterances(**filters)
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=list(UTTERANCE_COLUMNS))
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: _csv_value(row[k]) for k in UTTERANCE_COLUMNS})
-        return len(rows)
+        return write_csv(path, self.utterances(**filters))
 
     def export_json(self, path: str | os.PathLike[str], **filters: Any) -> int:
         """A JSON array: each utterance in the `say --json` shape plus its stored metadata."""
-        items = [
-            result_json(row_to_result(row), session_id=row["session_id"])
-            for row in self.utterances(**filters)
-        ]
-        Path(path).write_text(json.dumps(items, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        return len(items)
+        return write_json(path, self.utterances(**filters))
 
 
 def _filters(session_id: str | None, run_id: str | None, provider: str | None) -> tuple[str, list[Any]]:
@@ -661,78 +436,3 @@ def _filters(session_id: str | None, run_id: str | None, provider: str | None) -
         clauses.append("(llm = ? OR tts = ? OR llm LIKE ? ESCAPE '\\' OR tts LIKE ? ESCAPE '\\')")
         params += [provider, provider, like, like]
     return ((" WHERE " + " AND ".join(clauses)) if clauses else ""), params
-
-
-def _decode_row(row: sqlite3.Row) -> dict[str, Any]:
-    item = {k: row[k] for k in UTTERANCE_COLUMNS}
-    for key in _BOOL_COLUMNS:
-        item[key] = bool(item[key])
-    if item["ws_reused"] is not None:
-        item["ws_reused"] = bool(item["ws_reused"])
-    for key, kind in _JSON_COLUMNS.items():
-        item[key] = json.loads(item[key]) if item[key] else kind()
-    return item
-
-
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else value
-
-
-def row_to_result(row: Mapping[str, Any]) -> UtteranceResult:
-    """Rebuild an `UtteranceResult` from a decoded row (`ok` follows from `error`)."""
-    return UtteranceResult(
-        trigger=row["trigger"],
-        llm=row["llm"],
-        tts=row["tts"],
-        text=row["text"],
-        stages_ms={stage: row[f"{stage}_ms"] for stage in STAGES},
-        ws_reused=row["ws_reused"],
-        offline=row["offline"],
-        simulated=row["simulated"],
-        error=row["error"],
-        error_kind=row["error_kind"],
-        utterance_id=row["id"],
-        started_at=row["started_at"],
-        tokens=row["tokens"],
-        chars=row["chars"],
-        audio_seconds=row["audio_seconds"],
-        provider_timings=row["provider_timings"],
-        notices=list(row["notices"]),
-        served_by=row["served_by"],
-        voiced_by=list(row["voiced_by"]),
-        degraded=row["degraded"],
-        filtered=row["filtered"],
-        source=row["source"],
-        run_id=row["run_id"],
-        mark=row.get("mark"),
-        interjection=row["interjection"],
-        interjection_ms=row["interjection_ms"],
-        gap_ms=row["gap_ms"],
-        net_rtt_ms={"llm": row.get("net_rtt_llm_ms"), "tts": row.get("net_rtt_tts_ms")},
-    )
-
-
-def result_json(result: UtteranceResult, **extra: Any) -> dict[str, Any]:
-    """The `say --json` object plus the fields kept for history and bench files."""
-    out = result.to_json()
-    out.update(
-        utterance_id=result.utterance_id,
-        run_id=result.run_id,
-        source=result.source,
-        started_at=result.started_at,
-        error_kind=result.error_kind,
-        served_by=result.served_by,
-        degraded=result.degraded,
-        filtered=result.filtered,
-        tokens=result.tokens,
-        chars=result.chars,
-        audio_seconds=result.audio_seconds,
-        provider_timings=dict(result.provider_timings),
-        notices=list(result.notices),
-        mark=result.mark,
-        interjection_ms=result.interjection_ms,
-    )
-    out.update(extra)
-    return out

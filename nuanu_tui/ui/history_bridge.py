@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nuanu_tui.core.errors import NuanuError
-from nuanu_tui.core.store import row_to_result
+from nuanu_tui.core.store_rows import row_to_result
 from nuanu_tui.ui.bridge import EngineBridge, provider_of, stage_deltas, summary_json, view_of
 from nuanu_tui.ui.messages import StageDeltaView, UtteranceView
 

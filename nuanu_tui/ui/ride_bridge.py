@@ -20,7 +20,7 @@ from nuanu_tui.core.events import UtteranceFinished
 from nuanu_tui.core.ride.compose import RideRequest, RideUpdate
 from nuanu_tui.core.ride.director import DirectorConfig
 from nuanu_tui.core.ride.recording import sample_rides
-from nuanu_tui.core.store import default_db_path
+from nuanu_tui.core.store_schema import default_db_path
 from nuanu_tui.ui.bridge import EngineBridge, _Relay
 from nuanu_tui.ui.ride_messages import (
     DirectorChanged,

@@ -348,7 +348,7 @@ async def test_a_killed_engine_process_is_shown_logged_and_restarted(sim: Any) -
 
 
 async def test_a_damaged_database_is_moved_aside_and_said_in_one_line(tmp_path: Any) -> None:
-    from nuanu_tui.core.store import default_db_path
+    from nuanu_tui.core.store_schema import default_db_path
     from tests.test_store import damage, filled
 
     path = default_db_path()
@@ -501,7 +501,8 @@ async def test_shrinking_while_speaking_keeps_the_transcript() -> None:
 async def test_a_database_that_refuses_writes_is_shown_not_hidden(sim: Any) -> None:
     import sqlite3
 
-    from nuanu_tui.core.store import Store, default_db_path
+    from nuanu_tui.core.store import Store
+    from nuanu_tui.core.store_schema import default_db_path
 
     Store(default_db_path()).open().close()
     conn = sqlite3.connect(default_db_path())  # sound file, but it refuses every utterance row

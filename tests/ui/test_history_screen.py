@@ -175,7 +175,8 @@ async def test_headless_demo_bench_shows_up_with_plots(tmp_path: Path) -> None:
 
 
 async def test_stopped_and_dropped_remarks_are_listed_as_such() -> None:
-    from nuanu_tui.core.store import Store, default_db_path
+    from nuanu_tui.core.store import Store
+    from nuanu_tui.core.store_schema import default_db_path
     from nuanu_tui.core.timeline import UtteranceResult
 
     with Store(default_db_path()) as store:
@@ -193,7 +194,8 @@ async def test_stopped_and_dropped_remarks_are_listed_as_such() -> None:
 
 
 async def test_the_llm_column_says_who_really_wrote_the_remark() -> None:
-    from nuanu_tui.core.store import Store, default_db_path
+    from nuanu_tui.core.store import Store
+    from nuanu_tui.core.store_schema import default_db_path
     from nuanu_tui.core.timeline import UtteranceResult
 
     with Store(default_db_path()) as store:

@@ -26,7 +26,7 @@ from nuanu_tui.core.ride.events import Rejection, RideEvent, parse_event, trigge
 from nuanu_tui.core.ride.feeds import Feed, Inbox
 from nuanu_tui.core.ride.recording import ReplayItem, RideRecorder
 from nuanu_tui.core.stats import summarize
-from nuanu_tui.core.store import result_json
+from nuanu_tui.core.store_rows import result_json
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
 
 NOMINAL_REMARK_S = 4.0
