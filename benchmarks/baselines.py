@@ -21,8 +21,8 @@ import orjson
 from websockets.asyncio.client import connect
 
 from nuanu_tui.core.audio.base import AudioFormat
+from nuanu_tui.core.audio.null_sink import NullSink
 from nuanu_tui.core.audio.player import Player
-from nuanu_tui.core.audio.sinks import NullSink
 from nuanu_tui.core.llm.prompts import build_messages
 from nuanu_tui.core.timeline import Timeline
 from nuanu_tui.core.tts.elevenlabs import ElevenLabsTTS

@@ -52,7 +52,8 @@ async def _probe_tts(settings: Settings) -> str:
 
 def _audio_report() -> list[tuple[str, str]]:
     """The outputs `--audio device:NAME` / `device:INDEX` can choose, and what plain `device` would use."""
-    from nuanu_tui.core.audio.sinks import list_output_devices, make_sink
+    from nuanu_tui.core.audio.sinks import make_sink
+    from nuanu_tui.core.audio.sounddevice_sink import list_output_devices
 
     rows = []
     try:

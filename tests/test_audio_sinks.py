@@ -16,8 +16,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nuanu_tui.core.audio import sinks
-from nuanu_tui.core.audio.sinks import MiniaudioSink, NullSink, SoundDeviceSink, WavSink, make_sink
+from nuanu_tui.core.audio.miniaudio_sink import MiniaudioSink
+from nuanu_tui.core.audio.null_sink import NullSink
+from nuanu_tui.core.audio.sinks import make_sink
+from nuanu_tui.core.audio.sounddevice_sink import SoundDeviceSink
+from nuanu_tui.core.audio.stderr_tap import quiet_stderr
+from nuanu_tui.core.audio.wav_sink import WavSink
 from nuanu_tui.core.errors import NuanuError
 
 RATE = 24000
@@ -424,7 +428,7 @@ def test_sounddevice_sink_through_alsa_file_plugin(tmp_path: Path) -> None:
     conf, capture = _alsa_file_config(tmp_path)
     script = (
         "import numpy as np\n"
-        "from nuanu_tui.core.audio.sinks import SoundDeviceSink\n"
+        "from nuanu_tui.core.audio.sounddevice_sink import SoundDeviceSink\n"
         "s = SoundDeviceSink(); s.open(24000)\n"
         "s.write(np.arange(1, 4801, dtype=np.int16).tobytes()); s.drain(); s.close()\n"
     )
@@ -466,7 +470,7 @@ def test_make_sink_device_picks_miniaudio_alsa_through_alsa_file_plugin(tmp_path
 
 def test_quiet_stderr_restores_fd2() -> None:
     before = os.fstat(2)
-    with sinks._quiet_stderr():
+    with quiet_stderr():
         os.write(2, b"")  # goes to /dev/null
     after = os.fstat(2)
     assert (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)

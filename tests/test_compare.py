@@ -17,7 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from nuanu_tui.core.audio.player import Player
-from nuanu_tui.core.audio.sinks import WavSink
+from nuanu_tui.core.audio.wav_sink import WavSink
 from nuanu_tui.core.compare import (
     AudioClaim,
     CompareConfig,

@@ -23,8 +23,8 @@ import pytest
 from pydantic import SecretStr
 
 import nuanu_tui.core.tts.elevenlabs as elevenlabs_mod
+from nuanu_tui.core.audio.null_sink import NullSink
 from nuanu_tui.core.audio.player import Player
-from nuanu_tui.core.audio.sinks import NullSink
 from nuanu_tui.core.config import Settings, choose_defaults
 from nuanu_tui.core.engine import Engine, make_tts
 from nuanu_tui.core.errors import NuanuError

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from nuanu_tui.core.audio.null_sink import NullSink
 from nuanu_tui.core.audio.player import Player
-from nuanu_tui.core.audio.sinks import NullSink, WavSink
+from nuanu_tui.core.audio.wav_sink import WavSink
 from nuanu_tui.core.config import Settings, choose_defaults
 from nuanu_tui.core.engine import Engine, make_tts
 from nuanu_tui.core.events import PipelineEvent, StageReached

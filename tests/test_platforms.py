@@ -18,7 +18,10 @@ from pydantic import SecretStr
 
 from nuanu_tui.core.audio.base import AudioFormat
 from nuanu_tui.core.audio.decoders import make_decoder
-from nuanu_tui.core.audio.sinks import MiniaudioSink, NullSink, SoundDeviceSink, make_sink
+from nuanu_tui.core.audio.miniaudio_sink import MiniaudioSink
+from nuanu_tui.core.audio.null_sink import NullSink
+from nuanu_tui.core.audio.sinks import make_sink
+from nuanu_tui.core.audio.sounddevice_sink import SoundDeviceSink
 from nuanu_tui.core.config import Settings
 from nuanu_tui.core.errors import NuanuError
 

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from nuanu_tui.core.audio.base import AudioFormat
+from nuanu_tui.core.audio.null_sink import NullSink
 from nuanu_tui.core.audio.player import PAD_MS, Player  # noqa: F401
-from nuanu_tui.core.audio.sinks import NullSink, WavSink
+from nuanu_tui.core.audio.wav_sink import WavSink
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.timeline import Timeline
 

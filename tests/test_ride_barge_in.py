@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from nuanu_tui.core.audio.null_sink import NullSink
 from nuanu_tui.core.audio.player import Player
-from nuanu_tui.core.audio.sinks import NullSink
 from nuanu_tui.core.config import choose_defaults
 from nuanu_tui.core.engine import Engine, make_tts
 from nuanu_tui.core.ride.director import Director

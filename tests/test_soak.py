@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from nuanu_tui.core.audio.sinks import NullSink
+from nuanu_tui.core.audio.null_sink import NullSink
 from nuanu_tui.core.engine import Engine
 from nuanu_tui.core.health import HealthBoard
 from nuanu_tui.sim import LLMFault, SimThread, TTSFault

@@ -20,8 +20,8 @@ import pytest
 from pydantic import SecretStr
 
 from nuanu_tui.core.audio.base import AudioFormat
+from nuanu_tui.core.audio.miniaudio_sink import MiniaudioSink
 from nuanu_tui.core.audio.player import Playback, Player
-from nuanu_tui.core.audio.sinks import MiniaudioSink
 from nuanu_tui.core.config import Settings
 from nuanu_tui.core.engine import Engine
 from nuanu_tui.core.errors import NuanuError

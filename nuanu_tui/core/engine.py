@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from nuanu_tui.core.audio.null_sink import NullSink
 from nuanu_tui.core.audio.player import DeviceLost, Player
-from nuanu_tui.core.audio.sinks import NullSink, make_sink
+from nuanu_tui.core.audio.sinks import make_sink
 from nuanu_tui.core.chunker import ChunkerConfig
 from nuanu_tui.core.clock import now_ns
 from nuanu_tui.core.config import (

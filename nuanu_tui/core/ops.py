@@ -93,7 +93,7 @@ class EngineOps:
 
     async def audio_devices(self) -> tuple[str, ...]:
         """`device:NAME` specs of the outputs PortAudio lists now (empty without PortAudio)."""
-        from nuanu_tui.core.audio.sinks import list_output_devices
+        from nuanu_tui.core.audio.sounddevice_sink import list_output_devices
 
         try:
             devices = await asyncio.to_thread(list_output_devices)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from nuanu_tui.core.errors import NuanuError
+
 
 @dataclass(frozen=True, slots=True)
 class AudioFormat:
@@ -54,3 +56,26 @@ class AudioSink(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class UtteranceHooks:
+    """The player tells a sink where utterances start and end, so silence between them is not an underrun."""
+
+    _in_utterance: bool
+    _utterance_samples: int
+
+    def utterance_started(self) -> None:
+        self._in_utterance = True
+        self._utterance_samples = 0
+
+    def utterance_ended(self) -> None:
+        self._in_utterance = False
+
+
+def one_line(exc: BaseException) -> str:
+    """One readable line; miniaudio errors carry (message, code) args."""
+    if isinstance(exc, NuanuError):
+        return exc.message
+    args = exc.args
+    text = f"{args[0]} ({', '.join(map(str, args[1:]))})" if len(args) > 1 else str(exc)
+    return " ".join(text.split()) or type(exc).__name__

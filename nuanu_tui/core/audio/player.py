@@ -27,7 +27,7 @@ import numpy as np
 
 from nuanu_tui.core.audio.base import AudioFormat, AudioSink, Decoder
 from nuanu_tui.core.audio.decoders import make_decoder
-from nuanu_tui.core.audio.sinks import NullSink
+from nuanu_tui.core.audio.null_sink import NullSink
 from nuanu_tui.core.clock import now_ns
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.timeline import Timeline

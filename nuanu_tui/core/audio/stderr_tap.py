@@ -17,7 +17,26 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Silence C libraries (ALSA, JACK) that print to fd 2 while probing; they would smear the TUI."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
 
 NOISE = re.compile(
     rb"^(ALSA lib |Expression '.*' failed in |PaAlsa|PaUnixThread|pa_linux_alsa|Cannot connect to server|"
