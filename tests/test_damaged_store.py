@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nuanu_tui.bench_cli import STORE_FAILED
+from nuanu_tui.cli.bench import STORE_FAILED
 from nuanu_tui.core.store import Store
 from tests.test_store import damage, filled
 

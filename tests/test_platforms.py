@@ -99,8 +99,8 @@ def dll_fails(monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], None]:
 async def test_doctor_names_the_missing_vc_runtime(
     dll_fails: Callable[[bool], None], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from nuanu_tui.cli.doctor import run as run_doctor
     from nuanu_tui.core.tts.espeak import VC_RUNTIME_MISSING
-    from nuanu_tui.doctor import run_doctor
 
     dll_fails(True)
     assert await run_doctor(no_keys()) == 0

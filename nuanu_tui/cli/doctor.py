@@ -91,7 +91,7 @@ def _offline_report() -> list[tuple[str, str]]:
     return rows
 
 
-async def run_doctor(settings: Settings) -> int:
+async def run(settings: Settings) -> int:
     selection = choose_defaults(settings)
     print("keys")
     for provider, var in KEY_VARS.items():

@@ -11,31 +11,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nuanu_tui.cli.common import offline_line, quiet_device_noise
 from nuanu_tui.core.errors import ConfigError, NuanuError
 
-if TYPE_CHECKING:  # the parser is built on every start: the ride's modules load only for `ride`
+if TYPE_CHECKING:  # the ride's modules load only when it runs
     from nuanu_tui.core.config import Settings
     from nuanu_tui.core.ride.compose import RideHandle
     from nuanu_tui.core.ride.feeds import LineFeed
 
-SPEEDS = ("1", "4", "max")
 
-
-def add_ride_parser(sub: Any, common: Any) -> None:
-    ride = sub.add_parser("ride", help="ride mode: camera events in, the director decides, rides recorded")
-    common(ride)
-    ride.add_argument("--ws", type=int, metavar="PORT", help="WebSocket feed on ws://HOST:PORT/events")
-    ride.add_argument("--udp", type=int, metavar="PORT", help="UDP feed (one JSON event per datagram)")
-    ride.add_argument("--stdin", action="store_true", help="JSON lines (or plain text triggers) on stdin")
-    ride.add_argument("--replay", metavar="FILE", help="replay a recorded ride or a sample (village_street)")
-    ride.add_argument("--speed", choices=SPEEDS, default="1", help="replay speed: 1, 4 or max")
-    ride.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
-    ride.add_argument("--host", help="address the feeds listen on (default 127.0.0.1 / NUANU_EVENTS_HOST)")
-    ride.add_argument("--json", dest="json_path", metavar="PATH", help="write the ride report here")
-
-
-async def run_ride_cli(args: argparse.Namespace, settings: Settings) -> int:
-    from nuanu_tui.cli import offline_line
+async def run(args: argparse.Namespace, settings: Settings) -> int:
     from nuanu_tui.core.engine import Engine
     from nuanu_tui.core.ride.compose import RideRequest, run_ride
     from nuanu_tui.core.ride.director import DirectorConfig
@@ -49,8 +34,6 @@ async def run_ride_cli(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("--duration must be positive seconds")
     if args.replay:
         load_replay(args.replay)  # a missing or unreadable file is one line, before anything starts
-    from nuanu_tui.cli import quiet_device_noise
-
     quiet_device_noise(settings, args.audio)
     engine = await Engine.create(
         settings,

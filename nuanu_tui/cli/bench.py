@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+from nuanu_tui.cli.common import offline_line, quiet_device_noise
 from nuanu_tui.core.bench import BenchConfig, BenchProgress, format_table, run_bench
 from nuanu_tui.core.config import Settings
 from nuanu_tui.core.errors import NuanuError
@@ -65,8 +66,7 @@ def _by_net(result: UtteranceResult) -> str:
     return f"{result.llm} · net {net_condition(result.net_rtt_ms)}"
 
 
-async def run_bench_cli(args: argparse.Namespace, settings: Settings) -> int:
-    from nuanu_tui.cli import offline_line, quiet_device_noise
+async def run(args: argparse.Namespace, settings: Settings) -> int:
     from nuanu_tui.core.engine import Engine
 
     triggers = load_triggers(args.triggers)
