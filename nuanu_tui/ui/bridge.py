@@ -32,6 +32,7 @@ from nuanu_tui.core.config import LLM_PRESETS, OUTPUT_FORMATS, Settings
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.events import Notice, StageReached, TextDelta, UtteranceFinished, UtteranceStarted
 from nuanu_tui.core.netprobe import GOOD_MS as NET_GOOD_MS
+from nuanu_tui.core.netprofile import NET_PROFILES
 from nuanu_tui.core.ops import EngineOps
 from nuanu_tui.core.stats import compare_runs, summarize, summarize_runs
 from nuanu_tui.core.store import Store
@@ -82,6 +83,7 @@ def catalog() -> Catalog:
         output_formats=tuple(OUTPUT_FORMATS),
         compare_lanes=default_lanes(),
         trigger_sets=tuple(BUILTIN_SETS),
+        net_profiles=tuple((n, p.rtt_ms, p.jitter_ms, p.loss_pct) for n, p in NET_PROFILES.items()),
     )
 
 

@@ -179,14 +179,11 @@ class NuanuCommands(Provider):
                 (f"Output format: {fmt}", "ElevenLabs output format", partial(console.switch_tts, None, fmt))
             )
         if console.status is not None and console.status.simulated:
-            from nuanu_tui.sim.network import NET_PROFILES
-
-            for name, net in NET_PROFILES.items():
+            for name, rtt_ms, jitter_ms, loss_pct in console.bridge.catalog.net_profiles:
                 out.append(
                     (
                         f"Network: {name}",
-                        f"Emulated link, live: {net.rtt_ms:g} ms RTT, {net.jitter_ms:g} ms jitter, "
-                        f"{net.loss_pct:g} % loss",
+                        f"Emulated link, live: {rtt_ms:g} ms RTT, {jitter_ms:g} ms jitter, {loss_pct:g} % loss",
                         partial(console.switch_net, name),
                     )
                 )

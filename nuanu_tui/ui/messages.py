@@ -25,6 +25,8 @@ class Catalog:
     output_formats: tuple[str, ...]
     compare_lanes: tuple[str, str] = ("groq/llama-3.1-8b-instant", "openai/gpt-4o-mini")
     trigger_sets: tuple[str, ...] = ("seed", "ride")
+    # The emulated networks a --demo console can switch to: (name, RTT ms, jitter ms, loss %).
+    net_profiles: tuple[tuple[str, float, float, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

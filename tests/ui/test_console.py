@@ -421,6 +421,20 @@ async def test_palette_says_what_the_keys_do() -> None:
         assert helps["Clear the queue"] == does("clear_queue") and "(Ctrl+L)" in helps["Clear the queue"]
 
 
+async def test_palette_offers_the_emulated_networks_in_demo() -> None:
+    """The network profiles reach the palette through the bridge's catalog (the UI never imports the emulator)."""
+    from nuanu_tui.ui.commands import NuanuCommands
+
+    app = fake_app(FakeEngine(simulated=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        helps = {title: help_text for title, help_text, _ in NuanuCommands(app.screen)._commands()}
+        nets = {title: text for title, text in helps.items() if title.startswith("Network: ")}
+        assert list(nets) == ["Network: loopback", "Network: wifi", "Network: lte", "Network: bad"]
+        assert nets["Network: lte"] == "Emulated link, live: 80 ms RTT, 15 ms jitter, 0 % loss"
+        assert nets["Network: bad"] == "Emulated link, live: 250 ms RTT, 60 ms jitter, 2 % loss"
+
+
 @pytest.mark.slow
 async def test_f1_five_times_then_esc_and_clear_records_every_remark(sim: Any) -> None:
     """The real console and engine process: nothing queued vanishes unrecorded."""
