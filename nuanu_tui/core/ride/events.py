@@ -1,8 +1,9 @@
 """One camera event: the schema, its validation, and the reasons a raw message is refused.
 
-Every transport hands raw bytes (or a line) to `parse_event`; what comes back is either a `RideEvent` or a
-`Rejection` with a reason (`malformed`, `unauthorized`) and a one-line detail. The token is compared before
-the event is validated and never appears in a detail.
+Every transport hands raw bytes (or a line) to `parse_event`; what comes back is a `RideEvent`, a camera
+`Frame` (an object with `"type": "detections"`, see `frames`), or a `Rejection` with a reason (`malformed`,
+`unauthorized`) and a one-line detail. The token is compared before the message is validated and never
+appears in a detail.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hmac
 import itertools
 import math
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,12 +21,31 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from nuanu_tui.core.llm.prompts import clean_trigger
+from nuanu_tui.core.ride.frames import Frame, frame_from, is_frame
 from nuanu_tui.core.ride.vocab import SIDES, vocabulary
 
 MAX_EVENT_BYTES = 8192
 MAX_TEXT_CHARS = 500
 PRIORITIES = ("normal", "high", "safety")
 REJECT_REASONS = ("malformed", "unauthorized", "overflow")
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """What a camera event came from: the confirmed tracks it counts and the frames that saw them."""
+
+    camera: str
+    track_ids: tuple[int | str, ...]
+    first_frame: int
+    last_frame: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "camera": self.camera,
+            "track_ids": list(self.track_ids),
+            "first_frame": self.first_frame,
+            "last_frame": self.last_frame,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +61,8 @@ class RideEvent:
     confidence: float = 1.0
     priority: str = "normal"
     text: str | None = None
-    source: str = "feed"  # ws | udp | stdin | file | replay | operator
+    source: str = "feed"  # ws | udp | stdin | mqtt | file | replay | operator | camera:NAME
+    origin: Origin | None = None  # set on events the tracker made from frames
 
     @property
     def key(self) -> tuple[str, str]:
@@ -57,6 +79,7 @@ class RideEvent:
             "confidence": self.confidence,
             "priority": self.priority,
             "text": self.text,
+            **({"source": self.source, "origin": self.origin.to_json()} if self.origin else {}),
         }
 
 
@@ -69,8 +92,9 @@ class Rejection:
     received_at: float
     source: str = "feed"
     id: str = ""
-    event: RideEvent | None = None  # set for `overflow`: the event that was dropped
+    event: RideEvent | Frame | None = None  # set for `overflow`: the event (or frame) that was dropped
     raw: str | None = None  # a malformed message's text (not for oversize or non-UTF-8), so a replay meets it
+    frame: bool = False  # the message was a camera frame (counted with frames, not events)
 
 
 class _Schema(BaseModel):
@@ -111,6 +135,8 @@ class _Schema(BaseModel):
         return value
 
 
+# A message too big (or too broken) to parse still counts as a frame when it says so near its start.
+_FRAME_MARK = re.compile(rb'"type"\s*:\s*"detections"')
 _session = os.urandom(2).hex()
 _ids = itertools.count(1)
 
@@ -119,11 +145,11 @@ def _new_id() -> str:
     return f"e{_session}-{next(_ids)}"
 
 
-def _first_error(exc: ValidationError) -> str:
+def _first_error(exc: ValidationError, whole: str = "event") -> str:
     err = exc.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(p) for p in err.get("loc", ())) or "event"
+    where = ".".join(str(p) for p in err.get("loc", ())) or whole
     message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-    return f"{where}: {message}"
+    return f"{where}: {message}" if where else message
 
 
 def parse_event(
@@ -132,16 +158,19 @@ def parse_event(
     source: str = "feed",
     token: str | None = None,
     received_at: float | None = None,
-) -> RideEvent | Rejection:
+) -> RideEvent | Frame | Rejection:
     """Validate one message. `token` set means the message must carry it in a `token` field (UDP)."""
     now = time.time() if received_at is None else received_at
 
-    def reject(reason: str, detail: str, keep: str | None = None) -> Rejection:
-        return Rejection(reason, detail, now, source, _new_id(), raw=keep if reason == "malformed" else None)
+    def reject(reason: str, detail: str, keep: str | None = None, frame: bool = False) -> Rejection:
+        keep = keep if reason == "malformed" else None
+        return Rejection(reason, detail, now, source, _new_id(), raw=keep, frame=frame)
 
     size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
     if size > MAX_EVENT_BYTES:
-        return reject("malformed", f"oversize: {size} bytes (at most {MAX_EVENT_BYTES})")
+        head = raw[:256] if isinstance(raw, bytes) else raw[:256].encode("utf-8", "replace")
+        oversize = f"oversize: {size} bytes (at most {MAX_EVENT_BYTES})"
+        return reject("malformed", oversize, frame=_FRAME_MARK.search(head) is not None)
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
@@ -155,13 +184,20 @@ def parse_event(
         try:
             obj = orjson.loads(text)
         except orjson.JSONDecodeError:
-            return reject("malformed", "not valid JSON", text)
+            return reject(
+                "malformed", "not valid JSON", text, frame=_FRAME_MARK.search(text[:256].encode()) is not None
+            )
     else:
         obj = text  # a plain line is a text trigger
     if token is not None:
         given = obj.get("token") if isinstance(obj, dict) else None
         if not isinstance(given, str) or not hmac.compare_digest(given.encode(), token.encode()):
-            return reject("unauthorized", "missing or wrong token")
+            return reject("unauthorized", "missing or wrong token", frame=is_frame(obj))
+    if is_frame(obj):
+        try:
+            return frame_from(obj, source=source, received_at=now, id=_new_id())
+        except ValidationError as exc:
+            return reject("malformed", "frame " + _first_error(exc, ""), text, frame=True)
     if isinstance(obj, str):
         obj = {"text": obj}
     if not isinstance(obj, dict):
@@ -204,6 +240,8 @@ __all__ = [
     "PRIORITIES",
     "REJECT_REASONS",
     "SIDES",
+    "Frame",
+    "Origin",
     "Rejection",
     "RideEvent",
     "parse_event",

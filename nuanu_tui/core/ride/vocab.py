@@ -42,6 +42,8 @@ class Label:
 class Vocabulary:
     labels: dict[str, Label]
     sides: dict[str, str]
+    classes: dict[str, str]  # a detector's class (lower case) -> our label; our labels map to themselves
+    min_confidence: dict[str, float]  # per-label thresholds for camera detections
 
     def __contains__(self, name: object) -> bool:
         return name in self.labels
@@ -68,4 +70,10 @@ def vocabulary() -> Vocabulary:
         )
         for name, entry in data["labels"].items()
     }
-    return Vocabulary(labels, dict(data["sides"]))
+    classes = {name: name for name in labels}
+    classes.update({k: v for k, v in data.get("classes", {}).items() if not k.startswith("_")})
+    unknown = sorted(v for v in classes.values() if v not in labels)
+    if unknown:  # a typo in the shipped file would silently drop a class: fail loudly instead
+        raise ValueError(f"labels.json maps classes to unknown labels: {', '.join(unknown)}")
+    thresholds = {k: float(v) for k, v in data.get("min_confidence", {}).items() if not k.startswith("_")}
+    return Vocabulary(labels, dict(data["sides"]), classes, thresholds)
