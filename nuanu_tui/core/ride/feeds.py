@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from nuanu_tui.core.errors import ConfigError
 from nuanu_tui.core.ride.events import MAX_EVENT_BYTES, Rejection, RideEvent, parse_event
+from nuanu_tui.core.ride.frames import Frame
 
 DEFAULT_HOST = "127.0.0.1"
 INBOX_SIZE = 256
@@ -56,19 +57,20 @@ def required_token(host: str, token: str | None) -> str | None:
 
 
 class Inbox:
-    """Bounded, loop-side queue of events. Feeds call `offer`/`reject` on the loop thread."""
+    """Bounded, loop-side queue of events and camera frames (one limit for both). Feeds call `offer` on the
+    loop thread."""
 
     def __init__(
         self, maxsize: int = INBOX_SIZE, on_reject: Callable[[Rejection], None] | None = None
     ) -> None:
         self.maxsize = maxsize
-        self._items: deque[RideEvent] = deque()
+        self._items: deque[RideEvent | Frame] = deque()
         self._ready = asyncio.Event()
         self.on_reject = on_reject or (lambda r: None)
         self.closed = False
         self.peak = 0
 
-    def offer(self, item: RideEvent | Rejection) -> None:
+    def offer(self, item: RideEvent | Frame | Rejection) -> None:
         if isinstance(item, Rejection):
             self.on_reject(item)
             return
@@ -80,8 +82,17 @@ class Inbox:
             if victim is not item:
                 self._items.remove(victim)
                 self._items.append(item)
+            frame = isinstance(victim, Frame)
             self.on_reject(
-                Rejection("overflow", "queue full", victim.received_at, victim.source, victim.id, victim)
+                Rejection(
+                    "overflow",
+                    "queue full",
+                    victim.received_at,
+                    victim.source,
+                    victim.id,
+                    victim,
+                    frame=frame,
+                )
             )
         else:
             self._items.append(item)
@@ -94,7 +105,7 @@ class Inbox:
     def __len__(self) -> int:
         return len(self._items)
 
-    async def get(self) -> RideEvent | None:
+    async def get(self) -> RideEvent | Frame | None:
         """The next event; None once closed and drained."""
         while not self._items:
             if self.closed:
@@ -103,7 +114,7 @@ class Inbox:
             await self._ready.wait()
         return self._items.popleft()
 
-    def get_nowait(self) -> RideEvent | None:
+    def get_nowait(self) -> RideEvent | Frame | None:
         return self._items.popleft() if self._items else None
 
     def close(self) -> None:

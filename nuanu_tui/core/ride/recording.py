@@ -1,7 +1,8 @@
 """Rides as JSON lines: every event with its original timestamp and the decision it got.
 
 A recording is replayable as it is, and so is a plain event file (the sample rides): `replay_items` reads
-both. Lines of a recording carry a `decision`; their `event` is replayed with its original `ts`, and the raw
+both. Camera frames are recorded as they were taken (their `ts` filled in); the events the tracker made from
+them are recorded too, for the reader, but a replay skips them: tracking the frames again makes them again. Lines of a recording carry a `decision`; their `event` is replayed with its original `ts`, and the raw
 text of a malformed line is replayed as it was, so a replay meets the same mistakes. The token is never
 written: unauthorized messages are recorded without their content, and raw text is scrubbed.
 """
@@ -90,6 +91,8 @@ def replay_items(text: str) -> list[ReplayItem]:
             items.append(ReplayItem(s, None))
             continue
         if isinstance(obj, dict) and "decision" in obj:  # a recorded ride
+            if str(obj.get("source", "")).startswith("camera:"):
+                continue  # made by the tracker from the frames recorded before it: they make it again
             event = obj.get("event")
             if isinstance(event, dict):
                 items.append(ReplayItem(json.dumps(event, ensure_ascii=False), _ts_of(event)))

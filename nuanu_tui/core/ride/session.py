@@ -24,7 +24,9 @@ from nuanu_tui.core.events import PipelineEvent, StageReached, UtteranceStarted
 from nuanu_tui.core.ride.director import Director, Verdict
 from nuanu_tui.core.ride.events import Rejection, RideEvent, parse_event, trigger_of
 from nuanu_tui.core.ride.feeds import Feed, Inbox
+from nuanu_tui.core.ride.frames import Frame
 from nuanu_tui.core.ride.recording import ReplayItem, RideRecorder
+from nuanu_tui.core.ride.tracker import Tracker, tracker_config
 from nuanu_tui.core.stats import summarize
 from nuanu_tui.core.store_rows import result_json
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
@@ -69,6 +71,7 @@ class RideDecision:
     event_age_ms: float | None = None
     raw: str | None = None  # a malformed message's text, recorded so a replay meets it again
     final: bool = False  # everything about it is known (a spoken one: once its utterance has ended)
+    frame: bool = False  # a camera frame refused (counted with frames, not events)
 
     def to_json(self) -> dict[str, Any]:
         e = self.event
@@ -87,6 +90,8 @@ class RideDecision:
             "detail": self.detail or None,
             "utterance_id": self.utterance_id,
             "event_age_ms": None if self.event_age_ms is None else round(self.event_age_ms, 3),
+            **({"ts": e.ts, "origin": e.origin.to_json()} if e is not None and e.origin is not None else {}),
+            **({"frame": True} if self.frame else {}),
         }
 
     def record_line(self) -> dict[str, Any]:
@@ -106,8 +111,15 @@ class RideTally:
     rejected: Counter[str] = field(default_factory=Counter)
     spoken_reasons: Counter[str] = field(default_factory=Counter)
     event_to_first_audio: list[float] = field(default_factory=list)
+    frames_received: int = 0  # camera frames, apart from events: received = taken + rejected
+    frames_rejected: Counter[str] = field(default_factory=Counter)
+    tracker: Tracker | None = None  # for the frames' unmapped and low-confidence counts
 
     def add(self, d: RideDecision) -> None:
+        if d.frame:
+            self.frames_received += 1
+            self.frames_rejected[d.reason] += 1
+            return
         self.received += 1
         if d.decision == "spoken":
             self.spoken += 1
@@ -126,6 +138,17 @@ class RideTally:
             "skipped": dict(sorted(self.skipped.items())),
             "rejected": dict(sorted(self.rejected.items())),
             "event_to_first_audio": {"n": s.n, "p50": _r(s.p50), "p95": _r(s.p95), "max": _r(s.max)},
+            "frames": self.frames_summary(),
+        }
+
+    def frames_summary(self) -> dict[str, Any]:
+        t = self.tracker
+        return {
+            "received": self.frames_received,
+            "rejected": dict(sorted(self.frames_rejected.items())),
+            "unmapped": sum(t.unmapped.values()) if t is not None else 0,
+            "low_confidence": t.low_confidence if t is not None else 0,
+            "cameras": {v.camera: v.frames for v in t.cameras()} if t is not None else {},
         }
 
 
@@ -206,6 +229,7 @@ class RideSession:
         on_result: Callable[[UtteranceResult], None] | None = None,
         recent_in_prompt: bool = True,
         keep_decisions: int = MAX_KEPT_DECISIONS,
+        tracker: Tracker | None = None,
     ) -> None:
         self.speaker = speaker
         self.director = director or Director()
@@ -214,7 +238,8 @@ class RideSession:
         self.recorder = recorder
         self.store = store
         self.session_id = session_id
-        self.tally = RideTally()
+        self.tracker = tracker or Tracker(tracker_config(self.director.config.min_confidence))
+        self.tally = RideTally(tracker=self.tracker)
         self.decisions: deque[RideDecision] = deque(maxlen=keep_decisions)  # for the report; counts are apart
         self.results: list[UtteranceResult] = []
         self.recent: deque[str] = deque(maxlen=RECENT_REMARKS)
@@ -223,7 +248,7 @@ class RideSession:
         self._on_event = on_event
         self._on_result = on_result
         self._remark: _Remark | None = None
-        self._unwritten: deque[RideDecision] = deque()
+        self._unwritten: deque[RideDecision | Frame] = deque()
         self._remarks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self.recording: str | None = None
@@ -247,10 +272,14 @@ class RideSession:
         """Write decisions in arrival order; a spoken one waits until its utterance id is known, and those
         after it wait with it, so a recording replays in the order the ride happened."""
         pending = self._unwritten
-        while pending and (everything or pending[0].final):
+        while pending and (everything or isinstance(pending[0], Frame) or pending[0].final):
             self._write(pending.popleft())
 
-    def _write(self, d: RideDecision) -> None:
+    def _write(self, d: RideDecision | Frame) -> None:
+        if isinstance(d, Frame):  # a frame taken: kept as sent (ts filled), so a replay tracks it again
+            if self.recorder is not None:
+                self.recorder.write(d.to_json())
+            return
         if self.recorder is not None:
             line = d.record_line()
             if d.raw is not None:
@@ -261,13 +290,30 @@ class RideSession:
                 self.store.record_ride_decision(d, self.session_id)
 
     def _rejected(self, r: Rejection) -> None:
+        if isinstance(r.event, Frame):  # overflow: a frame dropped
+            f = r.event
+            self._emit(
+                RideDecision(f.id, f.received_at, f.source, "rejected", r.reason, detail=r.detail, frame=True)
+            )
+            return
         if r.event is not None:  # overflow: the dropped event itself
             e = r.event
             self._emit(RideDecision(e.id, e.received_at, e.source, "rejected", r.reason, e, detail=r.detail))
             return
         self._emit(
-            RideDecision(r.id, r.received_at, r.source, "rejected", r.reason, detail=r.detail, raw=r.raw)
+            RideDecision(
+                r.id, r.received_at, r.source, "rejected", r.reason, detail=r.detail, raw=r.raw, frame=r.frame
+            )
         )
+
+    def track(self, frame: Frame) -> None:
+        """One camera frame: recorded, tracked, and each event it makes judged like any other."""
+        self.tally.frames_received += 1
+        if self.recorder is not None:
+            self._unwritten.append(frame)
+            self._write_ready()
+        for event in self.tracker.update(frame):
+            self.judge(event)
 
     def _apply(self, verdicts: Sequence[Verdict], now: float) -> None:
         for v in verdicts:
@@ -416,6 +462,9 @@ class RideSession:
         if isinstance(event, Rejection):
             self._rejected(event)
             return
+        if isinstance(event, Frame):  # pasted detections: tracked like a camera's
+            self.track(event)
+            return
         if interrupt and self._remark is not None and not self._remark.task.done():
             self.speaker.interrupt()
         self._speak(None, "ok", now, text=trigger_of(event))
@@ -471,7 +520,10 @@ class RideSession:
             event = await self.inbox.get()
             if event is None:
                 return
-            self.judge(event)
+            if isinstance(event, Frame):
+                self.track(event)
+            else:
+                self.judge(event)
             r = self._remark
             if self.clock.virtual and r is not None and not r.task.done():
                 await r.first_audio.wait()  # as fast as the director allows: each remark reaches the ear
@@ -507,7 +559,10 @@ class RideSession:
     async def _finish(self, cut: bool) -> None:
         self._stopping = True
         while (e := self.inbox.get_nowait()) is not None:
-            self.judge(e)
+            if isinstance(e, Frame):
+                self.track(e)
+            else:
+                self.judge(e)
         held = self.director.drop_held()
         if held is not None:
             self._skip_busy(held)
