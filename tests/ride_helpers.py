@@ -18,6 +18,13 @@ KEYS = {
 
 # Decision counts of the sample rides replayed at --speed max (virtual ride time: they depend on the file only).
 SAMPLE_COUNTS: dict[str, dict[str, Any]] = {
+    "camera_crossing": {  # frames: the events are what the tracker made of them (and one safety event)
+        "received": 9,
+        "spoken": 3,
+        "spoken_by_reason": {"barge_in": 1, "ok": 2},
+        "skipped": {"busy": 1, "cooldown": 3, "duplicate": 2},
+        "rejected": {},
+    },
     "village_street": {
         "received": 52,
         "spoken": 9,

@@ -21,6 +21,7 @@ SHIPPED = (
     "rides/village_street.jsonl",
     "rides/temple_ceremony.jsonl",
     "rides/market_in_rain.jsonl",
+    "rides/camera_crossing.jsonl",
 )
 
 
@@ -29,6 +30,7 @@ def test_a_checkout_reads_the_top_level_assets_folder() -> None:
     for name in SHIPPED:
         assert read_asset(name) == (ROOT / "assets" / name).read_text(encoding="utf-8")
     assert asset_files("rides", ".jsonl") == [
+        "camera_crossing.jsonl",
         "market_in_rain.jsonl",
         "temple_ceremony.jsonl",
         "village_street.jsonl",

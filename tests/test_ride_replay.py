@@ -28,7 +28,7 @@ async def replay(engine: Any, name: str, **kwargs: Any) -> RideSession:
     return session
 
 
-def test_the_package_ships_three_sample_rides_with_150_events_or_more() -> None:
+def test_the_package_ships_the_sample_rides_with_150_events_or_more() -> None:
     names = sample_rides()
     assert names == sorted(SAMPLE_COUNTS)
     assert sum(len(load_replay(n)) for n in names) >= 150
