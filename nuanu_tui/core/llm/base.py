@@ -16,6 +16,7 @@ class LLMRequest:
     seed: int | None = None
     recent: tuple[str, ...] = ()  # on a ride: the last remarks, so the character does not repeat itself
     interjection: str | None = None  # already said aloud: the remark must not repeat it or open with another
+    system: str | None = None  # the chosen prompt file's text, verbatim (None: the shipped default for lang)
 
 
 @dataclass(slots=True)
@@ -29,6 +30,7 @@ class LLMStats:
     served_offline: bool | None = None  # set by failover: whether that provider runs offline
     failover_reasons: list[str] = field(default_factory=list)  # why earlier providers in the chain did not
     fault: Any = None  # a NuanuError that ended the answer early (what was said stays said)
+    finish_reason: str | None = None  # as the provider said it ("stop", "length"); None when it did not
 
 
 class LLMProvider(Protocol):

@@ -133,7 +133,9 @@ class CloudLLM:
     def _kwargs(self, request: LLMRequest) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": self.model,
-            "messages": build_messages(request.trigger, request.lang, request.recent, request.interjection),
+            "messages": build_messages(
+                request.trigger, request.lang, request.recent, request.interjection, request.system
+            ),
             "stream": True,
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
@@ -224,10 +226,13 @@ class CloudLLM:
                     chunk = self._parse(data, event)
                     choices = chunk.get("choices")
                     if choices:
-                        content = (choices[0].get("delta") or {}).get("content")
+                        choice = choices[0]
+                        content = (choice.get("delta") or {}).get("content")
                         if content:
                             stats.tokens += 1
                             yield content
+                        if choice.get("finish_reason"):  # "length": the answer hit max_tokens (the rubric)
+                            stats.finish_reason = str(choice["finish_reason"])
                     xg = chunk.get("x_groq")
                     if xg and xg.get("usage"):
                         stats.provider_timings = dict(xg["usage"])

@@ -6,6 +6,8 @@ import json
 import re
 from collections.abc import Sequence
 
+from nuanu_tui.core.llm.prompt_files import default_system
+
 MAX_TRIGGER_CHARS = 500
 
 SYSTEM_PROMPTS = {
@@ -47,14 +49,20 @@ def clean_trigger(trigger: str) -> tuple[str, bool]:
 
 
 def build_messages(
-    trigger: str, lang: str, recent: Sequence[str] = (), interjection: str | None = None
+    trigger: str,
+    lang: str,
+    recent: Sequence[str] = (),
+    interjection: str | None = None,
+    system: str | None = None,
 ) -> list[dict[str, str]]:
     """The trigger is JSON-quoted so quotes or newlines inside it cannot break out of the data role.
+    `system` is the chosen prompt file's text, sent verbatim (None: the shipped default for `lang`).
     `recent` remarks (a ride's last few) are quoted data too, cut short, in the system message. The
     `interjection` already said goes after the trigger (one short line)."""
-    lang = lang if lang in SYSTEM_PROMPTS else "ru"
+    lang = lang if lang in USER_PREFIX else "ru"
     quoted = json.dumps(trigger, ensure_ascii=False)
-    system = SYSTEM_PROMPTS[lang]
+    if system is None:
+        system = default_system(lang)
     if recent:
         said = "; ".join(json.dumps(clean_trigger(r)[0][:RECENT_CHARS], ensure_ascii=False) for r in recent)
         system = f"{system} {RECENT_PREFIX[lang]}{said}"

@@ -1,0 +1,148 @@
+"""Prompt files: the shipped ones, the user's overrides, validation, and the text reaching the LLM verbatim."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nuanu_tui.core.config import LLMSpec, Settings
+from nuanu_tui.core.llm.base import LLMRequest, LLMStats
+from nuanu_tui.core.llm.cloud import CloudLLM
+from nuanu_tui.core.llm.prompt_files import (
+    PromptError,
+    approx_tokens,
+    choose_prompt,
+    load_prompts,
+    parse_prompt,
+    shipped_prompts,
+)
+from nuanu_tui.core.llm.prompts import SYSTEM_PROMPTS, build_messages
+from tests.conftest import FAKE_KEYS
+
+GOOD = 'name = "mine"\nversion = 3\nsystem = "Шути коротко."\n'
+
+
+def test_shipped_default_is_the_prompt_in_use_byte_for_byte() -> None:
+    shipped = shipped_prompts()
+    assert shipped["default"].system == SYSTEM_PROMPTS["ru"]
+    assert shipped["default"].system.encode("utf-8") == SYSTEM_PROMPTS["ru"].encode("utf-8")
+    assert shipped["default-en"].system == SYSTEM_PROMPTS["en"]
+    assert shipped["default"].label == "default@1"
+    assert shipped["default"].max_tokens is None and shipped["default"].temperature is None  # settings rule
+    assert build_messages("две собаки", "ru")[0]["content"] == SYSTEM_PROMPTS["ru"]
+
+
+def test_shipped_minimal_is_short_and_says_why() -> None:
+    minimal = shipped_prompts()["minimal"]
+    assert minimal.label == "minimal@1"
+    assert minimal.approx_tokens < shipped_prompts()["default"].approx_tokens / 3
+    assert minimal.max_tokens == 48 and "seed" in minimal.notes
+
+
+def test_approx_tokens_counts_runs_by_script() -> None:
+    assert approx_tokens("") == 0
+    assert approx_tokens("собака") == 2  # 6 Cyrillic letters: ~3 a token
+    assert approx_tokens("shuttle") == 2  # 7 Latin letters: ~6 a token
+    assert approx_tokens("Бали, 2026!") == 2 + 1 + 2 + 1
+
+
+def test_user_prompt_overrides_a_shipped_one_and_says_so(tmp_path: Path) -> None:
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    (folder / "default.toml").write_text(
+        'name = "default"\nversion = 7\nsystem = "Своё."\n', encoding="utf-8"
+    )
+    (folder / "extra.toml").write_text(GOOD, encoding="utf-8")
+    prompts = load_prompts(tmp_path)
+    assert prompts["default"].label == "default@7" and prompts["default"].system == "Своё."
+    assert prompts["default"].overrides == "assets/prompts/default.toml" and not prompts["default"].shipped
+    assert prompts["default"].source == str(folder / "default.toml")
+    assert prompts["mine"].overrides is None and prompts["mine"].label == "mine@3"
+    assert prompts["minimal"].shipped  # the rest stay
+    assert choose_prompt(prompts, None, "ru").label == "default@7"
+    assert choose_prompt(prompts, None, "en").name == "default-en"
+    assert load_prompts(None)["default"].label == "default@1"  # no data dir: shipped only
+
+
+def test_unknown_prompt_lists_the_known_ones() -> None:
+    with pytest.raises(Exception) as info:
+        choose_prompt(load_prompts(None), "nope")
+    assert "unknown prompt 'nope'" in str(info.value) and "minimal" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('name = "x"\nversion = 1\nsystem = "a\n', "at line 3"),  # unterminated string: TOML's line
+        ('name = "x"\nversion = 1\nsystem =\n', "at line 3"),
+        ('name = "x"\nsystem = "a"\n', "missing 'version'"),
+        ('version = 1\nsystem = "a"\n', "missing 'name'"),
+        ('name = "x"\nversion = 1\n', "missing 'system'"),
+        ('name = "x"\nversion = 0\nsystem = "a"\n', "'version' must be a whole number >= 1"),
+        ('name = "x"\nversion = "2"\nsystem = "a"\n', "'version' must be a whole number >= 1"),
+        ('name = "x"\nversion = true\nsystem = "a"\n', "'version' must be a whole number >= 1"),
+        ('name = "x y"\nversion = 1\nsystem = "a"\n', "'name' must be"),
+        ('name = "x@1"\nversion = 1\nsystem = "a"\n', "'name' must be"),
+        ('name = "x"\nversion = 1\nsystem = "  "\n', "'system' must be non-empty text"),
+        ('name = "x"\nversion = 1\nsystem = "a"\nmax_tokens = 7\n', "'max_tokens' must be"),
+        ('name = "x"\nversion = 1\nsystem = "a"\ntemperature = 2.5\n', "'temperature' must be"),
+        ('name = "x"\nversion = 1\nsystem = "a"\nnotes = 3\n', "'notes' must be text"),
+        ('name = "x"\nversion = 1\nsystem = "a"\nsytem = "typo"\n', "unknown key 'sytem'"),
+    ],
+)
+def test_a_bad_prompt_file_is_one_line_naming_it(text: str, says: str) -> None:
+    with pytest.raises(PromptError) as info:
+        parse_prompt(text, "/data/prompts/x.toml", shipped=False)
+    message = info.value.message
+    assert message.startswith("bad prompt file /data/prompts/x.toml: ") and says in message
+    assert "\n" not in message
+
+
+def test_bounds_are_inclusive() -> None:
+    low = parse_prompt(GOOD + "max_tokens = 8\ntemperature = 0\n", "f", shipped=False)
+    high = parse_prompt(GOOD + "max_tokens = 1024\ntemperature = 2\n", "f", shipped=False)
+    assert (low.max_tokens, low.temperature, high.max_tokens, high.temperature) == (8, 0.0, 1024, 2.0)
+
+
+def test_user_folder_problems_name_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    (folder / "a.toml").write_text(GOOD, encoding="utf-8")
+    (folder / "b.toml").write_text(GOOD, encoding="utf-8")
+    with pytest.raises(PromptError, match=r"b\.toml: name 'mine' is also in .*a\.toml"):
+        load_prompts(tmp_path)
+    (folder / "b.toml").write_bytes(b'name = "b"\nversion = 1\nsystem = "\xff"\n')
+    with pytest.raises(PromptError, match=r"b\.toml: not UTF-8 text \(at line 3\)"):
+        load_prompts(tmp_path)
+
+
+async def test_the_llm_request_carries_the_file_text_verbatim(sim: object, tmp_path: Path) -> None:
+    """A real client against the emulator: the system message it receives is the file's text, exactly."""
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    toml = 'Ты — кот-экскурсовод.  Два пробела, «кавычки», \\"прямые\\" и\\nперенос строки остаются как есть.'
+    (folder / "cat.toml").write_text(f'name = "cat"\nversion = 2\nsystem = "{toml}"\n', encoding="utf-8")
+    prompt = choose_prompt(load_prompts(tmp_path), "cat")
+    assert (
+        prompt.system
+        == 'Ты — кот-экскурсовод.  Два пробела, «кавычки», "прямые" и\nперенос строки остаются как есть.'
+    )
+    settings = Settings(
+        GROQ_API_KEY=FAKE_KEYS["GROQ_API_KEY"],
+        GROQ_BASE_URL=sim.groq_base_url,  # type: ignore[attr-defined]
+    )
+    llm = CloudLLM(LLMSpec("groq", "llama-3.1-8b-instant"), settings)
+    try:
+        for fast in (True, False):  # the hot path's own body and the SDK's
+            llm.fast_path = fast
+            request = LLMRequest(
+                trigger="две собаки слева", system=prompt.system, max_tokens=prompt.max_tokens or 80
+            )
+            text_out = "".join([d async for d in llm.stream(request, LLMStats())])
+            assert text_out
+            body = sim.requests[-1]  # type: ignore[attr-defined]
+            assert body["messages"][0] == {"role": "system", "content": prompt.system}
+            assert body["messages"][1]["content"].endswith('"две собаки слева"')
+    finally:
+        await llm.aclose()
