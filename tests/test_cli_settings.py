@@ -70,6 +70,14 @@ BAD: dict[str, str] = {
     "ride_udp_port": "70000",
     "ride_ws_port": "http",
     "instant": "sometimes",
+    "prompt": "my prompt",
+    "quality_max_words": "0",
+    "quality_min_words": "-1",
+    "quality_max_seconds": "0",
+    "quality_min_seconds": "long",
+    "quality_latin_share": "1.5",
+    "quality_repeat": "0",
+    "quality_latin_ok": "Bali,New York",
 }
 SECRET_VARS = {*KEY_VARS.values(), "NUANU_EVENTS_TOKEN"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -104,6 +105,18 @@ class Settings(BaseSettings):
     ride_ws_port: int = Field(47801, ge=0, le=65535, validation_alias=_env("NUANU_RIDE_WS_PORT"))
 
     instant: bool = Field(True, validation_alias=_env("NUANU_INSTANT"))  # interjections before the remark
+    # The character's prompt file by name (assets/prompts or DATA_DIR/prompts); None: "default" for the lang.
+    prompt: str | None = Field(None, validation_alias=_env("NUANU_PROMPT"))
+    # The rubric on every remark (core/quality.py): where a remark counts as too long, too short, not
+    # Russian, or a repeat. README "Quality" says what each threshold means.
+    quality_max_words: int = Field(35, ge=1, le=500, validation_alias=_env("NUANU_QUALITY_MAX_WORDS"))
+    quality_min_words: int = Field(4, ge=0, le=100, validation_alias=_env("NUANU_QUALITY_MIN_WORDS"))
+    quality_max_seconds: float = Field(14.0, gt=0, le=600, validation_alias=_env("NUANU_QUALITY_MAX_SECONDS"))
+    quality_min_seconds: float = Field(1.0, ge=0, le=60, validation_alias=_env("NUANU_QUALITY_MIN_SECONDS"))
+    quality_latin_share: float = Field(0.15, ge=0, le=1, validation_alias=_env("NUANU_QUALITY_LATIN_SHARE"))
+    quality_repeat: float = Field(0.5, gt=0, le=1, validation_alias=_env("NUANU_QUALITY_REPEAT"))
+    # Latin-script names a Russian remark may use, beyond the shipped list (comma-separated).
+    quality_latin_ok: str | None = Field(None, validation_alias=_env("NUANU_QUALITY_LATIN_OK"))
     net_probe_s: float = Field(5.0, ge=0.5, le=600.0, validation_alias=_env("NUANU_NET_PROBE_S"))
     net_warn_ms: float = Field(200.0, gt=0, validation_alias=_env("NUANU_NET_WARN_MS"))
 
@@ -137,6 +150,24 @@ class Settings(BaseSettings):
     def _identifier(cls, value: str | None) -> str | None:
         if value is not None and not _is_token(value):
             raise ValueError("a name without spaces or control characters")
+        return value
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_name(cls, value: str | None) -> str | None:
+        from nuanu_tui.core.llm.prompt_files import PROMPT_NAME
+
+        if value is not None and not PROMPT_NAME.fullmatch(value):
+            raise ValueError("a prompt name: letters, digits, '-', '_' or '.' (see `nuanu-tui prompts`)")
+        return value
+
+    @field_validator("quality_latin_ok")
+    @classmethod
+    def _latin_names(cls, value: str | None) -> str | None:
+        if value is not None and not all(
+            re.fullmatch(r"[A-Za-z][A-Za-z0-9'-]*", name.strip()) for name in value.split(",") if name.strip()
+        ):
+            raise ValueError("comma-separated Latin-script names, e.g. Canggu,Bintang")
         return value
 
     @field_validator("llm")

@@ -187,6 +187,7 @@ class FailoverLLM:
                 self.health.success(attempt.provider.spec)
                 stats.tokens = attempt.stats.tokens
                 stats.provider_timings = attempt.stats.provider_timings  # filled by the last chunk
+                stats.finish_reason = attempt.stats.finish_reason
                 return
             if isinstance(item, NuanuError):
                 # Mid-answer fault: what was said stays said; the utterance ends here, flagged.
