@@ -143,12 +143,39 @@ def test_same_seed_same_remarks_other_seed_other_remarks() -> None:
 
 
 def test_no_template_twice_in_a_row_even_for_nonsense() -> None:
+    """Seven generic templates fit a trigger with no object or side: each is heard once per seven."""
     pb = PhrasebookLLM(seed=3)
-    last = None
-    for _ in range(200):
-        pb.compose("ъъъ")
-        assert pb._last != last
-        last = pb._last
+    said = [pb.compose("ъъъ") for _ in range(200)]
+    assert len(set(said)) == 7
+    for i in range(len(said) - 6):
+        assert len(set(said[i : i + 7])) == 7, said[i : i + 7]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_session_hears_no_template_twice_within_ten_remarks(seed: int) -> None:
+    """The issue's report: the same «Пассажиры, без паники…» for dogs, buffaloes and cows in one session."""
+    from nuanu_tui.core.llm.phrasebook import RECENT_TEMPLATES
+    from nuanu_tui.core.quality import Remark, RemarkSession, rate
+
+    pb = PhrasebookLLM(seed=seed)
+    triggers = ["две собаки слева", "три буйвола справа", "две коровы", "обезьяна на дороге", "петух",
+                "кошка слева", "стадо коз", "утки справа", "ящерица", "змея впереди", "лошадь", "две собаки"]  # fmt: skip
+    session = RemarkSession()
+    remarks = []
+    for i, trigger in enumerate(triggers):
+        remarks.append(pb.compose(trigger))
+        quality = rate(Remark(remarks[-1], trigger, f"u{i}", seconds=3.0), session)
+        assert quality is not None and "repeats" not in quality.flags, (remarks[-1], quality.repeats)
+    said = list(pb._recent)
+    assert len(said) == RECENT_TEMPLATES == len(set(said))
+    panic = [i for i, r in enumerate(remarks) if "без паники" in r]
+    assert all(b - a >= RECENT_TEMPLATES for a, b in itertools.pairwise(panic)), panic
+
+
+def test_when_every_fitting_template_was_said_lately_the_oldest_comes_back() -> None:
+    pb = PhrasebookLLM(seed=1)
+    first = [pb.compose("ъъъ") for _ in range(7)]
+    assert pb.compose("ъъъ") == first[0] and pb.compose("ъъъ") == first[1]
 
 
 def _speakable(text: str) -> bool:

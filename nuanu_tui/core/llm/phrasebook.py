@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -39,6 +40,8 @@ from nuanu_tui.core.llm.phrasebook_data import (
     Keyword,
 )
 
+# A session hears no template twice within this many remarks (the rubric's `repeats` looks back as far).
+RECENT_TEMPLATES = 10
 _TOKEN_RE = re.compile(r"\d+|[^\W\d_]+(?:-[^\W\d_]+)*")
 _SLOT_RE = re.compile(r"\{(obj|Obj|side|Side)(?::(\w+))?\}|\{~([^}]+)\}")
 _EMOJI_INDEX = {e: kw for kw in KEYWORDS for e in kw.emoji}
@@ -164,6 +167,11 @@ def _keyword_for(tok: _Token) -> Keyword | None:
     if key in _LEMMA_INDEX:
         return _LEMMA_INDEX[key]
     return next((kw for stem, kw in _STEMS if key.startswith(stem)), None)
+
+
+def keyword_of(word: str) -> Keyword | None:
+    """The thing a word names, as the phrasebook knows it («пёс», «собачки», "dogs" → the dog keyword)."""
+    return _keyword_for(_analyse(word.lower()))
 
 
 def _is_number(tok: _Token) -> bool:
@@ -332,7 +340,7 @@ class PhrasebookLLM:
         self.lang = lang if lang in TEMPLATES else "ru"
         self.token_interval_ms = token_interval_ms
         self._rng = random.Random(seed)
-        self._last: str | None = None
+        self._recent: deque[str] = deque(maxlen=RECENT_TEMPLATES)  # templates said lately, newest last
         self.last_category: str | None = None
 
     async def warm(self) -> None:
@@ -343,24 +351,31 @@ class PhrasebookLLM:
         return parse_trigger(trigger).category
 
     def _choose(self, lang: str, sighting: Sighting) -> _Template:
+        """A template not said in this session's last RECENT_TEMPLATES remarks: the category's first, then
+        the generic ones; when every one that fits was said lately, the one said longest ago."""
         has_obj = sighting.phrase is not None if lang == "ru" else sighting.en_noun is not None
         has_side = sighting.side is not None
+        pools = []
         for category in (sighting.category, "generic"):
             pool = [t for t in _INDEX[lang][category] if (has_obj or not t.obj) and (has_side or not t.side)]
             with_obj = [t for t in pool if t.obj]
             if has_obj and len(with_obj) >= 2:
                 pool = with_obj
-            fresh = [t for t in pool if t.text != self._last]
+            fresh = [t for t in pool if t.text not in self._recent]
             if fresh:
                 return self._rng.choice(fresh)
-        raise NuanuError("llm", f"phrasebook has no template for {sighting.category!r}")  # data bug only
+            pools.extend(pool)
+        if not pools:
+            raise NuanuError("llm", f"phrasebook has no template for {sighting.category!r}")  # data bug only
+        last_said = {text: i for i, text in enumerate(self._recent)}  # each template's latest turn
+        return min(pools, key=lambda t: last_said[t.text])  # all were said lately: the longest ago
 
     def compose(self, trigger: str, lang: str = "ru") -> str:
         """The whole remark for `trigger`, speakable: no control characters, no emoji, numbers as words."""
         lang = lang if lang in TEMPLATES else self.lang
         sighting = parse_trigger(trigger)
         template = self._choose(lang, sighting)
-        self._last = template.text
+        self._recent.append(template.text)
         self.last_category = sighting.category
         text = render_template(template.text, sighting, lang)
         text = clean_text(fix_prepositions(text) if lang == "ru" else text, lang)
@@ -382,6 +397,7 @@ class PhrasebookLLM:
                 await asyncio.sleep(delay)
             stats.tokens += 1
             yield word if i == 0 else " " + word
+        stats.finish_reason = "stop"
 
     async def list_models(self) -> list[str]:
         return ["phrasebook"]
