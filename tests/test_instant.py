@@ -33,7 +33,8 @@ from nuanu_tui.core.instant import (
     encode_clip,
     voice_key,
 )
-from nuanu_tui.core.llm.prompts import SYSTEM_PROMPTS, build_messages
+from nuanu_tui.core.llm.prompt_files import default_system
+from nuanu_tui.core.llm.prompts import build_messages
 from nuanu_tui.sim import SimThread
 from nuanu_tui.sim.profiles import LLMProfile, ProfileSet, TTSProfile
 from tests.conftest import FAKE_KEYS
@@ -131,7 +132,7 @@ def test_opening_guard(deltas: list[str], said: str | None, text: str) -> None:
 def test_prompt_carries_the_interjection_after_the_trigger() -> None:
     plain = build_messages(DOGS, "ru")
     said = build_messages(DOGS, "ru", interjection="Ого!")
-    assert said[0] == plain[0] and said[0]["content"] == SYSTEM_PROMPTS["ru"]  # the cached prefix stays
+    assert said[0] == plain[0] and said[0]["content"] == default_system("ru")  # the cached prefix stays
     assert said[1]["content"].startswith(plain[1]["content"])
     note = said[1]["content"][len(plain[1]["content"]) :]
     assert '"Ого!"' in note and "не начинай с междометия" in note

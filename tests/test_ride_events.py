@@ -118,14 +118,15 @@ def test_the_token_is_checked_before_the_event_and_never_echoed() -> None:
 
 
 def test_the_last_remarks_go_briefly_into_the_prompt_as_data() -> None:
-    from nuanu_tui.core.llm.prompts import RECENT_CHARS, SYSTEM_PROMPTS, build_messages
+    from nuanu_tui.core.llm.prompt_files import default_system
+    from nuanu_tui.core.llm.prompts import RECENT_CHARS, build_messages
 
     plain = build_messages("две собаки слева", "ru")
-    assert plain[0]["content"] == SYSTEM_PROMPTS["ru"]
+    assert plain[0]["content"] == default_system("ru")
     long = "Очень длинная шутка " * 20
     recent = ("Собаки опять на посту!", 'Скутер "обгоняет"\nвсех', long)
     system = build_messages("две собаки слева", "ru", recent)[0]["content"]
-    assert system.startswith(SYSTEM_PROMPTS["ru"])
+    assert system.startswith(default_system("ru"))
     assert '"Собаки опять на посту!"' in system
     assert '"Скутер \\"обгоняет\\" всех"' in system  # quoted data: no line break, quotes escaped
     assert json.dumps(long.strip()[:RECENT_CHARS], ensure_ascii=False) in system
