@@ -58,16 +58,16 @@ async def tui_mode(launched_ns: int, settings: Any, floor_ms: float, warm_runs: 
     )
     overheads = []
     async with app.run_test(size=(120, 40)) as pilot:
-        while not app.bridge.ready:
+        while not app.link.ready:
             await pilot.pause(0.01)
         ready_ms = (time.monotonic_ns() - launched_ns) / 1e6
         for _ in range(warm_runs + 1):
-            view = await asyncio.wrap_future(app.bridge.say(TRIGGER, app.screen))
+            view = await asyncio.wrap_future(app.screen.bridge.say(TRIGGER, app.screen))
             overheads.append((view.stages_ms.get("first_audio") or float("nan")) - floor_ms)
             await pilot.pause()
         from nuanu_tui.core.memory import peak_rss_mb, pss_mb
 
-        future = app.bridge.host_stats()
+        future = app.link.host_stats()
         stats = await asyncio.wrap_future(future) if future is not None else None
         console_pss = pss_mb()
     return {

@@ -187,17 +187,17 @@ async def with_tui(
     )
     out: dict[str, Any] = {}
     async with app.run_test(size=(120, 40)) as pilot:
-        while not app.bridge.ready:
+        while not app.link.ready:
             await pilot.pause(0.05)
-        engine = app.bridge.engine
+        engine = app.link.engine
         screen = app.screen
 
         async def host() -> Any:
-            future = app.bridge.host_stats()
+            future = app.link.host_stats()
             return None if future is None else await asyncio.wrap_future(future)
 
         async def one() -> Any:
-            view = await asyncio.wrap_future(app.bridge.say(TRIGGER, screen))
+            view = await asyncio.wrap_future(screen.bridge.say(TRIGGER, screen))
             await pilot.pause()  # let the UI render what arrived, as an operator would see it
             return next(r for r in reversed(engine.results) if r.utterance_id == view.utterance_id)
 

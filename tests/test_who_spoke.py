@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from nuanu_tui.core.config import Settings
 from nuanu_tui.core.engine import Engine
 from nuanu_tui.core.store import Store
-from nuanu_tui.ui.bridge import view_of
+from nuanu_tui.ui.views import view_of
 from nuanu_tui.ui.widgets.transcript import UtteranceCard
 from tests.conftest import FAKE_KEYS
 

@@ -1,4 +1,4 @@
-"""The Textual front end. It only observes the engine (through `bridge`), and renders at a bounded rate."""
+"""The Textual front end. It only observes the engine (through the engine link and its per-mode bridges), and renders at a bounded rate."""
 
 import os
 

@@ -12,8 +12,8 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from nuanu_tui.ui.bridge import EngineBridge, EngineFactory, engine_factory
 from nuanu_tui.ui.commands import NuanuCommands
+from nuanu_tui.ui.link import EngineFactory, EngineLink, engine_factory
 from nuanu_tui.ui.paste import clean_paste, install_paste_guard
 from nuanu_tui.ui.screens.console import ConsoleScreen
 
@@ -38,7 +38,8 @@ def available_modes() -> dict[str, type[Screen[Any]]]:
 
 
 class NuanuApp(App[int]):
-    """Owns the bridge (and so the engine thread); screens observe it through messages."""
+    """Owns the engine link (and so the engine thread); screens reach it through `NuanuHost` (ui/host.py) and
+    observe it through messages."""
 
     TITLE = "nuanu-tui"
     CSS_PATH: ClassVar[list[str | PurePath]] = [
@@ -63,10 +64,10 @@ class NuanuApp(App[int]):
     ]
 
     def __init__(
-        self, bridge: EngineBridge, *, interrupt: bool = False, live_status: bool = True, instant: bool = True
+        self, link: EngineLink, *, interrupt: bool = False, live_status: bool = True, instant: bool = True
     ) -> None:
         super().__init__()
-        self.bridge = bridge
+        self.link = link
         self.interrupt_mode = interrupt
         self.instant = instant  # the picker's switch starts where NUANU_INSTANT put the engine
         self.live_status = live_status
@@ -75,14 +76,14 @@ class NuanuApp(App[int]):
     def start_engine(self, target: Screen[Any]) -> None:
         """Create the engine once, for the whole app lifetime (so the worker lives on the App). Every view
         that asks hears when the engine goes down and comes back."""
-        self.bridge.watch(target)
+        self.link.watch(target)
         if not self._engine_started:
             self._engine_started = True
             self._open_engine(target)
 
     @work(group="engine", exit_on_error=False, description="create and warm the engine")
     async def _open_engine(self, target: Screen[Any]) -> bool:
-        return await self.bridge.open(target)
+        return await self.link.open(target)
 
     def has_mode(self, name: str) -> bool:
         return name in self.MODES
@@ -98,11 +99,11 @@ class NuanuApp(App[int]):
 
     async def action_quit(self) -> None:
         """Close sockets and stop audio (bounded), then leave."""
-        await self.bridge.aclose(QUIT_TIMEOUT_S)
+        await self.link.aclose(QUIT_TIMEOUT_S)
         self.exit(0)
 
     async def on_unmount(self) -> None:
-        await self.bridge.aclose(QUIT_TIMEOUT_S)
+        await self.link.aclose(QUIT_TIMEOUT_S)
 
 
 def make_app(
@@ -131,9 +132,9 @@ def make_app(
             demo=demo,
             output_format=fmt,
         )
-    bridge = EngineBridge(factory, output_format=fmt or "", settings=settings)
+    link = EngineLink(factory, output_format=fmt or "", settings=settings)
     return NuanuApp(
-        bridge,
+        link,
         interrupt=bool(getattr(settings, "interrupt", False)),
         live_status=live_status,
         instant=bool(getattr(settings, "instant", True)),

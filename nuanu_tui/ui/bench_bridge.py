@@ -14,14 +14,15 @@ from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.store import Store
 from nuanu_tui.core.timeline import UtteranceResult
 from nuanu_tui.core.triggers import load_triggers
-from nuanu_tui.ui.bridge import EngineBridge, _Relay, summary_json, view_of
+from nuanu_tui.ui.link import EngineLink
 from nuanu_tui.ui.messages import BenchFinished, BenchRunDone, BenchStarted, BenchStep
+from nuanu_tui.ui.views import summary_json, view_of
 
 
 class BenchBridge:
     """Bench verbs; public methods are called from the UI thread and return at once."""
 
-    def __init__(self, link: EngineBridge) -> None:
+    def __init__(self, link: EngineLink) -> None:
         self.link = link
         self._running = False
 
@@ -31,7 +32,7 @@ class BenchBridge:
         """Run a benchmark on the engine loop, stored as it goes; resolves to the run id. The current
         utterance's events and the Bench* messages go to `target`. `bench_cancel()` stops it, keeping
         every finished utterance."""
-        return self.link._submit(self._bench(triggers, list(llms), runs, pause_s, target))
+        return self.link.submit(self._bench(triggers, list(llms), runs, pause_s, target))
 
     async def _bench(
         self, triggers: str, llms: list[str], runs: int, pause_s: float, target: MessagePump
@@ -47,7 +48,7 @@ class BenchBridge:
         )
         config.validate()
         self._running = True
-        relay = _Relay(self.link._loop, target)
+        relay = self.link.relay(target)
         counted: list[UtteranceResult] = []
         post = target.post_message
 
@@ -69,7 +70,7 @@ class BenchBridge:
                 on_progress=on_progress,
                 on_event=relay,
                 store=runs,
-                session_id=self.link._session("bench"),
+                session_id=self.link.session("bench"),
             )
         except NuanuError as exc:
             if exc.kind == "engine":  # the engine died mid-run: not left "running", nor "playing…"
@@ -89,8 +90,8 @@ class BenchBridge:
         return result.run_id
 
     def bench_cancel(self) -> None:
-        if self.link._thread.is_alive() and not self.link._closed and self.link.ops is not None:
-            self.link._loop.call_soon_threadsafe(self.link.ops.bench_cancel)
+        if self.link.ops is not None:
+            self.link.call_soon(self.link.ops.bench_cancel)
 
 
 class _RunWatch:

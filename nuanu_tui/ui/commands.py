@@ -49,7 +49,7 @@ def _mode_commands(screen: object) -> list[tuple[str, str, Callable[[], object]]
 
     out: list[tuple[str, str, Callable[[], object]]] = []
     if isinstance(screen, CompareScreen):
-        for i, seed in enumerate(screen.bridge.catalog.seeds, start=1):
+        for i, seed in enumerate(screen.link.catalog.seeds, start=1):
             out.append(
                 (
                     f"Compare: speak seed {i}: {seed}",
@@ -103,11 +103,11 @@ def _mode_commands(screen: object) -> list[tuple[str, str, Callable[[], object]]
                 screen.action_open_slowest,
             )
         )
-        for name in screen.bridge.catalog.trigger_sets:
+        for name in screen.link.catalog.trigger_sets:
             out.append(
                 (f"Bench: triggers = {name}", "Trigger set", partial(screen.set_config, triggers=name))
             )
-        for spec in screen.bridge.catalog.llm_presets:
+        for spec in screen.link.catalog.llm_presets:
             out.append(
                 (f"Bench: only {spec}", "Benchmark this LLM alone", partial(screen.set_config, llms=[spec]))
             )
@@ -151,7 +151,7 @@ class NuanuCommands(Provider):
         if not isinstance(screen, ConsoleScreen):
             return out
         console: ConsoleScreen = screen
-        for i, seed in enumerate(console.bridge.catalog.seeds, start=1):
+        for i, seed in enumerate(console.link.catalog.seeds, start=1):
             out.append(
                 (f"Speak seed {i}: {seed}", "Fire a seed trigger (F1–F5)", partial(console.fire, seed))
             )
@@ -179,7 +179,7 @@ class NuanuCommands(Provider):
                 (f"Output format: {fmt}", "ElevenLabs output format", partial(console.switch_tts, None, fmt))
             )
         if console.status is not None and console.status.simulated:
-            for name, rtt_ms, jitter_ms, loss_pct in console.bridge.catalog.net_profiles:
+            for name, rtt_ms, jitter_ms, loss_pct in console.link.catalog.net_profiles:
                 out.append(
                     (
                         f"Network: {name}",

@@ -15,14 +15,15 @@ from nuanu_tui.core.compare import (
     LaneEvent,
 )
 from nuanu_tui.core.errors import NuanuError
-from nuanu_tui.ui.bridge import EngineBridge, _Relay, tally_view, view_of
+from nuanu_tui.ui.link import EngineLink
 from nuanu_tui.ui.messages import LaneHeard, RoundBegan, RoundDone
+from nuanu_tui.ui.views import tally_view, view_of
 
 
 class CompareBridge:
     """Compare verbs; public methods are called from the UI thread and return at once."""
 
-    def __init__(self, link: EngineBridge) -> None:
+    def __init__(self, link: EngineLink) -> None:
         self.link = link
 
     def compare(
@@ -37,7 +38,7 @@ class CompareBridge:
     ) -> concurrent.futures.Future[None]:
         """One compare round. Lane events go to `lane_targets` (coalesced like the console's), round events
         (RoundBegan, LaneHeard, RoundDone) to `screen`. Raises NuanuError for a bad config or an interrupt."""
-        return self.link._submit(
+        return self.link.submit(
             self._compare_round(trigger, lanes, audible, sequential, screen, lane_targets, instant)
         )
 
@@ -55,7 +56,7 @@ class CompareBridge:
             raise NuanuError("engine", "the engine is not running")
         config = CompareConfig(lanes=lanes, audible=audible, sequential=sequential, instant=instant)
         config.validate()
-        relays = (_Relay(self.link._loop, lane_targets[0]), _Relay(self.link._loop, lane_targets[1]))
+        relays = (self.link.relay(lane_targets[0]), self.link.relay(lane_targets[1]))
         post = screen.post_message
 
         def on_event(event: CompareEvent) -> None:
@@ -87,7 +88,7 @@ class CompareBridge:
             if exc.kind == "engine":  # the engine died mid-round: lanes that had begun end as failed
                 for relay, spec in zip(relays, lanes, strict=True):
                     if relay.started and relay.result is None:
-                        self.link._remember(relay.end_failed(trigger, spec, exc, source="compare"))
+                        self.link.remember(relay.end_failed(trigger, spec, exc, source="compare"))
             raise
         finally:
             for relay in relays:
@@ -95,9 +96,9 @@ class CompareBridge:
 
     def compare_stop(self) -> None:
         """Cancel the running round (both lanes) and silence them; the round is not counted."""
-        if self.link._thread.is_alive() and not self.link._closed and self.link.ops is not None:
-            self.link._loop.call_soon_threadsafe(self.link.ops.compare_interrupt)
+        if self.link.ops is not None:
+            self.link.call_soon(self.link.ops.compare_interrupt)
 
     def compare_reset(self) -> None:
-        if self.link._thread.is_alive() and not self.link._closed and self.link.ops is not None:
-            self.link._loop.call_soon_threadsafe(self.link.ops.compare_reset)
+        if self.link.ops is not None:
+            self.link.call_soon(self.link.ops.compare_reset)

@@ -9,14 +9,15 @@ from typing import Any
 
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.store_rows import row_to_result
-from nuanu_tui.ui.bridge import EngineBridge, provider_of, stage_deltas, summary_json, view_of
+from nuanu_tui.ui.link import EngineLink
 from nuanu_tui.ui.messages import StageDeltaView, UtteranceView
+from nuanu_tui.ui.views import provider_of, stage_deltas, summary_json, view_of
 
 
 class HistoryBridge:
     """Sessions, bench runs, utterances and exports, read through the link's store."""
 
-    def __init__(self, link: EngineBridge) -> None:
+    def __init__(self, link: EngineLink) -> None:
         self.link = link
 
     def history(self, provider: str | None = None, limit: int = 500) -> dict[str, Any]:

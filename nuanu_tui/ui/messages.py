@@ -3,7 +3,7 @@
 They do not bubble: the bridge posts each one to the screen that handles it.
 
 Widgets only ever see these records, never engine objects: the bridge converts engine events into them,
-so nothing outside `bridge.py` needs to import `nuanu_tui.core`.
+so nothing outside the bridge modules needs to import `nuanu_tui.core`.
 """
 
 from __future__ import annotations

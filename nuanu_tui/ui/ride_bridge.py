@@ -1,8 +1,8 @@
-"""The ride view's bridge: its verbs over the shared engine link (`EngineBridge`'s loop, ops and store).
+"""The ride view's bridge: its verbs over the shared engine link (`EngineLink`'s loop, ops and store).
 
 A ride runs where the engine runs (the engine's process, through `ops.ride`); this module only starts and
 stops it, forwards the operator's trigger and the director's settings, and turns the ride's batched updates
-into `RideBatch` messages. It never waits on the UI, and it adds nothing to `bridge.py`.
+into `RideBatch` messages. It never waits on the UI, and it adds nothing to `link.py`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from nuanu_tui.core.ride.compose import RideRequest, RideUpdate
 from nuanu_tui.core.ride.director import DirectorConfig
 from nuanu_tui.core.ride.recording import sample_rides
 from nuanu_tui.core.store_schema import default_db_path
-from nuanu_tui.ui.bridge import EngineBridge, _Relay
+from nuanu_tui.ui.link import EngineLink
+from nuanu_tui.ui.relay import Relay
 from nuanu_tui.ui.ride_messages import (
     DirectorChanged,
     RideBatch,
@@ -62,9 +63,9 @@ def counters_of(u: RideUpdate) -> RideCounters:
 class RideBridge:
     """Ride verbs; every public method is called from the UI thread and returns at once."""
 
-    def __init__(self, link: EngineBridge) -> None:
+    def __init__(self, link: EngineLink) -> None:
         self.link = link
-        settings = link._settings
+        settings = link.settings
         self.director = DirectorConfig.from_settings(settings) if settings is not None else DirectorConfig()
         self.udp_port = getattr(settings, "ride_udp_port", DEFAULT_UDP_PORT)
         self.ws_port = getattr(settings, "ride_ws_port", DEFAULT_WS_PORT)
@@ -88,7 +89,7 @@ class RideBridge:
     ) -> concurrent.futures.Future[Any]:
         """Stop the ride running (if any), then start a new one: live feeds, plus `replay` when given."""
         previous = self._running
-        self._running = self.link._submit(self._ride(target, replay, speed, previous))
+        self._running = self.link.submit(self._ride(target, replay, speed, previous))
         return self._running
 
     async def _ride(
@@ -105,16 +106,15 @@ class RideBridge:
             udp_port=self.udp_port or None, ws_port=self.ws_port or None, host=self.host,
             replay=replay, speed=speed if replay else 1.0, director=self.director,
             data_dir=self.data_dir, label=label, inbox_size=self.inbox_size,
-            session_id=self.link._session("ride"), keep_decisions=KEEP_DECISIONS,
+            session_id=self.link.session("ride"), keep_decisions=KEEP_DECISIONS,
         )  # fmt: skip
-        loop = asyncio.get_running_loop()
-        relays: dict[str, _Relay] = {}
+        relays: dict[str, Relay] = {}
 
         def on_event(event: Any) -> None:
             uid = event.result.utterance_id if isinstance(event, UtteranceFinished) else event.utterance_id
             relay = relays.get(uid)
             if relay is None:
-                relay = relays[uid] = _Relay(loop, target)
+                relay = relays[uid] = self.link.relay(target)
             relay(event)
             if isinstance(event, UtteranceFinished):
                 relays.pop(uid, None)
@@ -139,17 +139,17 @@ class RideBridge:
         return summary
 
     def stop(self) -> None:
-        if self.link._thread.is_alive() and self.link.ops is not None:
-            self.link._loop.call_soon_threadsafe(self.link.ops.ride_stop)
+        if self.link.ops is not None:
+            self.link.call_soon(self.link.ops.ride_stop)
 
     def stop_remark(self) -> None:
         """Esc: the current remark stops (audio, TTS context, LLM stream); the ride goes on."""
         if self.link.engine is not None:
-            self.link._loop.call_soon_threadsafe(self.link.engine.interrupt)
+            self.link.call_soon(self.link.engine.interrupt)
 
     # --- the operator ---------------------------------------------------------------------------------
     def operator(self, text: str, interrupt: bool) -> concurrent.futures.Future[Any]:
-        return self.link._submit(self._call("ride_operator", text, interrupt))
+        return self.link.submit(self._call("ride_operator", text, interrupt))
 
     def configure(self, changes: dict[str, Any], target: MessagePump) -> concurrent.futures.Future[Any]:
         async def run() -> None:
@@ -162,7 +162,7 @@ class RideBridge:
                 setattr(self.director, name, value)  # the next ride starts with the same rules
             target.post_message(DirectorChanged(now))
 
-        return self.link._submit(run())
+        return self.link.submit(run())
 
     async def _call(self, verb: str, *args: Any) -> Any:
         ops = self.link.ops

@@ -57,7 +57,7 @@ async def test_run_fills_progress_table_and_store() -> None:
         assert "ok 2/2" in str(stats.query_one("#stats-success").render())
         # ABBA order after one warm-up per spec.
         assert [k["llm"] for k in engine.kwargs] == [FAST, SLOW, FAST, SLOW, SLOW, FAST]
-        store = app.bridge.store
+        store = app.link.store
         assert store is not None
         (run,) = store.bench_runs()
         assert run["id"] == finished.run_id and run["status"] == "done"
@@ -89,7 +89,7 @@ async def test_cancel_keeps_finished_runs() -> None:
         assert not screen.running
         assert list(screen.query_one(StatsTable).summary) == [FAST]
         assert [v.llm for v in screen.views] == [FAST]
-        store = app.bridge.store
+        store = app.link.store
         assert store is not None
         (run,) = store.bench_runs()
         assert run["status"] == "cancelled" and run["summary"][FAST]["total"] == 1

@@ -52,7 +52,7 @@ async def test_round_shows_both_lanes_and_the_tally() -> None:
         done = messages.of(RoundDone)[-1]
         assert (done.outcome, done.winner) == ("win", 0)
         # Both lanes got the same trigger, unqueued, as compare utterances of one round.
-        assert engine.calls == [app.bridge.catalog.seeds[0]] * 2
+        assert engine.calls == [app.link.catalog.seeds[0]] * 2
         assert {k["source"] for k in engine.kwargs} == {"compare"}
         assert {k["queue"] for k in engine.kwargs} == {False}
         assert len({k["run_id"] for k in engine.kwargs}) == 1
@@ -154,7 +154,7 @@ async def test_compare_and_console_utterances_are_stored_in_their_sessions() -> 
         await pilot.pause()
         await pilot.press("f2")  # compare round: two utterances
         await settle(pilot)
-        store = app.bridge.store
+        store = app.link.store
         assert store is not None
         kinds = {s["id"]: s["kind"] for s in store.sessions()}
         rows = store.utterances()

@@ -104,7 +104,7 @@ async def test_switching_llm_changes_the_next_run(sim: Any) -> None:
         view = messages.of(UtteranceDone)[-1].view
         assert view.llm == "openai/gpt-4o-mini"
         assert view.error is None, view.error
-        assert app.bridge.engine.results[-1].llm == "openai/gpt-4o-mini"
+        assert app.link.engine.results[-1].llm == "openai/gpt-4o-mini"
 
 
 @pytest.mark.slow
@@ -172,7 +172,7 @@ async def test_queue_mode_plays_triggers_in_order() -> None:
         await pilot.press("f1", "f2", "f3")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        seeds = app.bridge.catalog.seeds
+        seeds = app.link.catalog.seeds
         assert engine.calls == list(seeds[:3])
         assert [m.view.trigger for m in messages.of(UtteranceDone)] == list(seeds[:3])
         assert engine.interrupted == 0
@@ -298,7 +298,7 @@ async def test_quit_closes_the_engine() -> None:
         await ready(pilot)
         await pilot.press("ctrl+q")
     assert engine.closed
-    assert not app.bridge._thread.is_alive()
+    assert not app.link._thread.is_alive()
 
 
 @pytest.mark.slow
@@ -310,7 +310,7 @@ async def test_a_killed_engine_process_is_shown_logged_and_restarted(sim: Any) -
     messages = Messages()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await ready(pilot)
-        engine = app.bridge.engine
+        engine = app.link.engine
         pid = engine.pid
         assert pid != os.getpid()
         await pilot.press("f1")
@@ -331,7 +331,7 @@ async def test_a_killed_engine_process_is_shown_logged_and_restarted(sim: Any) -
         assert card is not None and card.has_class("-error") and "playing" not in str(card._foot())
         await messages.wait_for(lambda m: isinstance(m, EngineReady) and m.restarted)
         await pilot.pause()
-        assert app.bridge.engine is not engine and app.bridge.engine.pid != pid
+        assert app.link.engine is not engine and app.link.engine.pid != pid
         assert "ENGINE DOWN" not in str(bar.query_one("#banner").render())
         log = engine.log_path.read_text(encoding="utf-8")
         assert how in log and "engine restarted" in log
@@ -341,7 +341,7 @@ async def test_a_killed_engine_process_is_shown_logged_and_restarted(sim: Any) -
         )
         assert ok.view.error is None, ok.view.error
         await app.workers.wait_for_complete()
-        store = app.bridge.store
+        store = app.link.store
         assert store is not None
         rows = {r["id"]: r for r in store.utterances()}
         assert rows[done.view.utterance_id]["error_kind"] == "engine"  # the failed one is recorded too
@@ -360,7 +360,7 @@ async def test_a_damaged_database_is_moved_aside_and_said_in_one_line(tmp_path: 
         await ready(pilot)
         notes = [m.notification for m in messages.of(Notify) if m.notification.title == "Database"]
         assert len(notes) == 1 and "moved it to" in notes[0].message and "\n" not in notes[0].message
-        store = app.bridge.store
+        store = app.link.store
         assert store is not None and store.is_open and store.utterances() == []  # a fresh one
 
 
@@ -449,7 +449,7 @@ async def test_f1_five_times_then_esc_and_clear_records_every_remark(sim: Any) -
         await pilot.pause()
         done = messages.of(UtteranceDone)
         assert sorted(m.view.mark or "" for m in done) == ["dropped"] * 4 + ["interrupted"]
-        store = app.bridge.store
+        store = app.link.store
         assert store is not None
         rows = store.utterances()
     assert sorted(r["mark"] for r in rows) == ["dropped"] * 4 + ["interrupted"]
@@ -531,8 +531,8 @@ async def test_a_database_that_refuses_writes_is_shown_not_hidden(sim: Any) -> N
         await pilot.press("f1")
         await messages.wait_for(lambda m: isinstance(m, UtteranceDone))
         await app.workers.wait_for_complete()
-        assert app.bridge.store is not None and app.bridge.store.flush(10)
-        app.bridge.request_status(app.screen)
+        assert app.link.store is not None and app.link.store.flush(10)
+        app.link.request_status(app.screen)
         await messages.wait_for(lambda m: isinstance(m, StatusChanged) and m.status.store_failed == 1)
         await pilot.pause()
         banner = str(app.screen.query_one(StatusBar).query_one("#banner").render())
@@ -548,7 +548,7 @@ async def test_a_bench_whose_engine_dies_is_closed_as_failed(sim: Any) -> None:
     messages = Messages()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await ready(pilot)
-        pid = app.bridge.engine.pid
+        pid = app.link.engine.pid
         await pilot.press("ctrl+n")
         await pilot.pause()
         app.screen.set_config(triggers="seed", llms=["groq/llama-3.1-8b-instant"], runs=20, pause=0)  # type: ignore[attr-defined]
@@ -558,7 +558,7 @@ async def test_a_bench_whose_engine_dies_is_closed_as_failed(sim: Any) -> None:
         await messages.wait_for(lambda m: isinstance(m, EngineFailed))
         await messages.wait_for(lambda m: isinstance(m, EngineReady) and m.restarted)
         await app.workers.wait_for_complete()
-        store = app.bridge.store
+        store = app.link.store
         assert store is not None
         (run,) = store.bench_runs()
         assert run["status"] == "failed" and run["finished_at"] is not None
@@ -589,7 +589,7 @@ async def test_console_survives_a_pulled_speaker(sim: Any, speaker: Any, fault: 
         await ready(pilot)
         bar = app.screen.query_one(StatusBar)
         assert "sounddevice:" in str(bar.query_one("#status-line").render())  # the device's name
-        pid = app.bridge.engine.pid
+        pid = app.link.engine.pid
         await pilot.press("f1")
         await messages.wait_for(lambda m: isinstance(m, StageArrived) and m.stage == "first_audio")
         await asyncio.to_thread(breaks, speaker)
@@ -615,7 +615,7 @@ async def test_console_survives_a_pulled_speaker(sim: Any, speaker: Any, fault: 
         assert done.view.error is None, done.view.error
         assert done.view.stages_ms["first_audio"] is not None
         assert done.view.stages_ms["playback_done"] is not None
-        assert app.bridge.engine.pid == pid  # the same engine process: no restart
+        assert app.link.engine.pid == pid  # the same engine process: no restart
         if fault != "sink unloaded":
             return
 
@@ -650,7 +650,7 @@ async def test_a_compare_round_whose_engine_dies_ends_its_lanes_as_failed(sim: A
         await pilot.pause()
         await pilot.press("f1")
         await messages.wait_for(lambda m: isinstance(m, StageArrived) and m.stage == "first_audio")
-        app.bridge.engine.proc.kill()
+        app.link.engine.proc.kill()
         await messages.wait_for(lambda m: isinstance(m, UtteranceDone) and m.view.error_kind == "engine")
         await messages.wait_for(lambda m: isinstance(m, EngineReady) and m.restarted)
         await app.workers.wait_for_complete()
@@ -661,6 +661,6 @@ async def test_a_compare_round_whose_engine_dies_ends_its_lanes_as_failed(sim: A
         begun = [lane for lane in lanes if lane.view is not None]
         assert begun and all(lane.view.done and lane.view.error_kind == "engine" for lane in begun)
         assert all(lane.has_class("-error") for lane in begun)
-        store = app.bridge.store
+        store = app.link.store
         assert store is not None
         assert {r["error_kind"] for r in store.utterances() if r["source"] == "compare"} == {"engine"}

@@ -55,7 +55,7 @@ async def test_demo_console_switched_to_a_slow_link_shows_its_round_trips() -> N
         assert _near_rtt(view.net_rtt_ms["llm"]) and _near_rtt(view.net_rtt_ms["tts"])
         assert view.net_split is not None and 2 * RTT <= view.net_split["network"] <= 2 * (RTT + SLACK_MS)
         # History keeps the series the status bar showed.
-        store = app.bridge.store
+        store = app.link.store
         assert store is not None
         series = [p for p in store.rtt_series() if p["provider"] == "groq" and _near_rtt(p["rtt_ms"])]
         assert series, store.rtt_series()

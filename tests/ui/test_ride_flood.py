@@ -108,8 +108,8 @@ async def test_flood_over_udp_and_websocket(sim: Any) -> None:
         c = last.counters
         feed = screen.query_one(RideFeed)
         rss_after = rss_mb()
-        alive = app.bridge.engine.dead is None
-        host = await asyncio.wrap_future(app.bridge._submit(app.bridge.engine.stats()))
+        alive = app.link.engine.dead is None
+        host = await asyncio.wrap_future(app.link.submit(app.link.engine.stats()))
     assert changed.error is None and changed.settings["paused"] is True and during
     assert alive  # the engine's process stayed up
     assert c.received == total  # every event was received (an overflow would be counted, as rejected) ...

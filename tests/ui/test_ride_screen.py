@@ -113,7 +113,7 @@ async def test_a_ride_comes_back_live_after_its_engine_process_is_killed(sim: An
         await messages.wait_for(
             lambda m: isinstance(m, RideBatch) and "udp" in " ".join(m.counters.listening)
         )
-        app.bridge.engine.proc.kill()
+        app.link.engine.proc.kill()
         await messages.wait_for(lambda m: isinstance(m, EngineFailed) and m.restart_in is not None)
         await pilot.pause()
         how = "SIGKILL" if os.name == "posix" else "exit code"  # TerminateProcess on Windows

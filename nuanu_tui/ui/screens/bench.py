@@ -50,8 +50,8 @@ from nuanu_tui.ui.widgets.waterfall import Waterfall
 if TYPE_CHECKING:
     from nuanu_tui.ui.app import NuanuApp
     from nuanu_tui.ui.bench_bridge import BenchBridge
-    from nuanu_tui.ui.bridge import EngineBridge
     from nuanu_tui.ui.history_bridge import HistoryBridge
+    from nuanu_tui.ui.link import EngineLink
 
 BENCH_GROUP = "bench-run"
 HISTORY_GROUP = "bench-history"
@@ -92,8 +92,8 @@ class BenchScreen(Screen[None]):
         return cast("NuanuApp", self.app)
 
     @property
-    def bridge(self) -> EngineBridge:
-        return self.nuanu.bridge
+    def link(self) -> EngineLink:
+        return self.nuanu.link
 
     @property
     def runs_link(self) -> BenchBridge:
@@ -101,7 +101,7 @@ class BenchScreen(Screen[None]):
         if self._runs_link is None:
             from nuanu_tui.ui.bench_bridge import BenchBridge
 
-            self._runs_link = BenchBridge(self.bridge)
+            self._runs_link = BenchBridge(self.link)
         return self._runs_link
 
     @property
@@ -109,10 +109,10 @@ class BenchScreen(Screen[None]):
         """Stored sessions and runs (the history bridge, over the same link)."""
         from nuanu_tui.ui.history_bridge import HistoryBridge
 
-        return HistoryBridge(self.bridge)
+        return HistoryBridge(self.link)
 
     def compose(self) -> ComposeResult:
-        cat = self.bridge.catalog
+        cat = self.link.catalog
         sets = [(name, name) for name in cat.trigger_sets] + [("file…", FILE_CHOICE)]
         with Horizontal(id="bench-controls"):
             yield Select(
@@ -198,7 +198,7 @@ class BenchScreen(Screen[None]):
     ) -> None:
         if triggers is not None:
             select = self.query_one("#bench-triggers", Select)
-            if triggers in self.bridge.catalog.trigger_sets:
+            if triggers in self.link.catalog.trigger_sets:
                 select.value = triggers
             else:
                 select.value = FILE_CHOICE
@@ -217,7 +217,7 @@ class BenchScreen(Screen[None]):
         if self.running:
             self.notify("A benchmark is already running.", severity="warning", timeout=3)
             return
-        if not self.bridge.ready:
+        if not self.link.ready:
             self.notify("The engine is still starting; try again in a moment.", severity="warning", timeout=4)
             return
         try:
@@ -275,7 +275,7 @@ class BenchScreen(Screen[None]):
         self.open_waterfall(worst[min(index, len(worst) - 1)])
 
     def open_waterfall(self, view: UtteranceView) -> None:
-        cat = self.bridge.catalog
+        cat = self.link.catalog
         self.app.push_screen(WaterfallModal(view, cat.stages, cat.stage_labels))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -310,7 +310,7 @@ class BenchScreen(Screen[None]):
             return
         self.views.append(message.view)
         self.summary = message.summary
-        cat = self.bridge.catalog
+        cat = self.link.catalog
         self.query_one(StatsTable).show(message.summary, cat.stages, cat.stage_labels)
         self._refresh_slowest()
         self._refresh_plots()
@@ -324,7 +324,7 @@ class BenchScreen(Screen[None]):
         self.run_id = message.run_id
         self.status = message.status
         self.summary = message.summary
-        cat = self.bridge.catalog
+        cat = self.link.catalog
         self.query_one(StatsTable).show(message.summary, cat.stages, cat.stage_labels)
         self._refresh_plots(now=True)
         kept = "" if message.status == "done" else f" (cancelled: {message.runs} of {message.total} kept)"
@@ -409,6 +409,4 @@ class BenchScreen(Screen[None]):
             if not self.summary:
                 self.notify("Run a benchmark first; then it is compared with the chosen run.", timeout=4)
             return
-        table.show(
-            self.store_view.deltas(old["summary"] or {}, self.summary), self.bridge.catalog.stage_labels
-        )
+        table.show(self.store_view.deltas(old["summary"] or {}, self.summary), self.link.catalog.stage_labels)

@@ -24,8 +24,8 @@ from nuanu_tui.ui.widgets.trigger_input import TriggerBar, TriggerInput
 
 if TYPE_CHECKING:
     from nuanu_tui.ui.app import NuanuApp
-    from nuanu_tui.ui.bridge import EngineBridge
     from nuanu_tui.ui.compare_bridge import CompareBridge
+    from nuanu_tui.ui.link import EngineLink
 
 ROUND_GROUP = "compare-round"
 AUDIBLE_CHOICES = (("heard: first to audio", "auto"), ("heard: lane A", "0"), ("heard: lane B", "1"))
@@ -63,8 +63,8 @@ class CompareScreen(Screen[None]):
         return cast("NuanuApp", self.app)
 
     @property
-    def bridge(self) -> EngineBridge:
-        return self.nuanu.bridge
+    def link(self) -> EngineLink:
+        return self.nuanu.link
 
     @property
     def round_link(self) -> CompareBridge:
@@ -72,11 +72,11 @@ class CompareScreen(Screen[None]):
         if self._round_link is None:
             from nuanu_tui.ui.compare_bridge import CompareBridge
 
-            self._round_link = CompareBridge(self.bridge)
+            self._round_link = CompareBridge(self.link)
         return self._round_link
 
     def compose(self) -> ComposeResult:
-        cat = self.bridge.catalog
+        cat = self.link.catalog
         a, b = cat.compare_lanes
         llms = self.llm_options = self._llm_options()
         with Horizontal(id="compare-controls"):
@@ -99,9 +99,9 @@ class CompareScreen(Screen[None]):
         yield Footer()
 
     def _llm_options(self) -> list[str]:
-        cat = self.bridge.catalog
+        cat = self.link.catalog
         specs = list(dict.fromkeys([*cat.compare_lanes, *cat.llm_presets]))
-        for models in self.bridge.known_models.values():
+        for models in self.link.known_models.values():
             specs.extend(m for m in models if m not in specs)
         return specs
 
@@ -163,7 +163,7 @@ class CompareScreen(Screen[None]):
 
     # --- actions ------------------------------------------------------------------------------------
     def fire(self, trigger: str) -> None:
-        if not self.bridge.ready:
+        if not self.link.ready:
             self.notify("The engine is still starting; try again in a moment.", severity="warning", timeout=4)
             return
         self.run_round(trigger, self.lanes, self.audible, self.sequential)
@@ -193,7 +193,7 @@ class CompareScreen(Screen[None]):
                 self.notify(message, title="Compare round failed", severity="error", timeout=8)
 
     def action_seed(self, index: int) -> None:
-        seeds = self.bridge.catalog.seeds
+        seeds = self.link.catalog.seeds
         if 1 <= index <= len(seeds):
             self.fire(seeds[index - 1])
 

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
+from nuanu_tui.ui.console_bridge import ConsoleBridge
 from nuanu_tui.ui.keys import console_bindings
 from nuanu_tui.ui.messages import (
     AudioDevicesListed,
@@ -38,7 +39,7 @@ from nuanu_tui.ui.widgets.waterfall import Waterfall
 
 if TYPE_CHECKING:
     from nuanu_tui.ui.app import NuanuApp
-    from nuanu_tui.ui.bridge import EngineBridge
+    from nuanu_tui.ui.link import EngineLink
 
 STATUS_POLL_S = 2.0
 SAY_GROUP = "console-say"
@@ -64,21 +65,28 @@ class ConsoleScreen(Screen[None]):
         self.status: StatusView | None = None
         self.results: list[UtteranceView] = []
         self.panels: bool | None = None  # F10: shown / hidden; None follows the terminal size
+        self._bridge: ConsoleBridge | None = None
 
     @property
     def nuanu(self) -> NuanuApp:
         return cast("NuanuApp", self.app)
 
     @property
-    def bridge(self) -> EngineBridge:
-        return self.nuanu.bridge
+    def link(self) -> EngineLink:
+        return self.nuanu.link
+
+    @property
+    def bridge(self) -> ConsoleBridge:
+        if self._bridge is None:
+            self._bridge = ConsoleBridge(self.link)
+        return self._bridge
 
     @property
     def interrupt_mode(self) -> bool:
         return self.nuanu.interrupt_mode
 
     def compose(self) -> ComposeResult:
-        cat = self.bridge.catalog
+        cat = self.link.catalog
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             with Vertical(id="left"):
@@ -100,12 +108,12 @@ class ConsoleScreen(Screen[None]):
         self.query_one(TriggerInput).focus()
         self.nuanu.start_engine(self)
         if self.nuanu.live_status:
-            self.set_interval(STATUS_POLL_S, lambda: self.bridge.request_status(self))
+            self.set_interval(STATUS_POLL_S, lambda: self.link.request_status(self))
 
     # --- operator actions ---------------------------------------------------------------------------
     def fire(self, trigger: str) -> Worker[UtteranceView] | None:
         """Speak `trigger` now (interrupt mode) or after what is playing (queue mode)."""
-        if not self.bridge.ready:
+        if not self.link.ready:
             self.notify("The engine is still starting; try again in a moment.", severity="warning", timeout=4)
             return None
         return self.run_trigger(trigger)
@@ -116,7 +124,7 @@ class ConsoleScreen(Screen[None]):
         return await asyncio.wrap_future(future)
 
     def action_seed(self, index: int) -> None:
-        seeds = self.bridge.catalog.seeds
+        seeds = self.link.catalog.seeds
         if 1 <= index <= len(seeds):
             self.fire(seeds[index - 1])
 
@@ -124,7 +132,7 @@ class ConsoleScreen(Screen[None]):
         self.bridge.stop()
 
     async def action_clear_queue(self) -> None:
-        if not self.bridge.ready:
+        if not self.link.ready:
             return
         dropped = await asyncio.wrap_future(self.bridge.clear_queue())
         what = f"{dropped} queued remark{'s' if dropped != 1 else ''} dropped (recorded)" if dropped else ""
@@ -173,16 +181,16 @@ class ConsoleScreen(Screen[None]):
             self.query_one(StatusBar).show(self.status, interrupt_mode=on)
 
     def switch_llm(self, spec: str) -> None:
-        if self.bridge.ready:
+        if self.link.ready:
             self.bridge.use_llm(spec, self)
 
     def switch_net(self, spec: str) -> None:
         """Demo mode: switch the emulated network live (loopback, wifi, lte, bad)."""
-        if self.bridge.ready:
+        if self.link.ready:
             self.bridge.use_net(spec, self)
 
     def switch_tts(self, spec: str | None = None, fmt: str | None = None) -> None:
-        if not self.bridge.ready:
+        if not self.link.ready:
             return
         current = self.status.tts if self.status else ""
         self.bridge.use_tts(spec or current, fmt, self)
@@ -216,11 +224,11 @@ class ConsoleScreen(Screen[None]):
             self.switch_tts(None, event.value)
         elif event.kind == "interrupt":
             self.set_interrupt_mode(event.value == "on")
-        elif event.kind == "audio" and self.bridge.ready:
+        elif event.kind == "audio" and self.link.ready:
             self.bridge.use_audio(event.value, self)
-        elif event.kind == "audio_lost" and self.bridge.ready:
+        elif event.kind == "audio_lost" and self.link.ready:
             self.bridge.set_audio_policy(event.value, self)
-        elif event.kind == "instant" and self.bridge.ready:
+        elif event.kind == "instant" and self.link.ready:
             self.bridge.set_instant(event.value == "on", self)
 
     # --- bridge messages ----------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from nuanu_tui.ui.screens.modals import RunReportModal, WaterfallModal
 
 if TYPE_CHECKING:
     from nuanu_tui.ui.app import NuanuApp
-    from nuanu_tui.ui.bridge import EngineBridge
     from nuanu_tui.ui.history_bridge import HistoryBridge
+    from nuanu_tui.ui.link import EngineLink
 
 ALL = "all"
 DEFAULT_EXPORT = "nuanu-history"
@@ -58,15 +58,15 @@ class HistoryScreen(Screen[None]):
         return cast("NuanuApp", self.app)
 
     @property
-    def bridge(self) -> EngineBridge:
-        return self.nuanu.bridge
+    def link(self) -> EngineLink:
+        return self.nuanu.link
 
     @property
     def store_view(self) -> HistoryBridge:
         """Stored sessions and runs (the history bridge, over the same link)."""
         from nuanu_tui.ui.history_bridge import HistoryBridge
 
-        return HistoryBridge(self.bridge)
+        return HistoryBridge(self.link)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="history-controls"):
@@ -184,7 +184,7 @@ class HistoryScreen(Screen[None]):
         elif event.data_table.id == "history-utterances":
             row = next((u for u in self.data.get("utterances", []) if u["id"] == key), None)
             if row is not None:
-                cat = self.bridge.catalog
+                cat = self.link.catalog
                 self.app.push_screen(
                     WaterfallModal(self.store_view.utterance_view(row), cat.stages, cat.stage_labels)
                 )
@@ -201,7 +201,7 @@ class HistoryScreen(Screen[None]):
         if run is None:
             self.app.call_from_thread(self.notify, "That run is no longer stored.", severity="warning")
             return
-        cat = self.bridge.catalog
+        cat = self.link.catalog
         self.app.call_from_thread(
             self.app.push_screen, RunReportModal(run, views, cat.stages, cat.stage_labels)
         )

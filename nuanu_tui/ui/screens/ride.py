@@ -74,11 +74,11 @@ class RideScreen(Screen[None]):
         if self._rides is None:
             from nuanu_tui.ui.ride_bridge import RideBridge
 
-            self._rides = RideBridge(self.nuanu.bridge)
+            self._rides = RideBridge(self.nuanu.link)
         return self._rides
 
     def compose(self) -> ComposeResult:
-        cat = self.nuanu.bridge.catalog
+        cat = self.nuanu.link.catalog
         yield Static("RIDE · starting…", id="ride-title")
         yield Static(counters_text(self.counters), id="ride-counters")
         with Horizontal(id="ride-main"):
