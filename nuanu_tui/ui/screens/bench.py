@@ -48,9 +48,9 @@ from nuanu_tui.ui.widgets.transcript import ttfa_badge
 from nuanu_tui.ui.widgets.waterfall import Waterfall
 
 if TYPE_CHECKING:
-    from nuanu_tui.ui.app import NuanuApp
     from nuanu_tui.ui.bench_bridge import BenchBridge
     from nuanu_tui.ui.history_bridge import HistoryBridge
+    from nuanu_tui.ui.host import NuanuHost
     from nuanu_tui.ui.link import EngineLink
 
 BENCH_GROUP = "bench-run"
@@ -88,8 +88,8 @@ class BenchScreen(Screen[None]):
         self._text: list[str] = []
 
     @property
-    def nuanu(self) -> NuanuApp:
-        return cast("NuanuApp", self.app)
+    def nuanu(self) -> NuanuHost:
+        return cast("NuanuHost", self.app)
 
     @property
     def link(self) -> EngineLink:

@@ -23,8 +23,8 @@ from nuanu_tui.ui.widgets.tally import TallyPanel
 from nuanu_tui.ui.widgets.trigger_input import TriggerBar, TriggerInput
 
 if TYPE_CHECKING:
-    from nuanu_tui.ui.app import NuanuApp
     from nuanu_tui.ui.compare_bridge import CompareBridge
+    from nuanu_tui.ui.host import NuanuHost
     from nuanu_tui.ui.link import EngineLink
 
 ROUND_GROUP = "compare-round"
@@ -59,8 +59,8 @@ class CompareScreen(Screen[None]):
         self.lane_instant = [False, False]  # per lane: an interjection before the remark (palette)
 
     @property
-    def nuanu(self) -> NuanuApp:
-        return cast("NuanuApp", self.app)
+    def nuanu(self) -> NuanuHost:
+        return cast("NuanuHost", self.app)
 
     @property
     def link(self) -> EngineLink:

@@ -38,7 +38,7 @@ from nuanu_tui.ui.widgets.trigger_input import TriggerBar, TriggerInput
 from nuanu_tui.ui.widgets.waterfall import Waterfall
 
 if TYPE_CHECKING:
-    from nuanu_tui.ui.app import NuanuApp
+    from nuanu_tui.ui.host import NuanuHost
     from nuanu_tui.ui.link import EngineLink
 
 STATUS_POLL_S = 2.0
@@ -68,8 +68,8 @@ class ConsoleScreen(Screen[None]):
         self._bridge: ConsoleBridge | None = None
 
     @property
-    def nuanu(self) -> NuanuApp:
-        return cast("NuanuApp", self.app)
+    def nuanu(self) -> NuanuHost:
+        return cast("NuanuHost", self.app)
 
     @property
     def link(self) -> EngineLink:

@@ -21,8 +21,8 @@ from textual.widgets import Button, DataTable, Footer, Input, Select, Static, Ta
 from nuanu_tui.ui.screens.modals import RunReportModal, WaterfallModal
 
 if TYPE_CHECKING:
-    from nuanu_tui.ui.app import NuanuApp
     from nuanu_tui.ui.history_bridge import HistoryBridge
+    from nuanu_tui.ui.host import NuanuHost
     from nuanu_tui.ui.link import EngineLink
 
 ALL = "all"
@@ -54,8 +54,8 @@ class HistoryScreen(Screen[None]):
         self.last_export: tuple[str, int] | None = None
 
     @property
-    def nuanu(self) -> NuanuApp:
-        return cast("NuanuApp", self.app)
+    def nuanu(self) -> NuanuHost:
+        return cast("NuanuHost", self.app)
 
     @property
     def link(self) -> EngineLink:

@@ -30,7 +30,7 @@ from nuanu_tui.ui.widgets.trigger_input import TriggerInput
 from nuanu_tui.ui.widgets.waterfall import Waterfall
 
 if TYPE_CHECKING:
-    from nuanu_tui.ui.app import NuanuApp
+    from nuanu_tui.ui.host import NuanuHost
     from nuanu_tui.ui.ride_bridge import RideBridge
 
 READY_POLL_S = 0.25
@@ -66,8 +66,8 @@ class RideScreen(Screen[None]):
         self._rides: RideBridge | None = None
 
     @property
-    def nuanu(self) -> NuanuApp:
-        return cast("NuanuApp", self.app)
+    def nuanu(self) -> NuanuHost:
+        return cast("NuanuHost", self.app)
 
     @property
     def rides(self) -> RideBridge:
