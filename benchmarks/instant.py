@@ -29,7 +29,7 @@ from nuanu_tui.core.config import Settings
 from nuanu_tui.core.engine import Engine
 from nuanu_tui.core.timeline import UtteranceResult
 from nuanu_tui.core.triggers import load_triggers
-from nuanu_tui.sim.server import set_precise_timing
+from nuanu_tui.sim.network import set_precise_timing
 
 LLMS = ("groq/llama-3.1-8b-instant", "openai/gpt-4o-mini")
 RESULTS = Path(__file__).resolve().parent / "results" / "instant.json"

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from nuanu_tui.sim import SimServer
+from nuanu_tui.sim.content import tokenize
+from nuanu_tui.sim.network import set_precise_timing
 from nuanu_tui.sim.profiles import LLMProfile, ProfileSet, TTSProfile
-from nuanu_tui.sim.server import set_precise_timing, tokenize
 
 # The reply the design doc uses for its flush-policy numbers.
 REPLY = "Вот это да, слон на мопеде! А за ним ещё два."

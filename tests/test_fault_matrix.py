@@ -31,8 +31,8 @@ from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.timeline import UtteranceResult
 from nuanu_tui.core.tts.elevenlabs import KEEPALIVE_CONTEXT, ElevenLabsTTS
 from nuanu_tui.sim import SimServer, SimThread, TTSFault
+from nuanu_tui.sim.openai_sse import DEFAULT_MODELS
 from nuanu_tui.sim.profiles import LLMProfile, ProfileSet, TTSProfile
-from nuanu_tui.sim.server import DEFAULT_MODELS
 from tests.conftest import FAKE_KEYS
 
 GROQ = "groq/llama-3.1-8b-instant"
@@ -77,7 +77,7 @@ def server_close_sockets(thread: SimThread, code: int = 1001) -> None:
     """The emulator closes every open TTS socket (as the service does on a restart or an idle timeout)."""
 
     async def close_all() -> None:
-        for ws in list(thread.server._open):
+        for ws in list(thread.server.websockets):
             await ws.close(code=code, message=b"going away")
 
     assert thread._loop is not None

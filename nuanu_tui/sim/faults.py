@@ -3,6 +3,8 @@
 A fault is a small value (`LLMFault`, `TTSFault`). `Faults` holds a persistent fault per side (applies to
 every request/connection until cleared) and a one-shot queue (`next_llm`/`next_tts`) that applies to the next
 request/connection only and wins over the persistent one. Tests flip these between requests.
+How an LLM fault answers (`fault_response`, `break_stream`) is here too; a TTS fault acts on the socket's
+state, so the ElevenLabs connection (sim/elevenlabs_ws.py) applies it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,12 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import orjson
+from aiohttp import web
+
+from nuanu_tui.sim.errors import error_body, json_response, status_body
+from nuanu_tui.sim.profiles import Flavor
 
 LLMFaultKind = Literal["status", "hang", "drop", "malformed", "empty", "error_event"]
 TTSFaultKind = Literal[
@@ -101,3 +109,29 @@ class Faults:
         self.tts = None
         self._llm_once.clear()
         self._tts_once.clear()
+
+
+def fault_response(fault: LLMFault, flavor: Flavor, model: str) -> web.Response:
+    """A `status` fault's reply: its body (default: the provider's own for that status) and headers."""
+    headers = dict(fault.headers)
+    if fault.status == 429 and not any(h.lower() == "retry-after" for h in headers):
+        headers["retry-after"] = f"{fault.retry_after:g}"
+    body = fault.body if fault.body is not None else status_body(fault.status, flavor, model)
+    if isinstance(body, (bytes, str)):
+        return web.Response(status=fault.status, body=body, headers=headers, content_type="application/json")
+    return json_response(fault.status, body, headers)
+
+
+async def break_stream(request: web.Request, resp: web.StreamResponse, fault: LLMFault) -> web.StreamResponse:
+    """End a stream the way `drop`, `malformed` or `error_event` says, after its good tokens went out."""
+    if fault.kind == "drop":
+        if request.transport is not None:
+            request.transport.abort()
+        return resp
+    if fault.kind == "malformed":
+        await resp.write(b'data: {"id":"chatcmpl-broken","choices":[{"delta":{"content":\n\n')
+    else:  # error_event
+        err = error_body("The server had an error while processing your request.", "internal_server_error")
+        await resp.write(b"data: " + orjson.dumps(err) + b"\n\n")
+    await resp.write_eof()
+    return resp

@@ -13,11 +13,49 @@ fast stream keeps its pace and only shifts by the link's latency.
 
 from __future__ import annotations
 
+import asyncio
 import random
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
 
 from nuanu_tui.core.netprofile import MIN_RTO_MS, NET_PROFILES, NetProfile, net_spec, parse_net
 
-__all__ = ["MIN_RTO_MS", "NET_PROFILES", "Link", "NetProfile", "net_spec", "parse_net"]
+__all__ = [
+    "LINK",
+    "MIN_RTO_MS",
+    "NET_PROFILES",
+    "Link",
+    "LinkTable",
+    "NetProfile",
+    "deliver_at",
+    "net_spec",
+    "parse_net",
+    "set_precise_timing",
+    "sleep_until",
+]
+
+# Spin for the last stretch of every injected delay (benchmarks): epoll rounds its timeout up to whole
+# milliseconds, which would add up to 1 ms per wait to the floor and be counted as the client's overhead.
+_spin_s = 0.0
+
+
+def set_precise_timing(enabled: bool, spin_ms: float = 2.0) -> None:
+    global _spin_s
+    _spin_s = spin_ms / 1000 if enabled else 0.0
+
+
+async def sleep_until(deadline: float) -> None:
+    """Wait until loop time `deadline` (every injected delay goes through here)."""
+    loop = asyncio.get_running_loop()
+    delay = deadline - loop.time() - _spin_s
+    if delay > 0:
+        await asyncio.sleep(delay)
+    if _spin_s:
+        while loop.time() < deadline:
+            await asyncio.sleep(0)  # yields to the other connections while spinning
 
 
 class Link:
@@ -62,3 +100,56 @@ class Link:
         if p.is_zero:
             return 0.0
         return sum(self._one_way_s(p) + self._one_way_s(p) for _ in range(round_trips))
+
+
+LINK = web.RequestKey("nuanu.link", Link)
+
+
+def deliver_at(request: web.Request, t: float) -> float:
+    """When a write scheduled for loop time `t` reaches the client over this request's link."""
+    link = request.get(LINK)
+    return t if link is None else link.deliver(t)
+
+
+class LinkTable:
+    """Every open connection's link, and the middleware that charges a request's handshakes and trips.
+
+    `net` is the server (anything with a live `.net` profile); `opened` counts the TCP connections that paid
+    the handshakes (HTTP and WebSocket)."""
+
+    def __init__(self, net: object, seed: int | None) -> None:
+        self._net = net
+        self._rng = random.Random(seed)
+        self._links: weakref.WeakKeyDictionary[Any, Link] = weakref.WeakKeyDictionary()
+        self.opened = 0
+
+    def _link(self, request: web.Request) -> tuple[Link, bool]:
+        """The connection's link, and whether this is its first request (the handshakes are still due)."""
+        transport = request.transport
+        link = self._links.get(transport) if transport is not None else None
+        if link is not None:
+            return link, False
+        link = Link(self._net, self._rng)
+        self.opened += 1
+        if transport is not None:
+            self._links[transport] = link
+        return link, True
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+        """TCP + TLS 1.3 handshakes on a new connection, the request's trip in, a plain reply's trip out.
+        Streaming handlers time their own writes with `request[LINK]` (see `deliver_at`)."""
+        link, fresh = self._link(request)
+        request[LINK] = link
+        loop = asyncio.get_running_loop()
+        if fresh:
+            await sleep_until(loop.time() + link.handshake_s(2))
+        await sleep_until(link.arrive(loop.time()))
+        try:
+            resp = await handler(request)
+        except web.HTTPException:
+            await sleep_until(link.deliver(loop.time()))
+            raise
+        if not resp.prepared:
+            await sleep_until(link.deliver(loop.time()))
+        return resp
