@@ -291,3 +291,22 @@ def test_director_decisions_are_counted_by_reason(
         for p in receiver.metric("nuanu.director.decisions")
     }
     assert points == {("spoken", "fresh"): 1, ("skipped", "stale"): 2}
+
+
+def test_a_collector_that_is_down_is_skipped_at_close(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused port: close stops the exporters before flushing (no retry waits) and says so once."""
+    from nuanu_tui.core.telemetry import from_env
+    from nuanu_tui.core.timeline import UtteranceResult
+
+    dead = Receiver()
+    port = dead.port
+    dead.close()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
+    telemetry = from_env()
+    assert telemetry is not None
+    telemetry.record(UtteranceResult(trigger="собака", llm=LLM, tts="espeak", stages_ms={"ttft": 1.0}))
+    telemetry.close()
+    assert telemetry.problem is not None
+    assert "unreachable" in telemetry.problem and f"127.0.0.1:{port}" in telemetry.problem
+    assert telemetry.exported == {"spans": 0, "metrics": 0}
+    assert all(e._shutdown for e in telemetry._exporters)  # stopped before the final export

@@ -15,6 +15,7 @@ all the same, and keys never enter a result in the first place).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -22,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from nuanu_tui.core.redact import scrub
 from nuanu_tui.core.timeline import STAGES, UtteranceResult, provider_floor_ms
@@ -32,6 +34,9 @@ ENDPOINT_VARS = (
     "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
 )
 EXPORT_TIMEOUT_S = 1.5  # per export request; also the most a closing one-shot command waits for a flush
+REACH_TIMEOUT_S = 0.2  # closing: a collector that does not accept a connection in this long is down
+DOWN_TIMEOUT_S = 0.05  # closing with the collector down: the exporters are stopped, this bounds the rest
+BUILD_WAIT_S = 10.0  # closing or flushing: the most to wait for the pipeline's build (imports) to finish
 METRIC_INTERVAL_MS = 10_000
 SERVICE_NAME = "nuanu-tui"
 TRACER = "nuanu_tui"
@@ -74,11 +79,68 @@ def provider_of(spec: str | None) -> str:
 
 
 class Telemetry:
-    """Traces and metrics for one engine. `record(result)` after each utterance; `close()` at the end."""
+    """Traces and metrics for one engine. `start()` once the engine is ready; `record(result)` after each
+    utterance; `close()` at the end.
+
+    Building the OpenTelemetry pipeline imports the SDK and its exporters (~0.5 s): `start()` does it on a
+    daemon thread, so neither start-up nor the event loop waits for it. What is recorded before it is built
+    is kept and exported once it is."""
 
     def __init__(
         self, secrets: list[str], rtt: Callable[[], Iterable[tuple[str, str, float]]] | None = None
     ) -> None:
+        self._secrets = secrets
+        self._rtt = rtt
+        self._lock = threading.Lock()
+        self.problem: str | None = None
+        self.exported = {"spans": 0, "metrics": 0}
+        self.shuttle = shuttle_id()
+        self._built = threading.Event()
+        self._ok = False
+        self._pending: list[Callable[[], None]] = []
+        self._builder: threading.Thread | None = None
+        self._exporters: list[Any] = []
+
+    def start(self) -> None:
+        """Build the pipeline on a daemon thread (idempotent)."""
+        with self._lock:
+            if self._builder is not None:
+                return
+            self._builder = threading.Thread(target=self._build_then_drain, name="otel-build", daemon=True)
+        self._builder.start()
+
+    def _build_then_drain(self) -> None:
+        try:
+            self._build()
+            self._ok = True
+        except Exception as exc:  # telemetry must never hurt the engine
+            self.problem = f"telemetry: {type(exc).__name__}: {self._clean(exc)}"
+        while True:  # what was recorded meanwhile goes first, so `flush`/`close` see it once built is set
+            with self._lock:
+                pending, self._pending = self._pending, []
+                if not pending:
+                    self._built.set()
+                    return
+            if self._ok:
+                for call in pending:
+                    call()
+
+    def _later(self, call: Callable[[], None]) -> None:
+        """Run `call` now if the pipeline is built, else once it is (a failed build drops it)."""
+        with self._lock:
+            built = self._built.is_set()
+            if not built:
+                self._pending.append(call)
+        if not built:
+            self.start()
+        elif self._ok:
+            call()
+
+    def _wait_built(self, timeout_s: float = BUILD_WAIT_S) -> bool:
+        self.start()
+        return self._built.wait(timeout_s) and self._ok
+
+    def _build(self) -> None:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.metrics import CallbackOptions, Observation
@@ -92,10 +154,6 @@ class Telemetry:
         # status line says it once instead.
         for name in ("opentelemetry.exporter", "opentelemetry.sdk", "opentelemetry.exporter.otlp"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
-        self._secrets = secrets
-        self._lock = threading.Lock()
-        self.problem: str | None = None
-        self.exported = {"spans": 0, "metrics": 0}
         watch = self._watch
 
         class Spans(OTLPSpanExporter):  # type: ignore[misc]
@@ -110,7 +168,6 @@ class Telemetry:
                 watch("metrics", result == MetricExportResult.SUCCESS, self._endpoint, 1)
                 return result
 
-        self.shuttle = shuttle_id()
         resource = Resource.create(
             {
                 "service.name": SERVICE_NAME,
@@ -126,15 +183,17 @@ class Telemetry:
         metrics_on = general or bool(env.get(ENDPOINT_VARS[2], "").strip())
         self.tracer_provider = TracerProvider(resource=resource)
         if traces_on:  # only the signals that have an endpoint are exported
-            self.tracer_provider.add_span_processor(
-                BatchSpanProcessor(Spans(timeout=EXPORT_TIMEOUT_S), schedule_delay_millis=1000)
-            )
+            spans = Spans(timeout=EXPORT_TIMEOUT_S)
+            self._exporters.append(spans)
+            self.tracer_provider.add_span_processor(BatchSpanProcessor(spans, schedule_delay_millis=1000))
         self.tracer = self.tracer_provider.get_tracer(TRACER, _version())
         readers = []
         if metrics_on:
+            metrics = Metrics(timeout=EXPORT_TIMEOUT_S)
+            self._exporters.append(metrics)
             readers.append(
                 PeriodicExportingMetricReader(
-                    Metrics(timeout=EXPORT_TIMEOUT_S),
+                    metrics,
                     export_interval_millis=METRIC_INTERVAL_MS,
                     export_timeout_millis=EXPORT_TIMEOUT_S * 1000,
                 )
@@ -159,7 +218,6 @@ class Telemetry:
         self.decisions = meter.create_counter(
             "nuanu.director.decisions", description="Ride director decisions by outcome and reason"
         )
-        self._rtt = rtt
 
         def observe_rtt(_options: CallbackOptions) -> Iterable[Observation]:
             if self._rtt is None:
@@ -190,7 +248,11 @@ class Telemetry:
         return scrub(str(value), self._secrets) or ""
 
     def record(self, result: UtteranceResult) -> None:
-        """One trace for one finished utterance, and its metrics. Cheap; never blocks on the exporter."""
+        """One trace for one finished utterance, and its metrics. Cheap; never blocks on the exporter (nor on
+        the pipeline's build: until it is built the result waits in memory)."""
+        self._later(lambda: self._record(result))
+
+    def _record(self, result: UtteranceResult) -> None:
         try:
             self._trace(result)
             self._metrics(result)
@@ -308,23 +370,40 @@ class Telemetry:
 
     def decision(self, outcome: str, reason: str) -> None:
         """A ride director's decision (spoken / skipped / rejected) and why."""
-        self.decisions.add(1, {"nuanu.decision": outcome, "nuanu.reason": reason})
+        self._later(lambda: self.decisions.add(1, {"nuanu.decision": outcome, "nuanu.reason": reason}))
 
     # --- closing ---------------------------------------------------------------------------------------
     def flush(self, timeout_s: float = EXPORT_TIMEOUT_S) -> None:
+        if not self._wait_built():
+            return
         self.tracer_provider.force_flush(int(timeout_s * 1000))
         self.meter_provider.force_flush(int(timeout_s * 1000))
 
     def close(self, timeout_s: float = EXPORT_TIMEOUT_S) -> None:
-        """Flush what is pending and stop the exporters: both signals at once, so a collector that is down
-        costs about `timeout_s` in all (the metrics' final export happens in their shutdown)."""
+        """Flush what is pending and stop the exporters: both signals at once, so a collector that is slow
+        costs about `timeout_s` in all (the metrics' final export happens in their shutdown). A collector
+        that is down (its port refuses, or nothing answers a connect within REACH_TIMEOUT_S) costs only
+        that check: the exporters are stopped first, so nothing waits on retries, and the run's
+        telemetry is dropped with one status line."""
+        if not self._wait_built():
+            if self.problem is None:
+                self.problem = "telemetry still starting at exit; this run's telemetry was dropped"
+            return
+        down = [e for e in self._exporters if not reachable(e._endpoint, REACH_TIMEOUT_S)]
+        if down:
+            for exporter in self._exporters:
+                with contextlib.suppress(Exception):
+                    exporter.shutdown()
+            timeout_s = DOWN_TIMEOUT_S
 
         def traces() -> None:
-            self.tracer_provider.force_flush(int(timeout_s * 1000))
-            self.tracer_provider.shutdown()
+            with contextlib.suppress(Exception):  # a failed shutdown must not print a thread's traceback
+                self.tracer_provider.force_flush(int(timeout_s * 1000))
+                self.tracer_provider.shutdown()
 
         def metrics() -> None:
-            self.meter_provider.shutdown(timeout_millis=timeout_s * 1000)
+            with contextlib.suppress(Exception):
+                self.meter_provider.shutdown(timeout_millis=timeout_s * 1000)
 
         workers = [
             threading.Thread(target=f, name=f"otel-{f.__name__}", daemon=True) for f in (traces, metrics)
@@ -333,3 +412,18 @@ class Telemetry:
             worker.start()
         for worker in workers:
             worker.join(timeout_s + 0.5)  # daemon threads: an exporter stuck past this cannot hold the exit
+        if down:
+            self.problem = (
+                f"collector at {down[0]._endpoint} unreachable (down?); this run's telemetry was dropped"
+            )
+
+
+def reachable(url: str, timeout_s: float) -> bool:
+    """Whether a TCP connection to the URL's host and port opens within `timeout_s`."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "localhost", port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
