@@ -13,6 +13,7 @@ from nuanu_tui.core.safety import (
     ChunkVerdict,
     FilterConfig,
     OutputFilter,
+    has_markup,
     load_blocklist,
     strip_markup,
 )
@@ -325,7 +326,23 @@ def test_max_chars_boundaries(max_chars: int, chunk: str, expected: str) -> None
 def test_max_chars_counts_spoken_text_not_markup() -> None:
     flt = OutputFilter(FilterConfig(max_chars=12))
     v = flt.clean_chunk("**Слон** 🐘🐘🐘 (смеётся) идёт")
-    assert v == ChunkVerdict("Слон идёт ")
+    assert v == ChunkVerdict("Слон идёт ", stripped=True)  # stripped: the rubric's markup flag
+
+
+@pytest.mark.parametrize(
+    ("chunk", "stripped"),
+    [
+        ("Две  собаки слева, ", False),  # only re-spaced
+        ("Две собаки\nслева, ", False),  # a line break takes the slow path, still nothing removed
+        ("Две *собаки* слева, ", True),
+        ("Две собаки слева 🐶 ", True),
+        ("Две собаки слева :) ", True),
+        ("Две собаки (смеётся) слева, ", True),
+    ],
+)
+def test_stripped_says_whether_anything_but_whitespace_went(chunk: str, stripped: bool) -> None:
+    assert OutputFilter().clean_chunk(chunk).stripped is stripped
+    assert has_markup(chunk) is stripped
 
 
 # -- configuration ----------------------------------------------------------------------------------------

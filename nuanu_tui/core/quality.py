@@ -17,10 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
-import razdel
-
 from nuanu_tui.core.assets import read_asset
-from nuanu_tui.core.grammar import get_morph
 
 FLAGS = ("too_long", "too_short", "not_russian", "off_topic", "cut_off", "repeats", "blocked", "markup")
 SESSION_REMARKS = 10  # a session remembers this many remarks for `repeats`
@@ -30,9 +27,7 @@ LATIN_OK_FILE = "quality/latin_ok.txt"
 _WORD = re.compile(r"\d+|[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 _LATIN = re.compile(r"[A-Za-z]")
 _CYRILLIC = re.compile(r"[а-яёА-ЯЁ]")
-_SPACE = re.compile(r"\s+")
 _ENDS_SENTENCE = re.compile(r"[.!?…][»\"”’')\]]*$")
-_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\ufe0f\u200d]")
 # Parts of speech that carry what a remark is about; pronoun-like adjectives (Apro: «наш», «такой») do not.
 _CONTENT_POS = frozenset({"NOUN", "ADJF", "ADJS", "COMP", "VERB", "INFN", "PRTF", "PRTS", "GRND", "ADVB"})
 _STOP_LEMMAS = frozenset(
@@ -206,6 +201,8 @@ def words_of(text: str) -> list[str]:
 
 
 def count_sentences(text: str) -> int:
+    import razdel  # imported here: results that only carry a Quality never load the morphology stack
+
     return sum(1 for s in razdel.sentenize(text) if _WORD.search(s.text))
 
 
@@ -225,6 +222,8 @@ def _content_lemma(word: str) -> str | None:
         return None
     if _is_latin(low):
         return low if len(low) >= 3 else None
+    from nuanu_tui.core.grammar import get_morph
+
     parses = get_morph().parse(low)
     floor = parses[0].score / 2
     # Of the likely parses a noun wins: «буйволов» is буйвол, not буйволовый.
@@ -245,15 +244,6 @@ def _wording(text: str) -> str:
 
 def fingerprint(text: str, trigger: str, utterance_id: str) -> _Print:
     return _Print(utterance_id, content_lemmas(text) - content_lemmas(trigger), _wording(text))
-
-
-def has_markup(text: str) -> bool:
-    """Would the safety filter strip anything (markdown, emoji, emoticons, asides, URLs) from `text`?"""
-    from nuanu_tui.core.safety import strip_markup
-
-    if _EMOJI.search(text):
-        return True
-    return _SPACE.sub("", strip_markup(text)) != _SPACE.sub("", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +289,8 @@ def rate(
     text = " ".join(remark.text.split())
     if not text:
         return None
+    from nuanu_tui.core.safety import has_markup
+
     limits = thresholds or Thresholds()
     words = words_of(text)
     n_words = len(words)
@@ -328,7 +320,7 @@ def rate(
         flags.append("repeats")
     if remark.blocked:
         flags.append("blocked")
-    if remark.stripped or has_markup(remark.text):
+    if remark.stripped or has_markup(remark.text):  # the text kept unfiltered still holds it
         flags.append("markup")
     return Quality(
         words=n_words,

@@ -43,6 +43,7 @@ __all__ = [
     "ChunkVerdict",
     "FilterConfig",
     "OutputFilter",
+    "has_markup",
     "load_blocklist",
     "strip_markup",
 ]
@@ -113,11 +114,18 @@ def strip_markup(text: str) -> str:
     return _clean(text)[0]
 
 
-def _clean(text: str) -> tuple[str, str | None]:
-    """(speakable text, the first self-censored word or None). Each pass runs only if its marker is there."""
+def has_markup(text: str) -> bool:
+    """Would the filter strip anything but whitespace from `text` (markdown, emoji, emoticons, asides)?"""
+    return _clean(text)[2]
+
+
+def _clean(text: str) -> tuple[str, str | None, bool]:
+    """(speakable text, the first self-censored word or None, whether anything but whitespace was removed).
+    Each pass runs only if its marker is there; clean text takes the fast path and is only re-spaced."""
     emoticons = _EMOTICON_HINT.search(text) is not None
     if _NEEDS_WORK.search(text) is None and _BULLET_START.match(text) is None and not emoticons:
-        return " ".join(text.split()), None
+        return " ".join(text.split()), None, False
+    original = text
     if "```" in text:
         text = _CODE_FENCE.sub(" ", text)
     if "](" in text:
@@ -141,7 +149,8 @@ def _clean(text: str) -> tuple[str, str | None]:
         text = _STAGE_PAREN.sub(" ", text)
     text = _EMOJI.sub(" ", text)
     censored = _CENSORED.search(text) if "*" in text else None
-    return _tidy(text), (censored.group() if censored else None)
+    text = _tidy(text)
+    return text, (censored.group() if censored else None), _WS.sub("", text) != _WS.sub("", original)
 
 
 def _tidy(text: str) -> str:
@@ -358,6 +367,7 @@ class ChunkVerdict:
     blocked: bool = False
     truncated: bool = False
     reason: str | None = None
+    stripped: bool = False  # markup, emoji or asides were removed from this chunk (the rubric's `markup`)
 
 
 class OutputFilter:
@@ -391,11 +401,11 @@ class OutputFilter:
             return ChunkVerdict("", blocked=True, truncated=self.truncated, reason=self.reason)
         if self.truncated:
             return ChunkVerdict("", truncated=True, reason=self.reason)
-        text, censored = _clean(chunk)
+        text, censored, stripped = _clean(chunk)
         if censored is not None:
             return self._block(f"self-censored word {censored!r}")
         if not text:
-            return ChunkVerdict("", reason="nothing speakable" if chunk.strip() else None)
+            return ChunkVerdict("", reason="nothing speakable" if chunk.strip() else None, stripped=stripped)
         found = self.blocklist.first_hit(text)
         if found is not None:
             return self._block(f"blocked word {found[0]!r} (entry {found[1]!r})")
@@ -407,7 +417,7 @@ class OutputFilter:
             if not text:
                 return ChunkVerdict("", truncated=True, reason=self.reason)
         self.spoken += len(text) + 1
-        return ChunkVerdict(text + " ", truncated=self.truncated, reason=self.reason)
+        return ChunkVerdict(text + " ", truncated=self.truncated, reason=self.reason, stripped=stripped)
 
     def _block(self, reason: str) -> ChunkVerdict:
         """The first blocked chunk becomes the safe phrase; the rest of the utterance is silent."""
