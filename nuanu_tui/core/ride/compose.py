@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -154,9 +155,14 @@ async def run_ride(
     stop: asyncio.Event | None = None,
     duration: float | None = None,
     until: Any = None,
+    settings: Any = None,
 ) -> RideSession:
-    """Run one ride to its end (replay over, `duration`, `stop`, or `until`); returns the session."""
-    settings = engine.settings
+    """Run one ride to its end (replay over, `duration`, `stop`, or `until`); returns the session.
+
+    `engine` may still be starting (an awaitable giving it, with `settings` given here): the feeds listen at
+    once and what arrives waits for the ride to be ready (`RideSession.ready`)."""
+    starting = inspect.isawaitable(engine)
+    settings = settings if starting else engine.settings
     token = settings.events_token.get_secret_value().strip() if settings.events_token else None
     feeds = build_feeds(request, token or None) + list(extra_feeds or ())
     replay = await asyncio.to_thread(load_replay, request.replay) if request.replay else None
@@ -167,7 +173,7 @@ async def run_ride(
     ref: list[RideSession] = []
     batcher = _Batcher(ref, on_update, feeds) if on_update is not None else None
     session = RideSession(
-        engine,
+        None if starting else engine,
         Director(dataclasses.replace(request.director)),  # live edits change this ride's copy
         clock=RideClock(request.speed),
         inbox_size=request.inbox_size,
@@ -187,7 +193,14 @@ async def run_ride(
     if batcher is not None:
         batcher.task = asyncio.create_task(batcher.run(), name="ride-updates")
     try:
-        await session.run(feeds, replay=replay, stop=handle.stop, duration=duration, until=until)
+        await session.run(
+            feeds,
+            replay=replay,
+            stop=handle.stop,
+            duration=duration,
+            until=until,
+            speaker=engine if starting else None,
+        )
     finally:
         if batcher is not None:
             if batcher.task is not None:

@@ -24,7 +24,17 @@ from dataclasses import dataclass, fields
 from nuanu_tui.core.ride.events import RideEvent
 
 RATE_WINDOW_S = 60.0
-SKIP_REASONS = ("stale", "low_confidence", "duplicate", "cooldown", "busy", "rate_limit", "paused")
+# `not_ready` is the session's, not a rule: the ride ended before the engine could speak at all.
+SKIP_REASONS = (
+    "stale",
+    "low_confidence",
+    "duplicate",
+    "cooldown",
+    "busy",
+    "rate_limit",
+    "paused",
+    "not_ready",
+)
 SPOKEN_REASONS = ("ok", "barge_in")
 
 

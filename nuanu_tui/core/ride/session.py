@@ -8,12 +8,18 @@ or TTS call. The ride runs on a ride clock:
 - `--speed max`: virtual time. Each event is judged at its own `ts`; a spoken remark counts as
   `NOMINAL_REMARK_S` of ride time and the next spoken remark stops the previous one's audio. Decisions then
   depend only on the file, so two replays give the same decisions.
+
+Readiness: feeds bind first, so events that arrive while the engine is still starting wait in the inbox; the
+director starts judging once the speaker says it is ready (`Engine.ready`), each event at its real age. The
+`event_age` of a spoken event runs from its `ts` (or arrival) to the moment its remark starts (`t0`), so every
+wait -- start-up, the busy slot, the previous remark stopping, the engine's queue -- is in it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -38,7 +44,8 @@ STOP_WAIT_S = 5.0
 
 
 class Speaker(Protocol):
-    """What a ride needs from an engine (in-process `Engine` or the console's `RemoteEngine`)."""
+    """What a ride needs from an engine (in-process `Engine` or the console's `RemoteEngine`). An engine
+    that starts in the background also has `ready`, an `asyncio.Event` set once a remark can start at once."""
 
     async def say(
         self, trigger: str, *, on_event: Callable[[PipelineEvent], None] | None = ..., source: str = ...
@@ -191,6 +198,7 @@ class _Remark:
     decision: RideDecision
     task: asyncio.Task[UtteranceResult | None]
     first_audio: asyncio.Event
+    judged_ns: int = 0  # perf_counter_ns when the director said speak: the wait to t0 joins event_age
     virtual_end: float | None = None
     result: UtteranceResult | None = None
 
@@ -216,7 +224,7 @@ class RideSession:
 
     def __init__(
         self,
-        speaker: Speaker,
+        speaker: Speaker | None,
         director: Director | None = None,
         *,
         clock: RideClock | None = None,
@@ -231,7 +239,7 @@ class RideSession:
         keep_decisions: int = MAX_KEPT_DECISIONS,
         tracker: Tracker | None = None,
     ) -> None:
-        self.speaker = speaker
+        self._speaker = speaker  # None until `run` is handed the engine that is still starting
         self.director = director or Director()
         self.clock = clock or RideClock()
         self.inbox = Inbox(inbox_size, on_reject=self._rejected)
@@ -253,6 +261,15 @@ class RideSession:
         self._stopping = False
         self.recording: str | None = None
         self.listening = asyncio.Event()  # set once every feed is bound and reading
+        self.ready = asyncio.Event()  # listening, and the speaker can start a remark at once
+        self.ready_at: float | None = None  # wall clock, when `ready` was set
+        self._early_operator: list[tuple[str, bool]] = []  # typed before ready: spoken at ready, in order
+
+    @property
+    def speaker(self) -> Speaker:
+        if self._speaker is None:
+            raise RuntimeError("the ride's speaker is not there yet (the session is not ready)")
+        return self._speaker
 
     # --- decisions ------------------------------------------------------------------------------------
     def _emit(self, d: RideDecision) -> None:
@@ -262,7 +279,7 @@ class RideSession:
         if d.decision != "spoken":
             d.final = True
         self._write_ready()
-        telemetry = getattr(self.speaker, "telemetry", None)  # the engine's OpenTelemetry export, if on
+        telemetry = getattr(self._speaker, "telemetry", None)  # the engine's OpenTelemetry export, if on
         if telemetry is not None:
             telemetry.decision(d.decision, d.reason)
         if self._on_decision is not None:
@@ -322,6 +339,10 @@ class RideSession:
                 continue
             if v.decision == "skipped":
                 self._emit(RideDecision(e.id, e.received_at, e.source, "skipped", v.reason, e, trigger_of(e)))
+            elif self._speaker is None:  # the ride ended before the engine was ready: never lost, not said
+                self._emit(
+                    RideDecision(e.id, e.received_at, e.source, "skipped", "not_ready", e, trigger_of(e))
+                )
             else:
                 self._speak(e, v.reason, now)
 
@@ -356,7 +377,7 @@ class RideSession:
         self.director.started(event, now)
         first_audio = asyncio.Event()
         task = asyncio.create_task(self._run_remark(trigger, d, first_audio, previous), name="ride-remark")
-        remark = _Remark(event, d, task, first_audio)
+        remark = _Remark(event, d, task, first_audio, time.perf_counter_ns())
         if self.clock.virtual:
             remark.virtual_end = now + NOMINAL_REMARK_S
         self._remark = remark
@@ -410,6 +431,8 @@ class RideSession:
         if result is not None:
             remark.result = result
             d.utterance_id = result.utterance_id or d.utterance_id
+            if d.event_age_ms is not None and result.t0_ns and not self.clock.virtual:
+                d.event_age_ms += max(0, result.t0_ns - remark.judged_ns) / 1e6  # judged -> the remark's t0
             result.stages_ms["event_age"] = d.event_age_ms
             fa = result.stages_ms.get("first_audio")
             if fa is not None and d.event_age_ms is not None:
@@ -456,7 +479,11 @@ class RideSession:
 
     # --- operator -------------------------------------------------------------------------------------
     def operator(self, text: str, *, interrupt: bool = False) -> None:
-        """A typed trigger always speaks: it queues behind the current remark, or stops it."""
+        """A typed trigger always speaks: it queues behind the current remark, or stops it. Typed before the
+        ride is ready, it is kept and spoken at ready."""
+        if not self.ready.is_set():
+            self._early_operator.append((text, interrupt))
+            return
         now = self.clock.now()
         event = parse_event(text, source="operator", received_at=now)
         if isinstance(event, Rejection):
@@ -478,25 +505,39 @@ class RideSession:
         stop: asyncio.Event | None = None,
         duration: float | None = None,
         until: Awaitable[Any] | None = None,
+        speaker: Awaitable[Speaker] | None = None,
     ) -> RideTally:
-        """Until `stop` is set, `duration` (real seconds) passes, the replay (and its remarks) ends, or
-        `until` completes. Stopping early cuts the remark playing; a natural end lets it finish."""
+        """Until `stop` is set, `duration` (real seconds from ready) passes, the replay (and its remarks) ends,
+        or `until` completes. Stopping early cuts the remark playing; a natural end lets it finish.
+
+        `speaker`: the engine, still starting (the session was made without one). Feeds listen meanwhile and
+        what arrives waits in the inbox; judging starts at ready. A stop before ready cancels the start-up."""
         stop = stop or asyncio.Event()
-        consumer = asyncio.create_task(self._consume(), name="ride-director")
+        consumer: asyncio.Task[None] | None = None
         waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
         natural = True
         try:
             for feed in feeds:
                 await feed.start(self.inbox)
             self.listening.set()
-            if replay is not None:
-                waiters.append(asyncio.create_task(self._replay(replay)))
             if until is not None:
                 waiters.append(asyncio.ensure_future(until))
-            done, _ = await asyncio.wait(waiters, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
-            natural = bool(done) and not stop.is_set()
+            starting = asyncio.create_task(self._get_ready(speaker), name="ride-ready")
+            done, _ = await asyncio.wait([starting, *waiters], return_when=asyncio.FIRST_COMPLETED)
+            if starting not in done:  # stopped (or input ended) before the engine was ready
+                starting.cancel()
+                with contextlib.suppress(BaseException):
+                    await starting
+                natural = not stop.is_set()
+            else:
+                starting.result()  # an engine that could not start: its one-line error, as before
+                consumer = asyncio.create_task(self._consume(), name="ride-director")
+                if replay is not None:
+                    waiters.append(asyncio.create_task(self._replay(replay)))
+                done, _ = await asyncio.wait(waiters, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+                natural = bool(done) and not stop.is_set()
             for task in done:
-                if not task.cancelled() and task.exception() is not None:
+                if task is not starting and not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
         finally:
             for w in waiters:
@@ -505,10 +546,26 @@ class RideSession:
                 with contextlib.suppress(Exception):
                     await feed.aclose()
             self.inbox.close()
-            with contextlib.suppress(BaseException):
-                await consumer
+            if consumer is not None:
+                with contextlib.suppress(BaseException):
+                    await consumer
             await self._finish(cut=not natural)
         return self.tally
+
+    async def _get_ready(self, speaker: Awaitable[Speaker] | None) -> None:
+        """Wait for the speaker (when it is still being made) and for its own readiness, then say ready."""
+        if speaker is not None:  # shielded: a ride stopped while starting leaves the engine to its owner
+            self._speaker = await asyncio.shield(speaker)
+        ready = getattr(self._speaker, "ready", None)
+        if isinstance(ready, asyncio.Event):
+            await ready.wait()
+        elif inspect.isawaitable(ready):
+            await ready
+        self.ready_at = time.time()
+        self.ready.set()
+        for text, interrupt in self._early_operator:
+            self.operator(text, interrupt=interrupt)
+        self._early_operator.clear()
 
     async def drain(self) -> None:
         """Wait until nothing is queued, waiting or speaking."""
@@ -578,8 +635,9 @@ class RideSession:
             self.recorder.close()
 
     def report(self) -> dict[str, Any]:
-        """The `ride --json` document."""
+        """The `ride --json` document. `ready_at`: wall clock when remarks could start at once (None: never)."""
         return {
+            "ready_at": self.ready_at,
             "events": [d.to_json() for d in self.decisions],
             "utterances": [result_json(r, event_age_ms=r.stages_ms.get("event_age")) for r in self.results],
             "summary": self.tally.summary(),
