@@ -78,8 +78,15 @@ BAD: dict[str, str] = {
     "quality_latin_share": "1.5",
     "quality_repeat": "0",
     "quality_latin_ok": "Bali,New York",
+    "cameras": "front=sideways",
+    "track_hits": "0",
+    "track_window_ms": "0",
+    "track_lost_s": "-1",
+    "track_iou": "1.5",
+    "mqtt": "mqtt://broker:1883",
+    "mqtt_password": "mq secret",
 }
-SECRET_VARS = {*KEY_VARS.values(), "NUANU_EVENTS_TOKEN"}
+SECRET_VARS = {*KEY_VARS.values(), "NUANU_EVENTS_TOKEN", "NUANU_MQTT_PASSWORD"}
 
 
 def var_of(field: str) -> str:

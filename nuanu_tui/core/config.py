@@ -103,6 +103,14 @@ class Settings(BaseSettings):
     events_queue: int = Field(256, ge=1, le=100000, validation_alias=_env("NUANU_EVENTS_QUEUE"))
     ride_udp_port: int = Field(47800, ge=0, le=65535, validation_alias=_env("NUANU_RIDE_UDP_PORT"))
     ride_ws_port: int = Field(47801, ge=0, le=65535, validation_alias=_env("NUANU_RIDE_WS_PORT"))
+    # Camera frames: names and mountings ("front=front,back=rear"), the tracker's knobs, the MQTT feed.
+    cameras: str = Field("", validation_alias=_env("NUANU_CAMERAS"))
+    track_hits: int = Field(3, ge=1, le=100, validation_alias=_env("NUANU_TRACK_HITS"))
+    track_window_ms: float = Field(300.0, gt=0, le=60_000, validation_alias=_env("NUANU_TRACK_WINDOW_MS"))
+    track_lost_s: float = Field(1.0, gt=0, le=600, validation_alias=_env("NUANU_TRACK_LOST_S"))
+    track_iou: float = Field(0.3, gt=0, le=1, validation_alias=_env("NUANU_TRACK_IOU"))
+    mqtt: str | None = Field(None, validation_alias=_env("NUANU_MQTT"))  # the default for `ride --mqtt`
+    mqtt_password: SecretStr | None = Field(None, validation_alias=_env("NUANU_MQTT_PASSWORD"))
 
     instant: bool = Field(True, validation_alias=_env("NUANU_INSTANT"))  # interjections before the remark
     # The character's prompt file by name (assets/prompts or DATA_DIR/prompts); None: "default" for the lang.
@@ -121,7 +129,7 @@ class Settings(BaseSettings):
     net_warn_ms: float = Field(200.0, gt=0, validation_alias=_env("NUANU_NET_WARN_MS"))
 
     # --- validation: every value is checked once, here, so a bad one is one line at start-up ---------
-    @field_validator("groq_api_key", "openai_api_key", "elevenlabs_api_key", "events_token")
+    @field_validator("groq_api_key", "openai_api_key", "elevenlabs_api_key", "events_token", "mqtt_password")
     @classmethod
     def _key_is_a_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not _is_token(value.get_secret_value().strip(), allow_empty=True):
@@ -225,6 +233,26 @@ class Settings(BaseSettings):
             raise ValueError(str(exc).split(": use ", 1)[-1]) from None
         return value
 
+    @field_validator("cameras")
+    @classmethod
+    def _cameras(cls, value: str) -> str:
+        camera_mountings(value)
+        return value
+
+    @field_validator("mqtt")
+    @classmethod
+    def _mqtt(cls, value: str | None) -> str | None:
+        from nuanu_tui.core.ride.mqtt import parse_mqtt_url
+
+        if value is not None:
+            try:
+                target = parse_mqtt_url(value)
+            except ConfigError as exc:
+                raise ValueError(exc.message.replace("--mqtt ", "")) from None
+            if target.password:
+                raise ValueError("a URL without a password (put it in NUANU_MQTT_PASSWORD)")
+        return value
+
     @field_validator("data_dir")
     @classmethod
     def _data_dir(cls, value: Path | None) -> Path | None:
@@ -261,9 +289,29 @@ class Settings(BaseSettings):
         return value
 
     def secrets(self) -> list[str]:
-        """Every configured key (and the events token), for scrubbing outputs."""
+        """Every configured key (and the events token, the MQTT password), for scrubbing outputs."""
         token = self.events_token.get_secret_value().strip() if self.events_token else ""
-        return [k for k in (*(self.key(p) for p in KEY_VARS), token) if k]
+        mqtt = self.mqtt_password.get_secret_value().strip() if self.mqtt_password else ""
+        return [k for k in (*(self.key(p) for p in KEY_VARS), token, mqtt) if k]
+
+    def mountings(self) -> dict[str, str]:
+        return camera_mountings(self.cameras)
+
+
+def camera_mountings(value: str) -> dict[str, str]:
+    """`front=front,back=rear,port=left`: camera name -> mounting (front, rear, left, right)."""
+    from nuanu_tui.core.ride.frames import CAMERA_NAME_PATTERN
+    from nuanu_tui.core.ride.tracker import MOUNTINGS
+
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        name, eq, mounting = (x.strip() for x in part.partition("="))
+        if not eq or not re.match(CAMERA_NAME_PATTERN, name) or mounting not in MOUNTINGS:
+            raise ValueError(f"comma-separated NAME=MOUNTING, MOUNTING one of {', '.join(MOUNTINGS)}")
+        out[name] = mounting
+    return out
 
 
 def failover_chain(settings: Settings, primary: str) -> list[str]:
@@ -411,7 +459,12 @@ def settings_problems(exc: ValidationError) -> list[str]:
         var = str(error["loc"][0]) if error["loc"] else "?"
         field = _field_for(var)
         secret = field is not None and "SecretStr" in str(Settings.model_fields[field].annotation)
-        value = "" if secret else f"={_show(error.get('input'))}"
+        shown = error.get("input")
+        if field == "mqtt" and isinstance(shown, str):  # a URL may carry a password: never echo it
+            from nuanu_tui.core.ride.mqtt import safe_url
+
+            shown = safe_url(shown)
+        value = "" if secret else f"={_show(shown)}"
         hidden = " (value hidden)" if secret else ""
         lines.append(f"{var}{value}{hidden} from {setting_source(var)}: allowed: {_allowed(field, error)}")
     return lines
@@ -469,5 +522,5 @@ def secret_values() -> list[str]:
     values = dict(dotenv_values(ENV_FILE)) if Path(ENV_FILE).is_file() else {}
     values.update(os.environ)
     upper = {k.upper(): v for k, v in values.items()}
-    names = (*KEY_VARS.values(), "NUANU_EVENTS_TOKEN")
+    names = (*KEY_VARS.values(), "NUANU_EVENTS_TOKEN", "NUANU_MQTT_PASSWORD")
     return [v.strip() for var in names if (v := upper.get(var)) and v.strip()]

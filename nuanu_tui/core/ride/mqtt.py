@@ -58,7 +58,7 @@ def parse_mqtt_url(url: str, password: str | None = None) -> MqttTarget:
     The topic is everything after the first `/` after the host, taken as written (`#` included)."""
     scheme, sep, rest = url.strip().partition("://")
     if not sep or scheme not in SCHEMES:
-        raise ConfigError(f"--mqtt needs mqtt://[USER@]HOST:PORT/TOPIC or mqtts://… (got {_safe(url)!r})")
+        raise ConfigError(f"--mqtt needs mqtt://[USER@]HOST:PORT/TOPIC or mqtts://… (got {safe_url(url)!r})")
     netloc, slash, topic = rest.partition("/")
     userinfo, at, hostport = netloc.rpartition("@")
     if not at:
@@ -71,15 +71,15 @@ def parse_mqtt_url(url: str, password: str | None = None) -> MqttTarget:
     elif ":" in hostport:
         host, _, port_text = hostport.rpartition(":")
     if not host:
-        raise ConfigError(f"--mqtt {_safe(url)!r} names no broker host")
+        raise ConfigError(f"--mqtt {safe_url(url)!r} names no broker host")
     try:
         port = int(port_text) if port_text else SCHEMES[scheme]
     except ValueError:
-        raise ConfigError(f"--mqtt {_safe(url)!r}: the port must be a number") from None
+        raise ConfigError(f"--mqtt {safe_url(url)!r}: the port must be a number") from None
     if not 0 < port < 65536:
-        raise ConfigError(f"--mqtt {_safe(url)!r}: the port must be 1 to 65535")
+        raise ConfigError(f"--mqtt {safe_url(url)!r}: the port must be 1 to 65535")
     if not slash or not topic:
-        raise ConfigError(f"--mqtt {_safe(url)!r} names no topic (mqtt://HOST:PORT/TOPIC, e.g. cameras/#)")
+        raise ConfigError(f"--mqtt {safe_url(url)!r} names no topic (mqtt://HOST:PORT/TOPIC, e.g. cameras/#)")
     problem = topic_problem(topic)
     if problem:
         raise ConfigError(f"--mqtt topic {topic!r}: {problem}")
@@ -106,7 +106,7 @@ def topic_problem(topic: str) -> str | None:
     return None
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """A URL as it may be shown: any password in it replaced."""
     scheme, sep, rest = url.partition("://")
     netloc, slash, tail = rest.partition("/")
@@ -268,4 +268,12 @@ class MqttFeed:
     _inbox: Any = None
 
 
-__all__ = ["MqttFeed", "MqttStatus", "MqttTarget", "parse_mqtt_url", "target_from", "topic_problem"]
+__all__ = [
+    "MqttFeed",
+    "MqttStatus",
+    "MqttTarget",
+    "parse_mqtt_url",
+    "safe_url",
+    "target_from",
+    "topic_problem",
+]
