@@ -26,8 +26,9 @@ import nuanu_tui.core.tts.elevenlabs as elevenlabs_mod
 from nuanu_tui.core.audio.null_sink import NullSink
 from nuanu_tui.core.audio.player import Player
 from nuanu_tui.core.config import Settings, choose_defaults
-from nuanu_tui.core.engine import Engine, make_tts
+from nuanu_tui.core.engine import Engine
 from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.providers import make_tts
 from nuanu_tui.core.timeline import UtteranceResult
 from nuanu_tui.core.tts.elevenlabs import KEEPALIVE_CONTEXT, ElevenLabsTTS
 from nuanu_tui.sim import SimServer, SimThread, TTSFault

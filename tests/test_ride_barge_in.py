@@ -13,7 +13,8 @@ import pytest
 from nuanu_tui.core.audio.null_sink import NullSink
 from nuanu_tui.core.audio.player import Player
 from nuanu_tui.core.config import choose_defaults
-from nuanu_tui.core.engine import Engine, make_tts
+from nuanu_tui.core.engine import Engine
+from nuanu_tui.core.providers import make_tts
 from nuanu_tui.core.ride.director import Director
 from nuanu_tui.core.ride.events import parse_event
 from nuanu_tui.core.ride.session import RideDecision, RideSession

@@ -18,7 +18,7 @@ from nuanu_tui.core import wire
 from nuanu_tui.core.bench import BenchConfig, BenchProgress
 from nuanu_tui.core.compare import CompareConfig, LaneEvent
 from nuanu_tui.core.config import Settings
-from nuanu_tui.core.engine import EngineStatus
+from nuanu_tui.core.engine_status import EngineStatus
 from nuanu_tui.core.events import StageReached, TextDelta, UtteranceFinished
 from nuanu_tui.core.timeline import UtteranceResult
 

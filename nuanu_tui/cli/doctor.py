@@ -14,7 +14,7 @@ def _line(label: str, value: str) -> None:
 
 
 async def _probe_llm(spec: str, settings: Settings) -> str:
-    from nuanu_tui.core.engine import make_llm
+    from nuanu_tui.core.providers import make_llm
 
     try:
         provider = make_llm(spec, settings)

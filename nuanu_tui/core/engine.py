@@ -9,34 +9,29 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from nuanu_tui.core.audio.null_sink import NullSink
-from nuanu_tui.core.audio.player import DeviceLost, Player
+from nuanu_tui.core.audio.player import Player
 from nuanu_tui.core.audio.sinks import make_sink
 from nuanu_tui.core.chunker import ChunkerConfig
 from nuanu_tui.core.clock import now_ns
-from nuanu_tui.core.config import (
-    Selection,
-    Settings,
-    choose_defaults,
-    failover_chain,
-    offline_reasons,
-    parse_llm_spec,
-)
+from nuanu_tui.core.config import Selection, Settings, choose_defaults, offline_reasons
+from nuanu_tui.core.engine_links import ProviderLinks
+from nuanu_tui.core.engine_status import EngineStatus, clock_time, lost_line
 from nuanu_tui.core.errors import ConfigError, NuanuError
 from nuanu_tui.core.events import Notice, PipelineEvent, UtteranceFinished, UtteranceStarted
-from nuanu_tui.core.failover import FailoverLLM, FailoverPolicy, probe_answer
+from nuanu_tui.core.failover import FailoverPolicy
 from nuanu_tui.core.health import HealthBoard
-from nuanu_tui.core.instant import Clip, Instant, classify, voice_key
+from nuanu_tui.core.instant import Clip, Instant, voice_key
 from nuanu_tui.core.llm.base import LLMProvider, LLMRequest
 from nuanu_tui.core.llm.prompts import clean_trigger
 from nuanu_tui.core.netprobe import HttpRttProbe, NetMonitor
 from nuanu_tui.core.pipeline import UtteranceJob, run_utterance
+from nuanu_tui.core.providers import make_llm, make_tts  # noqa: F401 - cli.py still imports make_llm from here
 from nuanu_tui.core.redact import scrub
-from nuanu_tui.core.safety import DEFAULT_BLOCKLISTS, FilterConfig, OutputFilter
+from nuanu_tui.core.safety import DEFAULT_BLOCKLISTS, FilterConfig
 from nuanu_tui.core.timeline import UtteranceResult
 from nuanu_tui.core.tts.base import TTSProvider
 
@@ -44,62 +39,6 @@ from nuanu_tui.core.tts.base import TTSProvider
 # share one interpreter, so a busy renderer could hold a socket event or an audio write for up to 5 ms;
 # at 0.1 ms each hand-over on the critical path waits 50 µs on average.
 GIL_SWITCH_INTERVAL_S = 0.0001
-LLM_KEEPWARM_S = 30.0
-
-
-@dataclass(slots=True)
-class EngineStatus:
-    """A snapshot for the status bar: connection states, audio device, badges, session numbers."""
-
-    llm: str
-    llm_state: str
-    tts: str
-    tts_state: str
-    audio: str
-    sample_rate: int
-    audio_warning: str | None
-    offline_reasons: tuple[str, ...]
-    simulated: bool
-    utterances: int = 0
-    ttfa_ms: list[float] = field(default_factory=list)
-    unavailable: tuple[str, ...] = ()  # providers failing right now (probed in the background)
-    fallback_tts: str | None = None
-    audio_lost: str | None = None  # "DEVICE since HH:MM:SS — why" while the output device is gone
-    audio_back: str | None = None  # "since HH:MM:SS" once a lost device works again
-    audio_policy: str = "hold"  # while lost: "hold" remarks (drop stale ones) or "keep" generating unheard
-    net: str | None = None  # the emulated network's profile under --demo
-    net_rtt: tuple[tuple[str, float | None], ...] = ()  # (provider, last RTT ms), LLM first
-    net_degraded: tuple[str, ...] = ()  # providers whose link is past NUANU_NET_WARN_MS
-    telemetry_problem: str | None = None  # OpenTelemetry export failing (one line), None when fine or off
-
-
-def make_llm(spec: str, settings: Settings) -> LLMProvider:
-    parsed = parse_llm_spec(spec)
-    if parsed.provider == "offline":
-        from nuanu_tui.core.llm.phrasebook import PhrasebookLLM
-
-        if parsed.model != "phrasebook":
-            raise ConfigError(f"unknown offline model {parsed.model!r}: use offline/phrasebook")
-        return PhrasebookLLM(lang=settings.lang)
-    from nuanu_tui.core.llm.cloud import CloudLLM
-
-    return CloudLLM(parsed, settings)
-
-
-def make_tts(spec: str, settings: Settings, *, output_format: str | None = None) -> TTSProvider:
-    name, _, arg = spec.partition("/")
-    if name == "espeak":
-        from nuanu_tui.core.tts.espeak import EspeakTTS
-
-        voice = arg or settings.espeak_voice or ("ru" if settings.lang == "ru" else "en")
-        return EspeakTTS(voice=voice, rate=settings.espeak_rate)
-    if name == "elevenlabs":
-        from nuanu_tui.core.tts.elevenlabs import ElevenLabsTTS
-
-        if arg:
-            settings = settings.model_copy(update={"elevenlabs_model_id": arg})
-        return ElevenLabsTTS(settings, output_format=output_format)
-    raise ConfigError(f"bad TTS spec {spec!r}: use elevenlabs or espeak")
 
 
 class Emulator(Protocol):
@@ -133,7 +72,7 @@ def _demo_emulator() -> Emulator:
     return _demo_factory()
 
 
-class Engine:
+class Engine(ProviderLinks):
     """Owns providers, the player and the emulator (demo). Front ends call `say` and read `status`."""
 
     def __init__(
@@ -241,172 +180,6 @@ class Engine:
                 await asyncio.shield(engine.aclose())
                 raise
         return engine
-
-    async def warm(self, *, network_in_background: bool = False) -> None:
-        """Open the TTS socket and warm the LLM connection concurrently; failures become status, not crashes.
-
-        `network_in_background`: return without waiting for the LLM (a host that never answers would hold the
-        first utterance for the whole connect timeout); an LLM that fails warm-up while a failover chain
-        stands behind it is marked unavailable at once, so utterances start on the next link while the
-        health probe waits for it to come back."""
-
-        async def warm_llm() -> None:
-            spec = self.llm_spec
-            try:
-                provider = self.llm(spec)
-                await provider.warm()
-                self.warm_errors.pop("llm", None)
-            except NuanuError as exc:
-                self.warm_errors["llm"] = exc.message
-                if len(failover_chain(self.settings, spec)) > 1 and spec in self._llms:
-                    failed = self._llms[spec]
-                    self.health.failure(spec, exc, probe=lambda: probe_answer(failed), trip=True)
-
-        async def warm_tts() -> None:
-            try:
-                await self.tts.connect()
-                self.warm_errors.pop("tts", None)
-            except NuanuError as exc:
-                self.warm_errors["tts"] = exc.message
-                if self.fallback_tts is not None:  # espeak stands behind it: skip it until it is back
-                    self.health.failure(self.tts.spec, exc, probe=self.tts.connect, trip=True)
-
-        with contextlib.suppress(Exception):
-            filt = self._new_filter()
-            if filt is not None:
-                await asyncio.to_thread(filt.warm)
-
-        async def warm_fallback() -> None:
-            if self.fallback_tts is not None:
-                with contextlib.suppress(NuanuError):
-                    await self.fallback_tts.connect()
-
-        self._net_targets()
-
-        async def load_interjections() -> None:
-            with contextlib.suppress(Exception):
-                await self.instant.load(self.tts)
-                if self.fallback_tts is not None:
-                    await self.instant.load(self.fallback_tts)
-
-        if network_in_background:
-            with contextlib.suppress(NuanuError):  # the SDK's code paths are local: no host can hold them
-                warm_code = getattr(self.llm(self.llm_spec), "warm_code", None)
-                if warm_code is not None:
-                    await warm_code()
-            # The network halves run on; the first utterance skips whatever has failed (or not opened) by then.
-            network = asyncio.gather(warm_llm(), warm_tts(), self.net.probe_once("llm"))
-            self._net_warming = asyncio.ensure_future(network)
-            await asyncio.gather(warm_fallback(), load_interjections())
-        else:
-            await asyncio.gather(
-                warm_llm(), warm_tts(), warm_fallback(), load_interjections(), self.net.probe_once("llm")
-            )
-            await self.net.probe_once("tts")  # a ping needs the socket warm_tts opened
-        self.fill_interjections()
-        self.net.start()
-        if self._keepwarm is None:
-            self._keepwarm = asyncio.create_task(self._keep_llm_warm(), name="llm-keepwarm")
-
-    async def _keep_llm_warm(self) -> None:
-        while True:
-            await asyncio.sleep(LLM_KEEPWARM_S)
-            if self._lock.locked():
-                continue
-            provider = self._llms.get(self.llm_spec)
-            if provider is not None and not provider.offline:
-                with contextlib.suppress(NuanuError):
-                    await provider.warm()
-
-    def fill_interjections(self) -> None:
-        """Background: cache the active voice's interjections (and the offline voice's, for cloud outages)."""
-        if not self.instant.active:
-            return
-        with contextlib.suppress(Exception):
-            classify("две собаки слева")  # loads the keyword classifier now, not on the first trigger
-        self.instant.fill(self.tts)
-        if self.fallback_tts is not None:
-            self.instant.fill(self.fallback_tts)
-
-    def set_instant(self, on: bool) -> None:
-        """The console's toggle: instant reactions on or off from the next trigger."""
-        self.instant.enabled = on
-        if on:
-            self.fill_interjections()
-
-    def _net_targets(self) -> None:
-        """Point the RTT probes at the providers in use (after start-up and every switch)."""
-        try:
-            provider = self._llms.get(self.llm_spec) or self.llm(self.llm_spec)
-        except NuanuError:
-            provider = None
-        base = None if provider is None or provider.offline else getattr(provider, "base_url", None)
-        if base is None:
-            self.net.set_target("llm", None, None)
-        else:
-            if self._llm_probe is None or self._llm_probe.origin != HttpRttProbe(base).origin:
-                self._llm_probe = HttpRttProbe(base)
-            self.net.set_target("llm", self.llm_spec.partition("/")[0], self._llm_probe)
-        ping = getattr(self.tts, "ping_ms", None)
-        self.net.set_target("tts", self.tts.spec.partition("/")[0] if ping else None, ping)
-
-    def llm(self, spec: str) -> LLMProvider:
-        provider = self._llms.get(spec)
-        if provider is None:
-            provider = make_llm(spec, self.settings)
-            self._llms[spec] = provider
-        return provider
-
-    def _new_filter(self) -> OutputFilter | None:
-        if not self.settings.output_filter:
-            return None
-        return OutputFilter(self._filter_config, lang=self.settings.lang)
-
-    def llm_chain(self, spec: str) -> LLMProvider:
-        """`spec` behind deadline-driven failover (or the bare provider when the chain is just itself)."""
-        specs = failover_chain(self.settings, spec)
-        if len(specs) == 1:
-            return self.llm(spec)  # strict: a missing key is this utterance's error
-        chain, skipped = [], []
-        for link in specs:
-            try:
-                chain.append(self.llm(link))
-            except ConfigError as exc:  # e.g. no key for this link: the rest of the chain still speaks
-                skipped.append(f"{link}: {exc.message}")
-        if not chain:
-            raise ConfigError("; ".join(skipped))
-        if len(chain) == 1 and not skipped:
-            return chain[0]
-        return FailoverLLM(chain, self.policy, self.health, spec=spec, skipped=skipped)
-
-    async def use_llm(self, spec: str) -> None:
-        """Switch the default LLM for the next utterance, warming it now."""
-        provider = self.llm(spec)
-        self.llm_spec = spec
-        self._net_targets()
-        with contextlib.suppress(NuanuError):
-            await provider.warm()
-
-    async def use_tts(self, spec: str, output_format: str | None = None) -> None:
-        """Switch TTS voice/model/format for the next utterance: connect the new one first, swap between
-        utterances, then close the old one. Raises NuanuError (e.g. bad spec) and keeps the old one then."""
-        provider = make_tts(spec, self.settings, output_format=output_format)
-        try:
-            await provider.connect()
-            self.warm_errors.pop("tts", None)
-        except NuanuError as exc:
-            self.warm_errors["tts"] = exc.message
-        if self.fallback_tts is None and self.settings.tts_fallback and not provider.offline:
-            with contextlib.suppress(NuanuError):
-                fallback = make_tts("espeak", self.settings)
-                await fallback.connect()
-                self.fallback_tts = fallback
-        async with self._lock:
-            old, self.tts = self.tts, provider
-        self.fill_interjections()
-        self._net_targets()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(old.aclose(), timeout=3.0)
 
     def use_net(self, spec: str) -> str:
         """Switch the emulated network (demo only), live: open sockets pay the new link from their next message.
@@ -721,7 +494,7 @@ class Engine:
             unavailable=tuple(name for name, h in self.health.snapshot().items() if not h.available),
             fallback_tts=self.fallback_tts.spec if self.fallback_tts is not None else None,
             audio_lost=lost_line(lost) if lost is not None else None,
-            audio_back=f"since {_clock(back)}" if back is not None and lost is None else None,
+            audio_back=f"since {clock_time(back)}" if back is not None and lost is None else None,
             audio_policy=self.audio_policy,
             net=self.net_label,
             net_rtt=self.net.view(),
@@ -762,12 +535,3 @@ class Engine:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(telemetry.close)  # bounded: a down collector costs ~1.5 s at most
             self.telemetry_problem = telemetry.problem  # one-shot commands say it in one line
-
-
-def _clock(wall: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(wall))
-
-
-def lost_line(lost: DeviceLost) -> str:
-    """One line for the status bar and cards: which device, since when, why."""
-    return f"{lost.device} since {_clock(lost.since)}: {lost.reason}"

@@ -12,7 +12,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from nuanu_tui.core.config import Settings
-from nuanu_tui.core.engine import EngineStatus
+from nuanu_tui.core.engine_status import EngineStatus
 from nuanu_tui.core.events import StageReached, TextDelta, UtteranceFinished, UtteranceStarted
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
 from nuanu_tui.ui.app import NuanuApp, make_app
