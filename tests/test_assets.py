@@ -15,6 +15,7 @@ from nuanu_tui.core.assets import asset_files, assets_root, read_asset
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = (
     "labels.json",
+    "interjections.json",
     "blocklists/blocklist_ru.txt",
     "blocklists/blocklist_en.txt",
     "triggers/ride.txt",

@@ -7,6 +7,7 @@ the WAV sink, with the emulator's record of the bytes it sent as the reference.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import wave
 from collections.abc import AsyncIterator, Iterator
@@ -16,14 +17,17 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from nuanu_tui.core import instant as instant_module
+from nuanu_tui.core.assets import read_asset
 from nuanu_tui.core.audio.null_sink import NullSink
 from nuanu_tui.core.audio.player import Player
 from nuanu_tui.core.audio.wav_sink import WavSink
 from nuanu_tui.core.config import Settings, choose_defaults
-from nuanu_tui.core.engine import Engine, make_tts
+from nuanu_tui.core.engine import Engine
+from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.events import PipelineEvent, StageReached
 from nuanu_tui.core.instant import (
-    INTERJECTIONS,
+    CATEGORIES,
     PAUSE_MS,
     OpeningGuard,
     VoiceKey,
@@ -31,10 +35,12 @@ from nuanu_tui.core.instant import (
     classify,
     decode_clip,
     encode_clip,
+    interjection_table,
     voice_key,
 )
 from nuanu_tui.core.llm.prompt_files import default_system
 from nuanu_tui.core.llm.prompts import build_messages
+from nuanu_tui.core.providers import make_tts
 from nuanu_tui.sim import SimThread
 from nuanu_tui.sim.profiles import LLMProfile, ProfileSet, TTSProfile
 from tests.conftest import FAKE_KEYS
@@ -98,6 +104,31 @@ def test_voice_key_of_providers(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_classify(trigger: str, label: str | None, category: str) -> None:
     assert classify(trigger, label) == category
+
+
+def test_interjections_come_from_the_shipped_asset() -> None:
+    raw = json.loads(read_asset("interjections.json"))
+    table = interjection_table()
+    assert sorted(table) == ["en", "ru"]
+    for lang, categories in table.items():
+        assert list(categories) == list(CATEGORIES)
+        assert {c: list(v) for c, v in categories.items()} == {c: raw[lang][c] for c in CATEGORIES}
+    assert table["ru"]["safety"][0] == "Внимание!"  # safety first: the shipped table opens with it
+    assert all_interjections("ru")[:2] == ["Ого!", "Ух ты!"]  # the fill order starts with "general"
+    assert all_interjections("xx") == all_interjections("ru")  # an unknown language reacts in Russian
+
+
+def test_an_interjection_table_missing_a_category_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = {"ru": {c: ["Ого!"] for c in CATEGORIES if c != "weather"}}
+    monkeypatch.setattr(instant_module, "read_asset", lambda _name: json.dumps(broken))
+    interjection_table.cache_clear()
+    try:
+        with pytest.raises(NuanuError, match="ru has no weather interjections"):
+            interjection_table()
+    finally:
+        monkeypatch.undo()
+        interjection_table.cache_clear()
+    assert interjection_table()["ru"]["weather"]
 
 
 def test_clip_file_round_trip_and_damage() -> None:
@@ -223,7 +254,9 @@ async def test_cache_fills_once_per_voice_and_serves_every_utterance(
     assert cache.synthesised == len(texts)
     asked = fill_contexts(isim)
     said = [await engine.say(DOGS) for _ in range(4)]
-    assert [r.interjection for r in said] == list(INTERJECTIONS["ru"]["animals"])  # none twice in three
+    assert [r.interjection for r in said] == list(
+        interjection_table()["ru"]["animals"]
+    )  # none twice in three
     assert all(r.ok and r.stages_ms["first_sound"] is not None for r in said)
     assert fill_contexts(isim) == asked  # hits: the TTS was not asked again
     # a second engine (the next run) finds the disk cache warm and asks the TTS for nothing
@@ -429,7 +462,7 @@ async def test_bench_reports_first_sound_interjection_and_gap(
     result = await run_bench(engine, BenchConfig(llms=[GROQ], triggers=[DOGS], runs=3, warmup=False))
     data = json.loads(json.dumps(result.to_json()))
     runs = data["runs"]
-    assert [r["interjection"] for r in runs] == list(INTERJECTIONS["ru"]["animals"][:3])
+    assert [r["interjection"] for r in runs] == list(interjection_table()["ru"]["animals"][:3])
     assert all(r["gap_ms"] >= PAUSE_MS - 1 and r["stages_ms"]["first_sound"] is not None for r in runs)
     summary = data["summary"][GROQ]
     assert summary["first_sound"]["n"] == 3 and summary["gap_ms"]["n"] == 3

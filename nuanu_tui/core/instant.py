@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import itertools
+import json
 import logging
 import os
 import struct
@@ -26,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from nuanu_tui.core.assets import read_asset
 from nuanu_tui.core.audio.decoders import make_decoder
 from nuanu_tui.core.errors import NuanuError
 
@@ -39,29 +42,27 @@ SILENCE_LEVEL = 300  # |sample| below this at the edges is trimmed: the reaction
 EDGE_KEEP_MS = 10  # kept around the trimmed edges so the onset and the tail are not clipped
 FADE_MS = 5  # linear fade at both ends: a clip cut out of a longer synthesis never starts or ends in a click
 MAX_CLIP_MS = 700.0  # a reaction, not a sentence: a voice that says one slower than this skips it
-IDLE_POLL_S = 0.05
-FILL_PARALLEL = 2  # syntheses at a time while filling: half the wait, well inside the socket's context cap  # the fill waits this long between checks while an utterance is running
+IDLE_POLL_S = 0.05  # the fill waits this long between checks while an utterance is running
+FILL_PARALLEL = 2  # syntheses at a time while filling: half the wait, well inside the socket's context cap
 
-INTERJECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    "ru": {
-        "safety": ("Внимание!", "Осторожно!", "Аккуратно!", "Стоп-стоп!"),
-        "animals": ("Ого!", "Ух ты!", "Ой!", "Опа!"),
-        "people": ("Смотрите-ка!", "Ха!", "Эге!", "Так-так!"),
-        "vehicles": ("Опа!", "Ого!", "Ух ты!", "Так-так!"),
-        "places": ("Смотрите-ка!", "Ах!", "Ух ты!", "О-о!"),
-        "weather": ("Ох!", "Ого!", "Ну и ну!", "Ух!"),
-        "general": ("Ого!", "Ух ты!", "Ха!", "Опа!", "Так-так!", "Смотрите-ка!"),
-    },
-    "en": {
-        "safety": ("Attention!", "Careful!", "Watch out!", "Whoa, whoa!"),
-        "animals": ("Wow!", "Oh look!", "Aww!", "Whoa!"),
-        "people": ("Look at that!", "Ha!", "Oh, hello!", "Well, well!"),
-        "vehicles": ("Whoa!", "Wow!", "Oh look!", "Well, well!"),
-        "places": ("Look at that!", "Ah!", "Oh look!", "Wow!"),
-        "weather": ("Oh!", "Wow!", "Oh my!", "Brr!"),
-        "general": ("Wow!", "Whoa!", "Ha!", "Oh look!", "Well, well!", "Look at that!"),
-    },
-}
+
+@functools.cache
+def interjection_table() -> dict[str, dict[str, tuple[str, ...]]]:
+    """The shipped interjections (`assets/interjections.json`) per language and category. Every language
+    must list every category: `pick` falls back to "general" and the fill order walks all of them."""
+    data = json.loads(read_asset("interjections.json"))
+    table: dict[str, dict[str, tuple[str, ...]]] = {}
+    for lang, categories in data.items():
+        if lang.startswith("_"):
+            continue
+        missing = [c for c in CATEGORIES if not categories.get(c)]
+        if missing:
+            raise NuanuError(
+                "config", f"interjections.json: {lang} has no {', '.join(missing)} interjections"
+            )
+        table[lang] = {c: tuple(categories[c]) for c in CATEGORIES}
+    return table
+
 
 # Safety first: a trigger that mentions danger gets «Внимание!» whatever else it is about.
 _SAFETY_STEMS = (
@@ -127,7 +128,8 @@ def classify(trigger: str, label: str | None = None) -> str:
 
 def all_interjections(lang: str) -> list[str]:
     """Every interjection of a language once, in a stable order (the cache fill order: general first)."""
-    table = INTERJECTIONS.get(lang, INTERJECTIONS["ru"])
+    tables = interjection_table()
+    table = tables.get(lang, tables["ru"])
     order = ("general", *(c for c in CATEGORIES if c != "general"))
     return list(dict.fromkeys(itertools.chain.from_iterable(table[c] for c in order)))
 
@@ -310,7 +312,7 @@ class Instant:
         busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self.enabled = enabled
-        self.lang = lang if lang in INTERJECTIONS else "ru"
+        self.lang = lang if lang in interjection_table() else "ru"
         self.output_rate = output_rate
         self.directory = Path(data_dir) / CACHE_DIR
         self.reason: str | None = writable_reason(self.directory)
@@ -438,7 +440,7 @@ class Instant:
         if self.reason is not None:
             return None
         category = classify(trigger, label)
-        table = INTERJECTIONS[self.lang]
+        table = interjection_table()[self.lang]
         sources = [self.cache(tts)]
         if fallback is not None:
             sources.append(self.cache(fallback))
