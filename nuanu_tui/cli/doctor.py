@@ -21,7 +21,8 @@ async def _probe_llm(spec: str, settings: Settings) -> str:
     except NuanuError as exc:
         return f"not configured ({exc.message})"
     try:
-        models = await asyncio.wait_for(provider.list_models(), timeout=settings.connect_timeout + 1)
+        async with asyncio.timeout(settings.connect_timeout + 1):
+            models = await provider.list_models()
         model = spec.split("/", 1)[1]
         have = "available" if model in models else f"NOT listed (of {len(models)} models)"
         return f"reachable, {spec} {have}"

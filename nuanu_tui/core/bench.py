@@ -265,7 +265,8 @@ async def _abort(engine: SaysThings, task: asyncio.Future[UtteranceResult]) -> N
 async def _pause(seconds: float, cancel: asyncio.Event) -> None:
     if seconds > 0:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(cancel.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await cancel.wait()
 
 
 async def run_bench(

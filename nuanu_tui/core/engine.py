@@ -516,7 +516,8 @@ class Engine(ProviderLinks):
         await self.net.aclose()
         closers = [p.aclose() for p in self._llms.values()] + [self.tts.aclose()]
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.gather(*closers, return_exceptions=True), timeout=3.0)
+            async with asyncio.timeout(3.0):
+                await asyncio.gather(*closers, return_exceptions=True)
         self._llms.clear()
         await self.health.aclose()
         if self.fallback_tts is not None:

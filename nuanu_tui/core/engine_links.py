@@ -207,4 +207,5 @@ class ProviderLinks:
         self.fill_interjections()
         self._net_targets()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(old.aclose(), timeout=3.0)
+            async with asyncio.timeout(3.0):
+                await old.aclose()

@@ -168,7 +168,8 @@ class Host:
             await self.engine.aclose()
         self.channel.send("closed")
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.channel.drain(), 2.0)
+            async with asyncio.timeout(2.0):
+                await self.channel.drain()
 
     # --- requests -------------------------------------------------------------------------------------
     def _handle(self, op: str, rid: int, args: tuple[Any, ...]) -> None:

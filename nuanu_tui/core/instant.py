@@ -431,7 +431,8 @@ class Instant:
         tasks = [t for t in self._fills.values() if not t.done()]
         if tasks:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout)
+                async with asyncio.timeout(timeout):
+                    await asyncio.gather(*tasks, return_exceptions=True)
 
     def pick(self, trigger: str, tts: Any, fallback: Any = None, label: str | None = None) -> Clip | None:
         """The interjection for this trigger, from what is cached: the category's first one not said in the

@@ -108,9 +108,8 @@ class EngineOps:
             raise NuanuError("models", f"no {provider} key")
         model = {"groq": settings.groq_model, "openai": settings.openai_model}.get(provider, "any")
         try:
-            names = await asyncio.wait_for(
-                self.engine.llm(f"{provider}/{model}").list_models(), MODELS_TIMEOUT_S
-            )
+            async with asyncio.timeout(MODELS_TIMEOUT_S):
+                names = await self.engine.llm(f"{provider}/{model}").list_models()
         except TimeoutError:
             raise NuanuError("models", "timed out") from None
         return tuple(f"{provider}/{n}" for n in names)

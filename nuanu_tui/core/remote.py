@@ -208,7 +208,8 @@ class RemoteEngine:
                 self._channel.send("close")
                 if self._reader is not None:
                     with contextlib.suppress(asyncio.TimeoutError, Exception):
-                        await asyncio.wait_for(asyncio.shield(self._reader), CLOSE_WAIT_S)
+                        async with asyncio.timeout(CLOSE_WAIT_S):
+                            await asyncio.shield(self._reader)
         finally:  # also when the caller gives up waiting: no engine process outlives its console
             self._channel.close()
             if self._reader is not None:
@@ -297,7 +298,8 @@ class RemoteEngine:
             # Cancel it there too, and let its last events (the "cancelled" record) arrive before unwinding.
             self.send("cancel", rid)
             with contextlib.suppress(BaseException):
-                await asyncio.wait_for(future, CANCEL_WAIT_S)
+                async with asyncio.timeout(CANCEL_WAIT_S):
+                    await future
             raise
         finally:
             self._calls.pop(rid, None)

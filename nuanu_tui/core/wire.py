@@ -232,7 +232,8 @@ async def accept(
             pending = None
             conn.setblocking(False)
             try:
-                presented = await asyncio.wait_for(_read_exactly(loop, conn, len(token)), AUTH_WAIT_S)
+                async with asyncio.timeout(AUTH_WAIT_S):
+                    presented = await _read_exactly(loop, conn, len(token))
             except (TimeoutError, OSError, EOFError):
                 presented = b""
             if hmac.compare_digest(presented, token):

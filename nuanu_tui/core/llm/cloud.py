@@ -328,7 +328,8 @@ class CloudLLM:
     async def refresh_models_quietly(self) -> None:
         """Best effort, so the 404 message can name what is available."""
         with contextlib.suppress(NuanuError, TimeoutError):
-            self._known_models = await asyncio.wait_for(self._fetch_models(), timeout=3.0)
+            async with asyncio.timeout(3.0):
+                self._known_models = await self._fetch_models()
 
     async def aclose(self) -> None:
         try:

@@ -391,7 +391,8 @@ class RideSession:
     ) -> UtteranceResult | None:
         if previous is not None and d.reason == "barge_in":
             with contextlib.suppress(BaseException):
-                await asyncio.wait_for(asyncio.shield(previous.task), STOP_WAIT_S)
+                async with asyncio.timeout(STOP_WAIT_S):
+                    await asyncio.shield(previous.task)
 
         started: list[UtteranceStarted] = []
         stages: dict[str, float | None] = dict.fromkeys(STAGES)
@@ -627,7 +628,8 @@ class RideSession:
             if cut:
                 self.speaker.interrupt()
             with contextlib.suppress(BaseException):
-                await asyncio.wait_for(asyncio.gather(*self._remarks, return_exceptions=True), STOP_WAIT_S)
+                async with asyncio.timeout(STOP_WAIT_S):
+                    await asyncio.gather(*self._remarks, return_exceptions=True)
         for task in list(self._remarks):
             task.cancel()
         self._write_ready(everything=True)

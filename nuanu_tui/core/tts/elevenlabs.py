@@ -448,7 +448,8 @@ class ElevenLabsTTS:
                 continue
             self._slot.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._slot.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._slot.wait()
 
     async def _close_context(self, context_id: str) -> None:
         ctx = self._contexts.get(context_id)
@@ -500,7 +501,8 @@ class ElevenLabsTTS:
                 with contextlib.suppress(Exception):
                     if ws is self._ws:
                         await ws.send(_dumps({"close_socket": True}))
-                    await asyncio.wait_for(ws.close(), timeout=2.0)
+                    async with asyncio.timeout(2.0):
+                        await ws.close()
         if self._recv_task is not None:
             self._recv_task.cancel()
             with contextlib.suppress(BaseException):
@@ -590,7 +592,8 @@ class _SingleUtterance(_Utterance):
     async def cancel(self) -> None:
         self._ctx.end()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._ws.close(), timeout=1.0)
+            async with asyncio.timeout(1.0):
+                await self._ws.close()
         if self._task is not None:
             self._task.cancel()
 
