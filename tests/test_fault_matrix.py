@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ from nuanu_tui.sim import SimServer, SimThread, TTSFault
 from nuanu_tui.sim.openai_sse import DEFAULT_MODELS
 from nuanu_tui.sim.profiles import LLMProfile, ProfileSet, TTSProfile
 from tests.conftest import FAKE_KEYS
+from tests.waiting import until
 
 GROQ = "groq/llama-3.1-8b-instant"
 OPENAI = "openai/gpt-4o-mini"
@@ -88,7 +89,7 @@ def server_close_sockets(thread: SimThread, code: int = 1001) -> None:
 async def fresh_socket(thread: SimThread, engine: Engine) -> None:
     """Make the engine's next utterance open a new TTS connection, so a queued connection fault applies."""
     server_close_sockets(thread)
-    await eventually(lambda: engine.tts.state != "connected" and thread.server.open_sockets == 0)
+    await until(lambda: engine.tts.state != "connected" and thread.server.open_sockets == 0)
 
 
 # --- sinks ------------------------------------------------------------------------------------------------
@@ -177,16 +178,6 @@ async def engines() -> AsyncIterator[list[Engine]]:
 # --- observations -----------------------------------------------------------------------------------------
 
 
-async def eventually(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait for a condition another thread or task brings about (the emulator, a closing socket)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
-
-
 def task_count() -> int:
     current = asyncio.current_task()
     return sum(1 for t in asyncio.all_tasks() if t is not current and not t.done())
@@ -202,7 +193,7 @@ async def steady(engine: Engine, server: SimServer) -> Snapshot:
     """Warm steady state: one good utterance done, then count live tasks and emulator sockets."""
     result = await engine.say("камера, пальма справа", failover=False)
     assert result.ok, result.error
-    await eventually(lambda: server.open_sockets == 1)
+    await until(lambda: server.open_sockets == 1)
     return Snapshot(task_count(), server.open_sockets)
 
 
@@ -225,8 +216,8 @@ async def assert_recovers(
     assert after.ok, after.error
     assert after.stages_ms["playback_done"] is not None  # the player was not left stuck
     assert engine.results[-1] is after
-    await eventually(lambda: server.open_sockets == before.sockets)
-    await eventually(lambda: task_count() == before.tasks)
+    await until(lambda: server.open_sockets == before.sockets)
+    await until(lambda: task_count() == before.tasks)
 
 
 async def wait_backoff(engine: Engine) -> None:
@@ -342,7 +333,7 @@ async def test_llm_unreachable_host(
 async def steady_on(engine: Engine, server: SimServer, llm: str) -> Snapshot:
     result = await engine.say("камера, пальма справа", llm=llm, failover=False)
     assert result.ok, result.error
-    await eventually(lambda: server.open_sockets == 1)
+    await until(lambda: server.open_sockets == 1)
     return Snapshot(task_count(), server.open_sockets)
 
 
@@ -477,7 +468,7 @@ async def test_error_frame_retires_the_socket_before_its_close_arrives(
     after = await engine.say("камера, две собаки слева", failover=False)
     assert after.ok, after.error
     assert engine.tts.connects == connects + 2  # the refused socket, then a fresh one
-    await eventually(lambda: fsim.open_sockets == before.sockets)
+    await until(lambda: fsim.open_sockets == before.sockets)
 
 
 async def test_client_never_opens_a_sixth_context(fsim: SimServer, engines: list[Engine]) -> None:

@@ -19,6 +19,7 @@ from nuanu_tui.core.ride.director import Director
 from nuanu_tui.core.ride.events import parse_event
 from nuanu_tui.core.ride.session import RideDecision, RideSession
 from tests.ride_helpers import GROQ, sim_settings
+from tests.waiting import until
 
 BARGE_BUDGET_MS = 100.0
 
@@ -47,14 +48,6 @@ class StampSink(NullSink):
         return sum(n for _, n, u in self.pieces if u == utterance)
 
 
-async def until(cond: Any, timeout: float = 10.0) -> None:
-    """Wait for a condition the engine's threads bring about (polling, never a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.005)
-
-
 @pytest.mark.slow
 async def test_safety_barges_in_and_the_first_remark_stops_within_100_ms(sim: Any) -> None:
     settings = sim_settings(sim)
@@ -74,11 +67,13 @@ async def test_safety_barges_in_and_the_first_remark_stops_within_100_ms(sim: An
     rate = tts.format.sample_rate
     try:
         session.inbox.offer(parse_event(json.dumps({"label": "dog", "count": 2, "side": "left"})))
-        await until(lambda: sink.samples(1) >= rate * 0.3)  # the first remark is being heard
+        await until(
+            lambda: sink.samples(1) >= rate * 0.3, "the first remark heard", interval=0.005
+        )  # the first remark is being heard
         safety_event = parse_event(json.dumps({"label": "child", "side": "ahead", "priority": "safety"}))
         barge_ns.append(time.perf_counter_ns())  # the safety event arrives: the clock for the 100 ms starts
         session.inbox.offer(safety_event)
-        await until(lambda: len(session.results) == 2, timeout=20)
+        await until(lambda: len(session.results) == 2, "both remarks done", timeout=20, interval=0.005)
     finally:
         stop.set()
         await asyncio.wait_for(ride, 15)

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,27 +20,24 @@ from nuanu_tui.ui.screens.history import HistoryScreen
 from nuanu_tui.ui.screens.modals import RunReportModal, WaterfallModal
 from nuanu_tui.ui.widgets.latency_plot import TtfaDistributionPlot, TtfaRunsPlot
 from nuanu_tui.ui.widgets.stats_table import StatsTable
+from tests.waiting import until
 
 SIZE = (120, 40)
 
 
-async def until(pilot: Any, condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+async def shown(pilot: Any, condition: Callable[[], bool], what: str) -> None:
     """Wait for the app to reach a state (a thread worker's result lands via call_from_thread: on a loaded
     machine that can be after the worker counts as complete)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never reached: {what}")
-        await pilot.pause(0.02)
+    await until(condition, what, timeout=15.0, interval=0.02, pause=pilot.pause)
 
 
 async def open_history(pilot: Any) -> HistoryScreen:
     await ready(pilot)
     await pilot.press("ctrl+g")
     await settle(pilot)
-    await until(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), "history screen shown")
+    await shown(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), "history screen shown")
     screen = pilot.app.screen
-    await until(pilot, lambda: bool(screen.data), "history loaded")
+    await shown(pilot, lambda: bool(screen.data), "history loaded")
     return screen
 
 
@@ -165,7 +161,7 @@ async def test_headless_demo_bench_shows_up_with_plots(tmp_path: Path) -> None:
         screen.query_one("#history-runs", DataTable).focus()
         await pilot.press("enter")
         await settle(pilot)
-        await until(pilot, lambda: isinstance(app.screen, RunReportModal), "run report shown")
+        await shown(pilot, lambda: isinstance(app.screen, RunReportModal), "run report shown")
         modal = app.screen
         assert isinstance(modal, RunReportModal)
         assert len(modal.views) == 2
