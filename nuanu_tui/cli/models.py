@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    from nuanu_tui.core.engine import make_llm
+    from nuanu_tui.core.providers import make_llm
 
     model = {"groq": settings.groq_model, "openai": settings.openai_model}.get(args.provider, "any")
     provider = make_llm(f"{args.provider}/{model}", settings)

@@ -26,7 +26,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     from nuanu_tui.core.ride.director import DirectorConfig
     from nuanu_tui.core.ride.feeds import LineFeed
     from nuanu_tui.core.ride.recording import load_replay
-    from nuanu_tui.core.store import Store, default_db_path
+    from nuanu_tui.core.store import Store
+    from nuanu_tui.core.store_schema import default_db_path
 
     if args.ws is None and args.udp is None and not args.stdin and not args.replay:
         raise ConfigError("nothing to ride: give --ws PORT, --udp PORT, --stdin or --replay FILE")

@@ -29,7 +29,7 @@ from nuanu_tui.core.llm.base import LLMProvider, LLMRequest
 from nuanu_tui.core.llm.prompts import clean_trigger
 from nuanu_tui.core.netprobe import HttpRttProbe, NetMonitor
 from nuanu_tui.core.pipeline import UtteranceJob, run_utterance
-from nuanu_tui.core.providers import make_llm, make_tts  # noqa: F401 - cli.py still imports make_llm from here
+from nuanu_tui.core.providers import make_tts
 from nuanu_tui.core.redact import scrub
 from nuanu_tui.core.safety import DEFAULT_BLOCKLISTS, FilterConfig
 from nuanu_tui.core.timeline import UtteranceResult
