@@ -21,7 +21,6 @@ from tests.test_fault_matrix import (
     CaptureSink,
     build_engine,
     engines,  # noqa: F401 - fixture
-    eventually,
     field_settings,
     field_thread,  # noqa: F401 - fixture
     fresh_socket,
@@ -32,6 +31,7 @@ from tests.test_fault_matrix import (
     task_count,
     wait_backoff,
 )
+from tests.waiting import until
 
 OFFLINE = "offline/phrasebook"
 
@@ -79,7 +79,7 @@ async def test_hedging_first_answer_wins_and_the_slow_one_is_cancelled(
     notes = " ".join(result.notices)
     assert SLOW in notes and "hedged" in notes
     assert llm_tasks(SLOW) == []  # the slower attempt was cancelled, not left streaming
-    await eventually(lambda: task_count() == before.tasks)
+    await until(lambda: task_count() == before.tasks)
 
 
 @pytest.mark.parametrize(
@@ -158,7 +158,7 @@ async def test_failing_provider_is_marked_unavailable_skipped_probed_and_restore
     assert GROQ in engine.status().unavailable  # the background probe keeps failing while the fault lasts
     assert engine.health.get(GROQ).probes >= 1
     fsim.faults.llm = None  # the service recovers
-    await eventually(lambda: GROQ not in engine.status().unavailable)
+    await until(lambda: GROQ not in engine.status().unavailable)
     back = await engine.say("камера, скутер")
     assert back.ok and back.served_by == GROQ and not back.degraded
 
@@ -250,7 +250,7 @@ async def test_websocket_reconnects_with_backoff(
     assert warm.ok and warm.ws_reused is True
 
     server_close_sockets(field_thread)  # the service closes the socket between utterances
-    await eventually(lambda: tts.state == "reconnecting")
+    await until(lambda: tts.state == "reconnecting")
     connects = tts.connects
     after_close = await engine.say("камера, собака", failover=False)
     assert after_close.ok and after_close.ws_reused is False and tts.connects == connects + 1
@@ -259,7 +259,7 @@ async def test_websocket_reconnects_with_backoff(
 
     fsim.faults.next_tts("reject", status=503)  # the reconnect fails ...
     server_close_sockets(field_thread)
-    await eventually(lambda: tts.state == "reconnecting")
+    await until(lambda: tts.state == "reconnecting")
     failed = await engine.say("камера, скутер", failover=False)
     assert failed.error_kind == "tts_handshake"
     attempts = fsim.ws_connections

@@ -26,12 +26,12 @@ from tests.conftest import needs_proc
 from tests.test_fault_matrix import (
     build_engine,
     engines,  # noqa: F401 - fixture
-    eventually,
     field_settings,
     server_close_sockets,
     task_count,
     wait_backoff,
 )
+from tests.waiting import until
 
 UTTERANCES = 300
 FAULT_RATE = 0.2
@@ -111,7 +111,7 @@ async def run_soak(thread: SimThread, engine: Engine, rng: random.Random) -> dic
                 injected[f"tts:{tts_fault.kind}"] += 1
                 if server.open_sockets:  # the next utterance must open a new connection to meet it
                     server_close_sockets(thread)
-                    await eventually(lambda: engine.tts.state != "connected")
+                    await until(lambda: engine.tts.state != "connected")
         results.append(await engine.say(f"камера, объект номер {i}"))
         server.faults.clear()  # an unused fault (e.g. a TTS fault during the reconnect backoff) expires
         forget_emulator_logs(thread)
@@ -145,12 +145,12 @@ async def test_soak_300_utterances_with_random_faults(soak_thread: SimThread, en
         assert (await engine.say("камера, пальма")).ok
     server.faults.next_tts("reject", status=500)  # ... the espeak fallback and its resampler too
     server_close_sockets(soak_thread)
-    await eventually(lambda: engine.tts.state != "connected")
+    await until(lambda: engine.tts.state != "connected")
     assert (await engine.say("камера, пальма")).ok
     await wait_backoff(engine)
     assert (await engine.say("камера, пальма")).ok
     forget_emulator_logs(soak_thread)
-    await eventually(lambda: server.open_sockets == 1 and not engine.status().unavailable)
+    await until(lambda: server.open_sockets == 1 and not engine.status().unavailable)
     tasks_start, sockets_start, rss_start = task_count(), server.open_sockets, rss_kb()
     recorded_before = len(engine.results)
 
@@ -169,9 +169,9 @@ async def test_soak_300_utterances_with_random_faults(soak_thread: SimThread, en
     # back to steady state: no provider left unavailable, so no probe task remains
     ok_after = await engine.say("камера, финиш")
     assert ok_after.ok, ok_after.error
-    await eventually(lambda: not engine.status().unavailable, timeout=10.0)
-    await eventually(lambda: server.open_sockets == sockets_start, timeout=10.0)
-    await eventually(lambda: task_count() == tasks_start, timeout=10.0)
+    await until(lambda: not engine.status().unavailable, timeout=10.0)
+    await until(lambda: server.open_sockets == sockets_start, timeout=10.0)
+    await until(lambda: task_count() == tasks_start, timeout=10.0)
     tasks_end, sockets_end, rss_end = task_count(), server.open_sockets, rss_kb()
 
     ok = sum(r.ok for r in results)
