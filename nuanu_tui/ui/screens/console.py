@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
@@ -23,14 +21,11 @@ from nuanu_tui.ui.messages import (
     ModelsListed,
     NoticeArrived,
     ProviderSwitched,
-    StageArrived,
     StatusChanged,
     StatusView,
-    TextArrived,
-    UtteranceBegan,
-    UtteranceDone,
     UtteranceView,
 )
+from nuanu_tui.ui.screens.remarks import RemarkScreen
 from nuanu_tui.ui.widgets.provider_picker import ProviderPicker
 from nuanu_tui.ui.widgets.status_bar import StatusBar
 from nuanu_tui.ui.widgets.transcript import Transcript, UtteranceCard
@@ -50,7 +45,7 @@ ROOMY_HEIGHT = 32
 TRANSCRIPT_MIN_ROWS = 5  # the transcript keeps at least this many rows of cards, whatever is shown
 
 
-class ConsoleScreen(Screen[None]):
+class ConsoleScreen(RemarkScreen):
     """Every engine event arrives here as a message posted by the bridge; handlers stay O(1)."""
 
     BINDINGS: ClassVar[list[BindingType]] = console_bindings()  # type: ignore[assignment]
@@ -59,7 +54,6 @@ class ConsoleScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.views: dict[str, UtteranceView] = {}
         self.live_uid: str | None = None
         self.pinned_uid: str | None = None
         self.status: StatusView | None = None
@@ -280,47 +274,23 @@ class ConsoleScreen(Screen[None]):
         else:
             self.notify(f"{what} → {message.spec} (next utterance)", timeout=3)
 
-    async def on_utterance_began(self, message: UtteranceBegan) -> None:
-        view = message.view
-        self.views[view.utterance_id] = view
-        self.live_uid = view.utterance_id
-        self.pinned_uid = None
-        transcript = self.query_one(Transcript)
-        await transcript.add(view)
-        transcript.select(None)
-        self.query_one(Waterfall).view = view
-
-    def on_text_arrived(self, message: TextArrived) -> None:
-        card = self.query_one(Transcript).card(message.utterance_id)
-        if card is not None:
-            card.append_text(message.text)
-
-    def on_stage_arrived(self, message: StageArrived) -> None:
-        uid = message.utterance_id
-        view = self.views.get(uid)
-        if view is None:
-            return
-        stages = dict(view.stages_ms)
-        stages[message.stage] = message.ms
-        self.views[uid] = view = dataclasses.replace(view, stages_ms=stages)
-        card = self.query_one(Transcript).card(uid)
-        if card is not None:
-            card.add_stage(message.stage, message.ms)
-        self._refresh_waterfall(uid)
-
     def on_notice_arrived(self, message: NoticeArrived) -> None:
         card = self.query_one(Transcript).card(message.utterance_id)
         if card is not None:
             card.add_notice(message.message)
 
-    def on_utterance_done(self, message: UtteranceDone) -> None:
-        view = message.view
+    def follows(self, utterance_id: str) -> bool:
+        """The waterfall shows the pinned card, else the live one."""
+        return utterance_id == (self.pinned_uid or self.live_uid)
+
+    def began(self, view: UtteranceView) -> None:
+        self.live_uid = view.utterance_id
+        self.pinned_uid = None
+        self.query_one(Transcript).select(None)
+
+    def finished(self, view: UtteranceView) -> None:
         self.views[view.utterance_id] = view
         self.results.append(view)
-        card = self.query_one(Transcript).card(view.utterance_id)
-        if card is not None:
-            card.finish(view)
-        self._refresh_waterfall(view.utterance_id)
         if view.mark == "dropped":
             return  # Ctrl+L said how many; a dropped remark never had a card
         if view.error and view.error_kind == "cancelled":
@@ -329,11 +299,6 @@ class ConsoleScreen(Screen[None]):
             self.notify(
                 view.error, title=f"Utterance failed ({view.error_kind})", severity="error", timeout=8
             )
-
-    def _refresh_waterfall(self, uid: str) -> None:
-        shown = self.pinned_uid or self.live_uid
-        if uid == shown:
-            self.query_one(Waterfall).view = self.views[uid]
 
     @on(Worker.StateChanged)
     def on_worker_failed(self, event: Worker.StateChanged) -> None:

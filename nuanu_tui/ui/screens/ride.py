@@ -11,19 +11,15 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from nuanu_tui.ui.messages import (
     EngineFailed,
     EngineReady,
-    StageArrived,
-    TextArrived,
-    UtteranceBegan,
-    UtteranceDone,
     UtteranceView,
 )
 from nuanu_tui.ui.ride_messages import DirectorChanged, RideBatch, RideCounters, RideStarted, RideStopped
+from nuanu_tui.ui.screens.remarks import RemarkScreen
 from nuanu_tui.ui.widgets.ride_feed import RideFeed, counters_text
 from nuanu_tui.ui.widgets.transcript import Transcript
 from nuanu_tui.ui.widgets.trigger_input import TriggerInput
@@ -44,7 +40,7 @@ KNOBS = (  # (setting, label, width)
 )
 
 
-class RideScreen(Screen[None]):
+class RideScreen(RemarkScreen):
     """Every update arrives as a message from the ride bridge; the feed repaints once per batch."""
 
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (32, "-tall")]
@@ -59,7 +55,6 @@ class RideScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.counters = RideCounters()
-        self.views: dict[str, UtteranceView] = {}
         self.what = "idle"
         self.paused = False
         self.settings: dict[str, Any] = {}
@@ -252,33 +247,6 @@ class RideScreen(Screen[None]):
         state = "PAUSED · " if self.paused else ""
         self.query_one("#ride-title", Static).update(f"RIDE · {state}{self.what} · {listening}")
 
-    # --- the current remark (same messages as the console) -------------------------------------------
-    async def on_utterance_began(self, message: UtteranceBegan) -> None:
-        view = message.view
-        self.views[view.utterance_id] = view
-        await self.query_one(Transcript).add(view)
-        self.query_one(Waterfall).view = view
-
-    def on_text_arrived(self, message: TextArrived) -> None:
-        card = self.query_one(Transcript).card(message.utterance_id)
-        if card is not None:
-            card.append_text(message.text)
-
-    def on_stage_arrived(self, message: StageArrived) -> None:
-        view = self.views.get(message.utterance_id)
-        if view is None:
-            return
-        stages = {**view.stages_ms, message.stage: message.ms}
-        self.views[message.utterance_id] = view = dataclasses.replace(view, stages_ms=stages)
-        card = self.query_one(Transcript).card(message.utterance_id)
-        if card is not None:
-            card.add_stage(message.stage, message.ms)
-        self.query_one(Waterfall).view = view
-
-    def on_utterance_done(self, message: UtteranceDone) -> None:
-        view = message.view
+    # --- the current remark: RemarkScreen draws it; a finished one is not kept (a ride runs for hours) ---
+    def finished(self, view: UtteranceView) -> None:
         self.views.pop(view.utterance_id, None)
-        card = self.query_one(Transcript).card(view.utterance_id)
-        if card is not None:
-            card.finish(view)
-        self.query_one(Waterfall).view = view
