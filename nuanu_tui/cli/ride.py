@@ -8,6 +8,7 @@ import contextlib
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,15 +37,18 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.replay:
         load_replay(args.replay)  # a missing or unreadable file is one line, before anything starts
     quiet_device_noise(settings, args.audio)
-    engine = await Engine.create(
-        settings,
-        llm=args.llm,
-        tts=args.tts,
-        audio=args.audio,
-        demo=args.demo,
-        output_format=args.output_format,
+    # The engine starts while the feeds already listen: what arrives meanwhile waits, judged at ready.
+    starting = asyncio.ensure_future(
+        Engine.create(
+            settings,
+            llm=args.llm,
+            tts=args.tts,
+            audio=args.audio,
+            demo=args.demo,
+            output_format=args.output_format,
+        )
     )
-    store: Store | None = Store.from_settings(engine.settings)
+    store: Store | None = Store.from_settings(settings)
     try:
         store.open()  # type: ignore[union-attr]
     except NuanuError as exc:  # the ride still runs and is still recorded as JSON lines
@@ -75,9 +79,18 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         handles.append(handle)
 
         async def say_where() -> None:
-            await handle.session.listening.wait()
+            session = handle.session
+            await session.listening.wait()
             for where in handle.listening():
                 print(f"ride: listening on {where}", file=sys.stderr, flush=True)
+            await session.ready.wait()
+            line = offline_line(session.speaker)
+            if line:
+                print(line, file=sys.stderr)
+            after = ""
+            if getattr(args, "accepted_ns", None):
+                after = f" ({(time.perf_counter_ns() - args.accepted_ns) / 1e9:.1f} s after launch)"
+            print(f"ride: ready — remarks start at once{after}", file=sys.stderr, flush=True)
 
         announce.append(asyncio.create_task(say_where()))
 
@@ -86,12 +99,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     only_stdin = args.stdin and args.ws is None and args.udp is None and not args.replay
     session = None
     try:
-        line = offline_line(engine)
-        if line:
-            print(line, file=sys.stderr)
         session = await run_ride(
-            engine,
+            starting,
             request,
+            settings=settings,
             extra_feeds=list(lines),
             store=store,
             stop=stop,
@@ -103,7 +114,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
-        await engine.aclose()
+        with contextlib.suppress(BaseException):  # stopped while starting: let it finish, then close it
+            await starting
+        if not starting.cancelled() and starting.exception() is None:
+            await starting.result().aclose()
         if store is not None:
             store.flush(timeout=5)
             store.close()
@@ -123,7 +137,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 def _empty_report() -> dict[str, Any]:
     summary = {"received": 0, "spoken": 0, "spoken_by_reason": {}, "skipped": {}, "rejected": {},
                "event_to_first_audio": {"n": 0, "p50": None, "p95": None, "max": None}}  # fmt: skip
-    return {"events": [], "utterances": [], "summary": summary}
+    return {"ready_at": None, "events": [], "utterances": [], "summary": summary}
 
 
 async def _end_of_input(feed: LineFeed, handles: list[RideHandle]) -> None:
