@@ -29,7 +29,7 @@ from nuanu_tui.ui.screens.remarks import RemarkScreen
 from nuanu_tui.ui.widgets.provider_picker import ProviderPicker
 from nuanu_tui.ui.widgets.status_bar import StatusBar
 from nuanu_tui.ui.widgets.transcript import Transcript, UtteranceCard
-from nuanu_tui.ui.widgets.trigger_input import TriggerBar, TriggerInput
+from nuanu_tui.ui.widgets.trigger_input import TriggerBar, TriggerInput, short
 from nuanu_tui.ui.widgets.waterfall import Waterfall
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ class ConsoleScreen(RemarkScreen):
         self.status: StatusView | None = None
         self.results: list[UtteranceView] = []
         self.panels: bool | None = None  # F10: shown / hidden; None follows the terminal size
+        self.kept: list[str] = []  # triggers fired while the engine was starting: spoken, in order, at ready
         self._bridge: ConsoleBridge | None = None
 
     @property
@@ -106,15 +107,29 @@ class ConsoleScreen(RemarkScreen):
 
     # --- operator actions ---------------------------------------------------------------------------
     def fire(self, trigger: str) -> Worker[UtteranceView] | None:
-        """Speak `trigger` now (interrupt mode) or after what is playing (queue mode)."""
+        """Speak `trigger` now (interrupt mode) or after what is playing (queue mode). While the engine is
+        starting it is kept and spoken the moment the engine is ready; never dropped."""
         if not self.link.ready:
-            self.notify("The engine is still starting; try again in a moment.", severity="warning", timeout=4)
+            if self.link.closed:
+                self._give_back(trigger, "the engine is not running")
+                return None
+            self.kept.append(trigger)
+            self.notify(
+                f"Starting… «{short(trigger, 40)}» is kept: spoken when the engine is ready.", timeout=4
+            )
             return None
-        return self.run_trigger(trigger)
+        return self.run_trigger(trigger, self.interrupt_mode)
+
+    def _give_back(self, trigger: str, why: str) -> None:
+        """Not spoken: the text goes back into the input (with the reason in one line), not lost."""
+        field = self.query_one(TriggerInput)
+        if not field.value.strip():
+            field.value = trigger
+        self.notify(f"Not spoken ({why}): the trigger is back in the input.", severity="warning", timeout=8)
 
     @work(group=SAY_GROUP, exit_on_error=False, description="speak one trigger")
-    async def run_trigger(self, trigger: str) -> UtteranceView:
-        future = self.bridge.say(trigger, self, interrupt=self.interrupt_mode)
+    async def run_trigger(self, trigger: str, interrupt: bool) -> UtteranceView:
+        future = self.bridge.say(trigger, self, interrupt=interrupt)
         return await asyncio.wrap_future(future)
 
     def action_seed(self, index: int) -> None:
@@ -228,6 +243,9 @@ class ConsoleScreen(RemarkScreen):
     # --- bridge messages ----------------------------------------------------------------------------
     def on_engine_ready(self, message: EngineReady) -> None:
         self._show_status(message.status)
+        kept, self.kept = self.kept, []
+        for trigger in kept:  # in the order typed, each after the one before (queue mode for these)
+            self.run_trigger(trigger, False)
         if message.restarted:
             self.notify("The engine is back.", title="Engine restarted", timeout=5)
         for part, why in message.warm_errors.items():
@@ -243,6 +261,10 @@ class ConsoleScreen(RemarkScreen):
         self.query_one(ProviderPicker).set_devices(message.devices)
 
     def on_engine_failed(self, message: EngineFailed) -> None:
+        if self.kept and message.restart_in is None:  # it will not start: hand the kept text back
+            kept, self.kept = self.kept, []
+            more = f"; {len(kept) - 1} more typed before it were not spoken either" if len(kept) > 1 else ""
+            self._give_back(kept[-1], f"the engine did not start{more}")
         self.query_one(StatusBar).show_failure(message.message, message.restart_in)
         self.call_after_refresh(self._fit)
         title = "Engine failed to start" if message.restart_in is None else "Engine down"
