@@ -6,6 +6,9 @@ Run: `uv run python -m benchmarks.startup [--runs N] [--cases say-offline,say-cl
 Every launch is a fresh `python -m nuanu_tui ...` subprocess (the real CLI, nothing preloaded), in an empty
 working directory (no `.env`) with its own data directory shared by the runs of one case, after one
 uncounted launch that fills the caches a shuttle keeps between rides (interjection clips, bytecode).
+Bytecode: the launches run with Python's default (PYTHONDONTWRITEBYTECODE removed), so the uncounted launch
+writes the `.pyc` files an install with `--compile-bytecode` would have shipped; every counted launch
+then reads them, as a deployed shuttle does.
 Times are on the shared monotonic clock (`perf_counter_ns`), from just before `Popen` to:
 
 - `say-offline` (phrasebook + espeak, `--audio device`): the first non-silent sample the listener hears,
@@ -82,6 +85,7 @@ def clean_env(**extra: str) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("NUANU_", "GROQ_", "OPENAI_", "ELEVENLABS_", "OTEL_", "PULSE_"))
+        and k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
     }
     env.update(extra)
     return env

@@ -153,3 +153,18 @@ def test_the_engine_does_not_import_the_emulator() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == ""
+
+
+def test_the_offline_path_to_the_first_sound_loads_no_heavy_library() -> None:
+    """`say` offline (phrasebook + espeak + PCM) starts without numpy, soxr, num2words, the LLM SDKs or
+    OpenTelemetry: together ~1 s of imports a remark at the output's own rate never needs (resampling, MP3,
+    spelling numbers and telemetry load them on first use or in a warm-up thread)."""
+    probe = (
+        "import sys, nuanu_tui.cli.entry, nuanu_tui.cli.say, nuanu_tui.core.config, nuanu_tui.core.engine,"
+        " nuanu_tui.core.tts.espeak, nuanu_tui.core.llm.phrasebook, nuanu_tui.core.instant;"
+        " heavy = {'numpy', 'soxr', 'num2words', 'openai', 'groq', 'opentelemetry'};"
+        " print(','.join(sorted(heavy & {m.split('.')[0] for m in sys.modules})))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == ""

@@ -14,12 +14,25 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import pymorphy3
-from num2words import num2words
 
 CASES = ("nomn", "gent", "datv", "accs", "ablt", "loct")
 _N2W_CASE = {"nomn": "n", "gent": "g", "datv": "d", "accs": "a", "ablt": "i", "loct": "p"}
 _N2W_GENDER = {"masc": "m", "femn": "f", "neut": "n"}
 MAX_COUNT = 999_999  # larger "counts" are treated as "many" (nobody counts a million dogs out loud)
+
+
+def num2words(number: int | float, **kwargs: object) -> str:
+    """num2words, imported on first use: its package loads every language (~0.1 s), and start-up (the
+    path to the first sound) never spells a number."""
+    from num2words import num2words as spell
+
+    return str(spell(number, **kwargs))
+
+
+def preload() -> None:
+    """Load what spelling and inflection need (pymorphy's dictionaries, num2words): for a warm-up thread."""
+    get_morph()
+    num2words(2, lang="ru")
 
 
 @lru_cache(maxsize=1)

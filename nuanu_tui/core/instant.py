@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from nuanu_tui.core.assets import read_asset
 from nuanu_tui.core.audio.decoders import make_decoder
 from nuanu_tui.core.errors import NuanuError
@@ -193,6 +191,8 @@ def decode_clip(blob: bytes) -> tuple[bytes, int] | None:
 
 def trim_silence(pcm: bytes, sample_rate: int) -> bytes:
     """Cut quiet lead-in and tail (TTS engines pad both), keeping a few ms so nothing audible is clipped."""
+    import numpy as np  # filling the cache (a thread, after start-up), never on the path to first sound
+
     samples = np.frombuffer(pcm, dtype=np.int16)
     loud = np.flatnonzero(np.abs(samples.astype(np.int32)) >= SILENCE_LEVEL)
     if loud.size == 0:
@@ -212,6 +212,7 @@ def trim_silence(pcm: bytes, sample_rate: int) -> bytes:
 def resample(pcm: bytes, source_rate: int, rate: int) -> bytes:
     if source_rate == rate or not pcm:
         return pcm
+    import numpy as np
     import soxr
 
     samples = np.frombuffer(pcm, dtype=np.int16)

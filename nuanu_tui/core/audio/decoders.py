@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections import deque
 
-import numpy as np
-
 from nuanu_tui.core.audio import optional
 from nuanu_tui.core.audio.base import AudioFormat, Decoder
 from nuanu_tui.core.errors import NuanuError
@@ -151,6 +149,8 @@ class Mp3StreamDecoder:
             decoded = self._miniaudio.mp3_read_s16(batch)
         except self._miniaudio.DecodeError:
             return b""
+        import numpy as np  # MP3 only (PCM, the default, never loads numpy)
+
         samples = np.frombuffer(decoded.samples, dtype=np.int16)
         if decoded.nchannels == 2:
             pairs = samples.reshape(-1, 2).astype(np.int32)

@@ -23,8 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from nuanu_tui.core.audio.base import AudioFormat, AudioSink, Decoder
 from nuanu_tui.core.audio.decoders import make_decoder
 from nuanu_tui.core.audio.null_sink import NullSink
@@ -178,6 +176,7 @@ class Playback:
         self._chunks.put(pcm)
 
     def _resample(self, pcm: bytes, source_rate: int, rate: int, last: bool) -> bytes:
+        import numpy as np  # only a voice at another rate needs these (~0.3 s of imports): not at start-up
         import soxr
 
         if self._resampler is None:

@@ -25,6 +25,7 @@ from nuanu_tui.core.grammar import (
     fix_prepositions,
     get_morph,
     number_value,
+    preload,
     strip_unspeakable,
 )
 from nuanu_tui.core.llm.base import LLMRequest, LLMStats
@@ -344,8 +345,9 @@ class PhrasebookLLM:
         self.last_category: str | None = None
 
     async def warm(self) -> None:
-        """Load the pymorphy3 dictionaries (~100 ms) now, off the event loop, not on the first utterance."""
-        await asyncio.to_thread(get_morph)
+        """Load the pymorphy3 dictionaries and num2words (~0.2 s) now, off the event loop, not on the first
+        utterance."""
+        await asyncio.to_thread(preload)
 
     def classify(self, trigger: str) -> str:
         return parse_trigger(trigger).category
