@@ -110,7 +110,7 @@ class Engine(ProviderLinks):
         self.net = NetMonitor(settings.net_probe_s, settings.net_warn_ms)
         from nuanu_tui.core import telemetry
 
-        # None unless OTEL_EXPORTER_OTLP_*ENDPOINT is set (then, and only then, OpenTelemetry is imported).
+        # None unless OTEL_EXPORTER_OTLP_*ENDPOINT is set (then OpenTelemetry is imported, on its own thread).
         self.telemetry = telemetry.from_env(settings.secrets(), self.net.gauges)
         self.telemetry_problem: str | None = None
         if self.telemetry is not None:
@@ -534,5 +534,5 @@ class Engine(ProviderLinks):
         if self.telemetry is not None:
             telemetry, self.telemetry = self.telemetry, None
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(telemetry.close)  # bounded: a down collector costs ~1.5 s at most
+                await asyncio.to_thread(telemetry.close)  # a down collector: one 0.2 s check
             self.telemetry_problem = telemetry.problem  # one-shot commands say it in one line

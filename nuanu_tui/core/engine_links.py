@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nuanu_tui.core.config import Settings, failover_chain
 from nuanu_tui.core.errors import ConfigError, NuanuError
@@ -20,6 +20,9 @@ from nuanu_tui.core.netprobe import HttpRttProbe, NetMonitor
 from nuanu_tui.core.providers import make_llm, make_tts
 from nuanu_tui.core.safety import FilterConfig, OutputFilter
 from nuanu_tui.core.tts.base import TTSProvider
+
+if TYPE_CHECKING:
+    from nuanu_tui.core.telemetry import Telemetry
 
 LLM_KEEPWARM_S = 30.0
 
@@ -42,6 +45,7 @@ class ProviderLinks:
     _net_warming: asyncio.Future[Any] | None
     _llm_probe: HttpRttProbe | None
     _filter_config: FilterConfig
+    telemetry: Telemetry | None
 
     async def warm(self, *, network_in_background: bool = False) -> None:
         """Open the TTS socket and warm the LLM connection concurrently; failures become status, not crashes.
@@ -106,6 +110,8 @@ class ProviderLinks:
             await self.net.probe_once("tts")  # a ping needs the socket warm_tts opened
         self.fill_interjections()
         self.net.start()
+        if self.telemetry is not None:  # its ~0.5 s of imports on its own thread, after start-up, not before
+            self.telemetry.start()
         if self._keepwarm is None:
             self._keepwarm = asyncio.create_task(self._keep_llm_warm(), name="llm-keepwarm")
 
