@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from nuanu_tui.core.errors import ConfigError
+from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.ride.director import Director, DirectorConfig
 from nuanu_tui.core.ride.feeds import UdpFeed
 from nuanu_tui.core.ride.mqtt import MqttFeed, MqttStatus, MqttTarget, parse_mqtt_url, target_from
@@ -59,7 +59,7 @@ def test_mqtt_urls(url: str, env: str | None, expected: MqttTarget) -> None:
     ],
 )
 def test_bad_mqtt_urls_are_one_line_without_the_password(url: str, says: str) -> None:
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(NuanuError) as err:
         parse_mqtt_url(url)
     assert says in err.value.message and "hunter2" not in err.value.message and "\n" not in err.value.message
 
@@ -147,7 +147,7 @@ def target(broker: Broker, topic: str = "shuttle/+/detections", password: str = 
 @needs_mosquitto
 async def test_a_wrong_password_is_one_line_naming_the_broker(broker: Broker) -> None:
     feed = MqttFeed(target(broker, password="not-the-password"))
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(NuanuError) as err:
         await feed.start(object())
     line = err.value.message
     assert line == (
@@ -214,3 +214,34 @@ async def test_frames_and_events_over_mqtt_survive_a_broker_restart(engine: Any,
     assert [s.state for s in watch.states][:2] == ["connected", "away"]
     assert session.tally.summary()["frames"]["received"] == 8
     assert all(PASSWORD not in s.line() for s in watch.states)
+
+
+@needs_mosquitto
+def test_the_ride_cli_says_a_wrong_password_in_one_line(
+    broker: Broker, sim_env: dict[str, str], tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    env = {**sim_env, "NUANU_MQTT_PASSWORD": "wrong-password-42"}
+    url = f"mqtt://{USER}@127.0.0.1:{broker.port}/cameras/#"
+    proc = subprocess.run(
+        [sys.executable, "-m", "nuanu_tui", "ride", "--mqtt", url, "--demo", "--audio", "null", "--duration", "5"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if not line.startswith("SIMULATED")]
+    assert errors == [
+        f"nuanu-tui: error: mqtt broker {url} refused the user name or password (not authorized);"
+        " check NUANU_MQTT_PASSWORD"
+    ]
+    assert "wrong-password-42" not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "nuanu_tui", "ride", "--mqtt", "mqtt://u:hunter2@h/a/#/b", "--demo"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert (
+        bad.stderr.strip()
+        == "nuanu-tui: error: --mqtt topic 'a/#/b': '#' must be a whole level and the last one"
+    )

@@ -96,8 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     ride = sub.add_parser("ride", help="ride mode: camera events in, the director decides, rides recorded")
     _common(ride)
     ride.add_argument("--ws", type=int, metavar="PORT", help="WebSocket feed on ws://HOST:PORT/events")
-    ride.add_argument("--udp", type=int, metavar="PORT", help="UDP feed (one JSON event per datagram)")
+    ride.add_argument(
+        "--udp", type=int, metavar="PORT", help="UDP feed (one JSON event or frame per datagram)"
+    )
     ride.add_argument("--stdin", action="store_true", help="JSON lines (or plain text triggers) on stdin")
+    ride.add_argument(
+        "--mqtt", metavar="URL", help="MQTT feed mqtt://[USER@]HOST:PORT/TOPIC (+, # wildcards; mqtts:// for TLS;"
+        " password in NUANU_MQTT_PASSWORD; default NUANU_MQTT)",
+    )  # fmt: skip
     ride.add_argument("--replay", metavar="FILE", help="replay a recorded ride or a sample (village_street)")
     ride.add_argument("--speed", choices=SPEEDS, default="1", help="replay speed: 1, 4 or max")
     ride.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")

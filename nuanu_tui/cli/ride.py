@@ -30,8 +30,13 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     from nuanu_tui.core.store import Store
     from nuanu_tui.core.store_schema import default_db_path
 
-    if args.ws is None and args.udp is None and not args.stdin and not args.replay:
-        raise ConfigError("nothing to ride: give --ws PORT, --udp PORT, --stdin or --replay FILE")
+    mqtt = args.mqtt or settings.mqtt
+    if mqtt:
+        from nuanu_tui.core.ride.mqtt import parse_mqtt_url
+
+        parse_mqtt_url(mqtt)  # a bad URL is one line, before anything starts
+    if args.ws is None and args.udp is None and not args.stdin and not args.replay and not mqtt:
+        raise ConfigError("nothing to ride: give --ws PORT, --udp PORT, --stdin, --mqtt URL or --replay FILE")
     if args.duration is not None and args.duration <= 0:
         raise ConfigError("--duration must be positive seconds")
     if args.replay:
@@ -66,6 +71,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         label=label,
         inbox_size=settings.events_queue,
         session_id=store.start_session("ride", f"ride {label}") if store is not None else None,
+        mqtt=mqtt,
+        **RideRequest.camera_knobs(settings),
     )
     lines = [LineFeed(name="stdin")] if args.stdin else []
     stop = asyncio.Event()
@@ -77,6 +84,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
     def started(handle: RideHandle) -> None:
         handles.append(handle)
+        for feed in handle.feeds:  # MQTT: connected, or away and reconnecting, as it happens
+            if hasattr(feed, "on_status"):
+                feed.on_status = _status_printer(feed)
 
         async def say_where() -> None:
             session = handle.session
@@ -96,7 +106,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
     announce: list[asyncio.Task[None]] = []
 
-    only_stdin = args.stdin and args.ws is None and args.udp is None and not args.replay
+    only_stdin = args.stdin and args.ws is None and args.udp is None and not args.replay and not mqtt
     session = None
     try:
         session = await run_ride(
@@ -134,9 +144,20 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _status_printer(feed: Any) -> Any:
+    """Connected and away as they happen; a refusal at start is the ride's one error line instead."""
+
+    def show(status: Any) -> None:
+        if status.state in ("connected", "away") or (status.state == "refused" and feed.started):
+            print(f"ride: {status.line()}", file=sys.stderr, flush=True)
+
+    return show
+
+
 def _empty_report() -> dict[str, Any]:
     summary = {"received": 0, "spoken": 0, "spoken_by_reason": {}, "skipped": {}, "rejected": {},
-               "event_to_first_audio": {"n": 0, "p50": None, "p95": None, "max": None}}  # fmt: skip
+               "event_to_first_audio": {"n": 0, "p50": None, "p95": None, "max": None},
+               "frames": {"received": 0, "rejected": {}, "unmapped": 0, "low_confidence": 0, "cameras": {}}}  # fmt: skip
     return {"ready_at": None, "events": [], "utterances": [], "summary": summary}
 
 
@@ -152,7 +173,12 @@ def summary_line(summary: dict[str, Any]) -> str:
     rejected = ", ".join(f"{k} {v}" for k, v in summary["rejected"].items()) or "none"
     e2a = summary["event_to_first_audio"]
     p = "—" if e2a["p50"] is None else f"p50 {e2a['p50']:.0f} ms, p95 {e2a['p95']:.0f} ms"
+    frames = summary.get("frames") or {}
+    seen = ""
+    if frames.get("received"):
+        refused = ", ".join(f"{k} {v}" for k, v in frames["rejected"].items()) or "none"
+        seen = f"; frames {frames['received']} (rejected: {refused}; unmapped {frames['unmapped']})"
     return (
         f"received {summary['received']}: spoken {summary['spoken']}; skipped: {skipped}; rejected: {rejected};"
-        f" event → first audio {p}"
+        f" event → first audio {p}{seen}"
     )

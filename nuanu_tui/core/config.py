@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from nuanu_tui.core.errors import ConfigError
+from nuanu_tui.core.errors import ConfigError, NuanuError
 
 LLM_PROVIDERS = ("groq", "openai", "ollama", "local", "offline")
 TTS_PROVIDERS = ("elevenlabs", "espeak")
@@ -247,7 +247,7 @@ class Settings(BaseSettings):
         if value is not None:
             try:
                 target = parse_mqtt_url(value)
-            except ConfigError as exc:
+            except NuanuError as exc:
                 raise ValueError(exc.message.replace("--mqtt ", "")) from None
             if target.password:
                 raise ValueError("a URL without a password (put it in NUANU_MQTT_PASSWORD)")

@@ -23,6 +23,7 @@ from nuanu_tui.core.ride.director import Director, DirectorConfig
 from nuanu_tui.core.ride.feeds import Feed, UdpFeed, WebSocketFeed
 from nuanu_tui.core.ride.recording import RideRecorder, load_replay, new_ride_path
 from nuanu_tui.core.ride.session import RideClock, RideDecision, RideSession, RideStore
+from nuanu_tui.core.ride.tracker import CameraView, Tracker, tracker_config
 
 UPDATE_INTERVAL_S = 0.1
 UPDATE_MAX_LINES = 200
@@ -43,6 +44,35 @@ class RideRequest:
     inbox_size: int = 256
     session_id: str | None = None
     keep_decisions: int = 200_000  # decisions kept for the report (the TUI needs few: it has the feed)
+    mqtt: str | None = None  # mqtt://[USER@]HOST:PORT/TOPIC; the password comes from the settings
+    mountings: tuple[tuple[str, str], ...] = ()  # camera name -> front | rear | left | right
+    track_hits: int = 3
+    track_window_s: float = 0.3
+    track_lost_s: float = 1.0
+    track_iou: float = 0.3
+
+    @classmethod
+    def camera_knobs(cls, settings: Any) -> dict[str, Any]:
+        """The camera fields of a request, from `Settings` (NUANU_CAMERAS, NUANU_TRACK_*)."""
+        return {
+            "mountings": tuple(settings.mountings().items()),
+            "track_hits": settings.track_hits,
+            "track_window_s": settings.track_window_ms / 1000.0,
+            "track_lost_s": settings.track_lost_s,
+            "track_iou": settings.track_iou,
+        }
+
+    def tracker(self) -> Tracker:
+        return Tracker(
+            tracker_config(
+                self.director.min_confidence,
+                dict(self.mountings),
+                hits=self.track_hits,
+                window_s=self.track_window_s,
+                lost_s=self.track_lost_s,
+                iou=self.track_iou,
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +88,24 @@ class RideUpdate:
     listening: tuple[str, ...] = ()
     finished: bool = False
     recording: str | None = None
+    cameras: tuple[CameraView, ...] = ()  # per camera: frames per second, confirmed tracks per side
+    feeds: tuple[str, ...] = ()  # feeds' connection lines (MQTT: connected, or away and reconnecting)
+    feeds_ok: bool = True  # no feed is away
+
+
+def _where(f: Feed) -> str:
+    return getattr(f, "where", None) or f"{getattr(f, 'host', '')}:{getattr(f, 'bound_port', '')}"
+
+
+def feed_lines(feeds: list[Feed]) -> tuple[tuple[str, ...], bool]:
+    """Lines of the feeds that have a connection to keep (MQTT), and whether all of them are up."""
+    lines, ok = [], True
+    for f in feeds:
+        status = getattr(f, "status", None)
+        if status is not None:
+            lines.append(status.line())
+            ok = ok and status.state in ("connected", "closed")
+    return tuple(lines), ok
 
 
 class RideHandle:
@@ -72,6 +120,10 @@ class RideHandle:
         """Where the listeners are, once bound: `udp 127.0.0.1:47800`, `ws ws://127.0.0.1:47801/events`."""
         out = []
         for f in self.feeds:
+            where = getattr(f, "where", None)
+            if where:
+                out.append(f"{f.name} {where}")
+                continue
             port = getattr(f, "bound_port", 0)
             if port:
                 where = f"ws://{f.host}:{port}/events" if f.name == "ws" else f"{f.host}:{port}"  # type: ignore[attr-defined]
@@ -84,6 +136,7 @@ class RideHandle:
     def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
         config = self.session.director.config
         config.update(**changes)
+        self.session.tracker.config.min_confidence = config.min_confidence  # the camera's default, too
         return {"stale_ms": config.stale_ms, "min_confidence": config.min_confidence,
                 "dedup_s": config.dedup_s, "cooldown_s": config.cooldown_s,
                 "max_per_min": config.max_per_min, "paused": config.paused}  # fmt: skip
@@ -118,13 +171,13 @@ class _Batcher:
         received = session.tally.received
         rate = (received - self._last_n) / max(now - self._last_t, 1e-6)
         self._last_t, self._last_n = now, received
-        listening = tuple(
-            f"{f.name} {getattr(f, 'host', '')}:{getattr(f, 'bound_port', '')}" for f in self._feeds
-        )
+        listening = tuple(f"{f.name} {_where(f)}" for f in self._feeds)
+        feeds, ok = feed_lines(self._feeds)
         self._on_update(
             RideUpdate(
                 tuple(lines), dropped, session.tally.summary(), len(session.inbox),
                 session.director.config.paused, rate, listening, finished, recording,
+                tuple(session.tracker.cameras()), feeds, ok,
             )
         )  # fmt: skip
 
@@ -134,12 +187,16 @@ class _Batcher:
             self.flush()
 
 
-def build_feeds(request: RideRequest, token: str | None) -> list[Feed]:
+def build_feeds(request: RideRequest, token: str | None, mqtt_password: str | None = None) -> list[Feed]:
     feeds: list[Feed] = []
     if request.ws_port is not None:
         feeds.append(WebSocketFeed(request.ws_port, request.host, token))
     if request.udp_port is not None:
         feeds.append(UdpFeed(request.udp_port, request.host, token))
+    if request.mqtt:
+        from nuanu_tui.core.ride.mqtt import MqttFeed, parse_mqtt_url
+
+        feeds.append(MqttFeed(parse_mqtt_url(request.mqtt, mqtt_password)))
     return feeds
 
 
@@ -164,7 +221,8 @@ async def run_ride(
     starting = inspect.isawaitable(engine)
     settings = settings if starting else engine.settings
     token = settings.events_token.get_secret_value().strip() if settings.events_token else None
-    feeds = build_feeds(request, token or None) + list(extra_feeds or ())
+    mqtt_password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+    feeds = build_feeds(request, token or None, mqtt_password) + list(extra_feeds or ())
     replay = await asyncio.to_thread(load_replay, request.replay) if request.replay else None
     recorder = None
     if request.data_dir is not None:
@@ -183,6 +241,7 @@ async def run_ride(
         on_decision=batcher.add if batcher is not None else None,
         on_event=on_event,
         keep_decisions=request.keep_decisions,
+        tracker=request.tracker(),
     )
     ref.append(session)
     handle = RideHandle(session, feeds)

@@ -5,7 +5,7 @@ comes from `NUANU_MQTT_PASSWORD`, else from the URL. The client is paho-mqtt (pu
 running its own network thread, which also remakes the connection with exponential backoff when the broker
 goes away; messages and state changes cross to the ride's loop with `call_soon_threadsafe`. While the broker
 is away the feed says so (`state`, `line()`), and the other feeds are untouched. A wrong user name or password
-at start is one `ConfigError` naming the broker; the password is never in a line, a log or a recording.
+at start is one line naming the broker (exit 2); the password is never in a line, a log or a recording.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from nuanu_tui.core.errors import ConfigError
+from nuanu_tui.core.errors import NuanuError
 
 SCHEMES = {"mqtt": 1883, "mqtts": 8883}
 PASSWORD_VAR = "NUANU_MQTT_PASSWORD"
@@ -58,7 +58,7 @@ def parse_mqtt_url(url: str, password: str | None = None) -> MqttTarget:
     The topic is everything after the first `/` after the host, taken as written (`#` included)."""
     scheme, sep, rest = url.strip().partition("://")
     if not sep or scheme not in SCHEMES:
-        raise ConfigError(f"--mqtt needs mqtt://[USER@]HOST:PORT/TOPIC or mqtts://… (got {safe_url(url)!r})")
+        raise _bad(f"--mqtt needs mqtt://[USER@]HOST:PORT/TOPIC or mqtts://… (got {safe_url(url)!r})")
     netloc, slash, topic = rest.partition("/")
     userinfo, at, hostport = netloc.rpartition("@")
     if not at:
@@ -71,18 +71,18 @@ def parse_mqtt_url(url: str, password: str | None = None) -> MqttTarget:
     elif ":" in hostport:
         host, _, port_text = hostport.rpartition(":")
     if not host:
-        raise ConfigError(f"--mqtt {safe_url(url)!r} names no broker host")
+        raise _bad(f"--mqtt {safe_url(url)!r} names no broker host")
     try:
         port = int(port_text) if port_text else SCHEMES[scheme]
     except ValueError:
-        raise ConfigError(f"--mqtt {safe_url(url)!r}: the port must be a number") from None
+        raise _bad(f"--mqtt {safe_url(url)!r}: the port must be a number") from None
     if not 0 < port < 65536:
-        raise ConfigError(f"--mqtt {safe_url(url)!r}: the port must be 1 to 65535")
+        raise _bad(f"--mqtt {safe_url(url)!r}: the port must be 1 to 65535")
     if not slash or not topic:
-        raise ConfigError(f"--mqtt {safe_url(url)!r} names no topic (mqtt://HOST:PORT/TOPIC, e.g. cameras/#)")
+        raise _bad(f"--mqtt {safe_url(url)!r} names no topic (mqtt://HOST:PORT/TOPIC, e.g. cameras/#)")
     problem = topic_problem(topic)
     if problem:
-        raise ConfigError(f"--mqtt topic {topic!r}: {problem}")
+        raise _bad(f"--mqtt topic {topic!r}: {problem}")
     return MqttTarget(
         host=host,
         port=port,
@@ -91,6 +91,11 @@ def parse_mqtt_url(url: str, password: str | None = None) -> MqttTarget:
         user=unquote(user) or None,
         password=password or (unquote(url_password) if colon else None) or None,
     )
+
+
+def _bad(message: str) -> NuanuError:
+    """A bad --mqtt URL: usage (exit 2), one line."""
+    return NuanuError("usage", message)
 
 
 def topic_problem(topic: str) -> str | None:
@@ -159,8 +164,10 @@ class MqttFeed:
         self.on_status = on_status
         self.min_backoff, self.max_backoff = min_backoff, max_backoff
         self.first_answer_s = first_answer_s
+        self.where = target.where  # shown as the feed's address; never the password
         self.status = MqttStatus(target.where, "connecting", "", time.time(), 0)
         self.connections = 0  # successful connections (a reconnect makes it 2)
+        self.started = False  # start() has returned: what is refused from now on is a status, not an error
         self.messages = 0
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -252,10 +259,11 @@ class MqttFeed:
         client.loop_start()
         await asyncio.to_thread(self._answered.wait, self.first_answer_s)
         await asyncio.sleep(0)  # let the first state change land
-        if self.status.state == "refused":
+        self.started = self.status.state != "refused"
+        if not self.started:
             line = self.status.line()
             await self.aclose()
-            raise ConfigError(line)
+            raise NuanuError("settings", line)  # a bad password is bad input: exit 2
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
