@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+from collections.abc import Awaitable, Callable
 
 from textual.message_pump import MessagePump
 
@@ -94,48 +95,57 @@ class ConsoleBridge:
         self.link.call_soon(now)
 
     # --- switching and discovery --------------------------------------------------------------------
-    def use_llm(self, spec: str, target: MessagePump) -> concurrent.futures.Future[None]:
+    def _switch(
+        self,
+        kind: str,
+        spec: str,
+        change: Callable[[], Awaitable[ProviderSwitched]],
+        target: MessagePump,
+        *,
+        status_after_error: bool = True,
+    ) -> concurrent.futures.Future[None]:
+        """One live switch on the engine loop: `change` makes it and says how it went; a refusal is a failed
+        ProviderSwitched. The status follows (after a refused speaker or policy, nothing changed to show)."""
+
         async def run() -> None:
             try:
-                await self.link.ops.use_llm(spec)
+                done = await change()
             except NuanuError as exc:
-                target.post_message(ProviderSwitched("llm", spec, exc.message))
+                target.post_message(ProviderSwitched(kind, spec, exc.message))
+                if not status_after_error:
+                    return
             else:
-                target.post_message(ProviderSwitched("llm", spec))
+                target.post_message(done)
             self.link.post_status(target)
 
         return self.link.submit(run())
+
+    def use_llm(self, spec: str, target: MessagePump) -> concurrent.futures.Future[None]:
+        async def change() -> ProviderSwitched:
+            await self.link.ops.use_llm(spec)
+            return ProviderSwitched("llm", spec)
+
+        return self._switch("llm", spec, change, target)
 
     def use_net(self, spec: str, target: MessagePump) -> concurrent.futures.Future[None]:
         """Switch the emulator's network profile live (demo mode)."""
 
-        async def run() -> None:
-            try:
-                label = await self.link.ops.use_net(spec)
-            except NuanuError as exc:
-                target.post_message(ProviderSwitched("net", spec, exc.message))
-            else:
-                target.post_message(ProviderSwitched("net", label))
-            self.link.post_status(target)
+        async def change() -> ProviderSwitched:
+            return ProviderSwitched("net", await self.link.ops.use_net(spec))
 
-        return self.link.submit(run())
+        return self._switch("net", spec, change, target)
 
     def use_tts(
         self, spec: str, output_format: str | None, target: MessagePump
     ) -> concurrent.futures.Future[None]:
-        async def run() -> None:
+        async def change() -> ProviderSwitched:
             fmt = output_format or self.link.output_format or None
-            try:
-                warm = await self.link.ops.use_tts(spec, fmt)
-            except NuanuError as exc:
-                target.post_message(ProviderSwitched("tts", spec, exc.message))
-            else:
-                if fmt:
-                    self.link.output_format = fmt
-                target.post_message(ProviderSwitched("tts", spec, warm))
-            self.link.post_status(target)
+            warm = await self.link.ops.use_tts(spec, fmt)
+            if fmt:
+                self.link.output_format = fmt
+            return ProviderSwitched("tts", spec, warm)
 
-        return self.link.submit(run())
+        return self._switch("tts", spec, change, target)
 
     def set_instant(self, on: bool, target: MessagePump) -> concurrent.futures.Future[None]:
         """The picker's instant-reactions switch; a reason to stay off comes back as a failed switch."""
@@ -149,30 +159,19 @@ class ConsoleBridge:
     def use_audio(self, spec: str, target: MessagePump) -> concurrent.futures.Future[None]:
         """Switch the speaker live (the picker); the status bar then names the new device."""
 
-        async def run() -> None:
-            try:
-                name = await self.link.ops.use_audio(spec)
-            except NuanuError as exc:
-                target.post_message(ProviderSwitched("audio", spec, exc.message))
-                return
-            target.post_message(ProviderSwitched("audio", name))
-            self.link.post_status(target)
+        async def change() -> ProviderSwitched:
+            return ProviderSwitched("audio", await self.link.ops.use_audio(spec))
 
-        return self.link.submit(run())
+        return self._switch("audio", spec, change, target, status_after_error=False)
 
     def set_audio_policy(self, policy: str, target: MessagePump) -> concurrent.futures.Future[None]:
         """While the speaker is gone: hold remarks (drop stale ones) or keep generating them unheard."""
 
-        async def run() -> None:
-            try:
-                await self.link.ops.set_audio_policy(policy)
-            except NuanuError as exc:
-                target.post_message(ProviderSwitched("when audio lost", policy, exc.message))
-                return
-            target.post_message(ProviderSwitched("when audio lost", policy))
-            self.link.post_status(target)
+        async def change() -> ProviderSwitched:
+            await self.link.ops.set_audio_policy(policy)
+            return ProviderSwitched("when audio lost", policy)
 
-        return self.link.submit(run())
+        return self._switch("when audio lost", policy, change, target, status_after_error=False)
 
     def list_audio_devices(self, target: MessagePump) -> concurrent.futures.Future[None]:
         """The outputs the engine can open, for the picker (fetched off the UI loop)."""
