@@ -19,7 +19,7 @@ import asyncio
 import base64
 import contextlib
 import re
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import lameenc
 import orjson
@@ -30,9 +30,7 @@ from nuanu_tui.sim.errors import json_response
 from nuanu_tui.sim.faults import TTSFault
 from nuanu_tui.sim.network import LINK, Link, deliver_at, sleep_until
 from nuanu_tui.sim.profiles import TTSProfile
-
-if TYPE_CHECKING:
-    from nuanu_tui.sim.server import SimServer
+from nuanu_tui.sim.state import EmulatorState
 
 
 def _parse_format(fmt: str) -> tuple[Literal["pcm", "mp3"], int, int] | None:
@@ -57,9 +55,9 @@ _MAX_CONTEXTS = 5
 
 
 class ElevenLabsAPI:
-    """The TTS endpoints of one `SimServer`: one `TTSConnection` per WebSocket."""
+    """The TTS endpoints of one server: one `TTSConnection` per WebSocket."""
 
-    def __init__(self, server: SimServer) -> None:
+    def __init__(self, server: EmulatorState) -> None:
         self.server = server
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
@@ -150,7 +148,7 @@ class TTSConnection:
 
     def __init__(
         self,
-        server: SimServer,
+        server: EmulatorState,
         ws: web.WebSocketResponse,
         transport: asyncio.BaseTransport | None,
         *,

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -20,9 +20,7 @@ from nuanu_tui.sim.errors import error_body, json_response, model_not_found
 from nuanu_tui.sim.faults import LLMFault, break_stream, fault_response
 from nuanu_tui.sim.network import deliver_at, sleep_until
 from nuanu_tui.sim.profiles import Flavor
-
-if TYPE_CHECKING:
-    from nuanu_tui.sim.server import SimServer
+from nuanu_tui.sim.state import EmulatorState
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "llama-3.1-8b-instant",
@@ -47,9 +45,9 @@ def last_user_text(messages: list[Any]) -> str:
 
 
 class ChatAPI:
-    """The LLM endpoints of one `SimServer`: its models, keys, faults, reply function and latency profile."""
+    """The LLM endpoints of one server: its models, keys, faults, reply function and latency profile."""
 
-    def __init__(self, server: SimServer) -> None:
+    def __init__(self, server: EmulatorState) -> None:
         self.server = server
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
