@@ -137,8 +137,9 @@ class ChatAPI:
         if fault is not None and fault.kind == "status":
             return fault_response(fault, flavor, model)
         if fault is not None and fault.kind == "hang":
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.server.stopping.wait(), fault.hang_s)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(fault.hang_s):
+                    await self.server.stopping.wait()
             return json_response(504, error_body("Gateway Timeout", "internal_server_error"))
         if model not in self.server.models:
             return json_response(404, model_not_found(model))

@@ -132,7 +132,8 @@ class SimServer:
         self.stopping.set()
         for ws in list(self.websockets):
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(code=1001, message=b"server shutdown"), 1.0)
+                async with asyncio.timeout(1.0):
+                    await ws.close(code=1001, message=b"server shutdown")
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
