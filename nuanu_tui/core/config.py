@@ -25,6 +25,7 @@ LLM_PRESETS = (
 )
 OUTPUT_FORMATS = ("pcm_24000", "pcm_22050", "pcm_16000", "mp3_44100_128", "mp3_22050_32")
 FAILOVER_OFF = ("off", "none", "false", "0")
+PROMPT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a prompt file's name (core/llm/prompt_files)
 KEY_VARS = {"groq": "GROQ_API_KEY", "openai": "OPENAI_API_KEY", "elevenlabs": "ELEVENLABS_API_KEY"}
 
 
@@ -163,8 +164,6 @@ class Settings(BaseSettings):
     @field_validator("prompt")
     @classmethod
     def _prompt_name(cls, value: str | None) -> str | None:
-        from nuanu_tui.core.llm.prompt_files import PROMPT_NAME
-
         if value is not None and not PROMPT_NAME.fullmatch(value):
             raise ValueError("a prompt name: letters, digits, '-', '_' or '.' (see `nuanu-tui prompts`)")
         return value

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from nuanu_tui.core.assets import asset
+from nuanu_tui.core.config import PROMPT_NAME
 from nuanu_tui.core.errors import ConfigError
 
 SHIPPED_DIR = "prompts"  # under assets/
 USER_DIR = "prompts"  # under DATA_DIR
 DEFAULT_PROMPT = {"ru": "default", "en": "default-en"}
 FIELDS = ("name", "version", "system", "max_tokens", "temperature", "notes")
-PROMPT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _CYRILLIC_RUN = re.compile(r"[а-яёА-ЯЁ]+")
 _LATIN_RUN = re.compile(r"[A-Za-z]+")
 _DIGIT_RUN = re.compile(r"\d+")
