@@ -56,9 +56,9 @@ def engine_factory(
             # The early-launched process serves the first start only; a restart launches a new one.
             return await RemoteEngine.spawn(settings, launched=early.pop() if early else None, **options)
         from nuanu_tui.core.engine import Engine
-        from nuanu_tui.demo import install
 
-        install()  # --demo in this process (in the engine's own process, nuanu_tui.engine_host does it)
+        # --demo here needs the emulator installed by the composition root (the CLI does it; the engine's
+        # own process has nuanu_tui.engine_host): the UI never imports the emulator.
         return await Engine.create(settings, **options)
 
     return create
