@@ -329,11 +329,24 @@ async def test_read_only_data_dir(isim: Any, engines: list[Engine], tmp_path: Pa
         data.chmod(0o700)
 
 
-async def test_wav_holds_interjection_pause_remark_exactly(
-    isim: Any, engines: list[Engine], tmp_path: Path
+SLOW_LLM = ProfileSet(  # the remark's first audio ~0.7 s after the trigger: after the interjection's pause
+    name="slow-llm",
+    groq=LLMProfile(ttft_ms=700.0, token_interval_ms=2.0),
+    openai=LLMProfile(ttft_ms=700.0, token_interval_ms=2.0),
+    tts=PROFILE.tts,
+)
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["remark-early", "remark-late"])
+async def test_wav_holds_interjection_pause_remark_as_heard(
+    late: bool, isim: Any, engines: list[Engine], tmp_path: Path
 ) -> None:
+    """The WAV is what the listener heard: the interjection, the silence until the remark (the pause, or
+    longer when the remark came late), the remark; `gap_ms` read back from the file agrees within 10 ms."""
     out = tmp_path / "out.wav"
     engine = await warm_wav_engine(isim, engines, tmp_path / "data", out)
+    if late:
+        isim.profile = SLOW_LLM
     requests_before = len(isim.requests)
     result = await engine.say(DOGS)
     await asyncio.to_thread(engine.player.close)
@@ -348,8 +361,10 @@ async def test_wav_holds_interjection_pause_remark_exactly(
     middle = frames[len(clip.pcm) : len(frames) - len(remark)]
     assert middle == bytes(len(middle))  # between them only silence: no overlap, nothing cut
     assert result.gap_ms is not None and result.gap_ms >= PAUSE_MS - 1
-    if result.gap_ms <= PAUSE_MS + 1:  # the remark was ready early: the whole pause is in the stream
-        assert len(middle) // 2 == round(PAUSE_MS * rate / 1000)
+    if late:
+        assert result.gap_ms > PAUSE_MS + 150  # the remark really came late: the stream waited for it
+    heard_gap_ms = len(middle) / 2 / rate * 1000
+    assert heard_gap_ms == pytest.approx(result.gap_ms, abs=10.0)
     assert result.stages_ms["first_sound"] < result.stages_ms["first_audio"]  # type: ignore[operator]
     # the prompt said which interjection was already played, and the remark does not open with it
     body = isim.requests[requests_before]
@@ -396,7 +411,10 @@ async def test_interrupt_stops_interjection_and_remark(
     else:  # stopped inside the remark: the whole interjection, then less than the whole remark
         remark = isim.sent_audio[next(reversed(isim.sent_audio))]
         assert frames.startswith(clip.pcm)
-        assert len(frames) < len(clip.pcm) + round(PAUSE_MS * engine.player.sample_rate / 1000) * 2 + len(
+        # the silence heard before the remark is the pause, or longer when the remark came late (the WAV
+        # holds what was heard): bound it by the gap the player measured
+        gap_ms = max(PAUSE_MS, record.gap_ms or 0.0) + 10.0
+        assert len(frames) < len(clip.pcm) + round(gap_ms * engine.player.sample_rate / 1000) * 2 + len(
             remark
         )
 

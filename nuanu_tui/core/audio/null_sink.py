@@ -58,6 +58,7 @@ class NullSink(UtteranceHooks):
                 if self._end_ns < now:
                     if self._in_utterance and self._utterance_samples:
                         self.underruns += 1  # ran dry mid-utterance with more audio coming
+                        self._ran_dry(now - self._end_ns)
                     self._end_ns = now
                 wait_ns = self._end_ns - now + duration_ns - self._buffer_ns
                 if wait_ns <= 0:
@@ -74,6 +75,10 @@ class NullSink(UtteranceHooks):
 
     def _accepted(self, piece: memoryview) -> None:
         """Hook: `piece` has just been handed to the (virtual) device."""
+
+    def _ran_dry(self, silent_ns: int) -> None:
+        """Hook: inside an utterance the (virtual) device played `silent_ns` of silence before this write
+        (the remark came after the interjection's pause, or the stream underran)."""
 
     def drain(self) -> None:
         gen = self._gen

@@ -1,4 +1,5 @@
-"""The WAV sink: the null sink's pacing plus a file of exactly the samples the "device" took."""
+"""The WAV sink: the null sink's pacing plus a file of what a listener heard: the samples the "device" took,
+and the silence it played inside an utterance while it waited for more."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from nuanu_tui.core.errors import NuanuError
 
 
 class WavSink(NullSink):
-    """A paced null sink that also records exactly the samples handed to the device in a 16-bit WAV.
+    """A paced null sink that also records what was heard in a 16-bit WAV: exactly the samples handed to the
+    device, and, inside an utterance, the silence the device played while it had nothing (the wait between
+    the interjection and a late remark, an underrun), so `gap_ms` can be read back from the file. Silence
+    between utterances is not recorded (a ride's pauses would fill the disk).
 
     The samples go to a hidden temporary file next to `path`, renamed over it only when the WAV is closed
     and holds audio: a failed or interrupted run never truncates an earlier recording, and the file at
@@ -54,6 +58,12 @@ class WavSink(NullSink):
         if self._wav is not None:
             self._wav.writeframesraw(piece)
             self._frames += len(piece) // 2
+
+    def _ran_dry(self, silent_ns: int) -> None:
+        if self._wav is not None:
+            frames = silent_ns * self.sample_rate // 1_000_000_000
+            self._wav.writeframesraw(bytes(2 * frames))
+            self._frames += frames
 
     def close(self) -> None:
         super().close()
