@@ -28,6 +28,7 @@ from nuanu_tui.core.clock import now_ns
 from nuanu_tui.core.config import Settings
 from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.redact import redacting_logger, scrub
+from nuanu_tui.core.tts.elevenlabs_errors import MAX_CONTEXTS, error_from_close, error_from_frame
 
 VOICE_SETTINGS = {
     "stability": 0.5,
@@ -36,7 +37,6 @@ VOICE_SETTINGS = {
     "style": 0.0,
     "speed": 1.0,
 }
-MAX_CONTEXTS = 5
 KEEPALIVE_CONTEXT = "nuanu-keepalive"
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 15.0
@@ -52,40 +52,6 @@ def _ws_base(url: str) -> str:
     parts = urlsplit(url.rstrip("/"))
     scheme = {"https": "wss", "http": "ws"}.get(parts.scheme, parts.scheme)
     return urlunsplit((scheme, parts.netloc, parts.path, "", ""))
-
-
-def error_from_frame(msg: dict[str, Any]) -> NuanuError:
-    code = str(msg.get("error") or "")
-    text = " ".join(str(msg.get("message") or code or msg).split())[:200]
-    low = f"{code} {text}".lower()
-    if "quota" in low:
-        return NuanuError("tts_quota", f"ElevenLabs: character quota exceeded ({text})")
-    if "input_timeout" in low or "have not received a new text input" in low:
-        return NuanuError(
-            "tts_input_timeout", "ElevenLabs closed the stream: no text within the inactivity timeout"
-        )
-    if "api key" in low or "api_key" in low or "unauthor" in low or "invalid_key" in low:
-        return NuanuError("tts_auth", "ElevenLabs rejected the API key: check ELEVENLABS_API_KEY in .env")
-    if "context" in low and ("max" in low or "limit" in low or "too many" in low):
-        return NuanuError(
-            "tts_context_limit", f"ElevenLabs refused a new context (max {MAX_CONTEXTS}): {text}"
-        )
-    return NuanuError("tts_error", f"ElevenLabs error: {text}")
-
-
-def error_from_close(code: int | None, reason: str) -> NuanuError:
-    if code == 1008:
-        err = error_from_frame({"message": reason or "policy violation"})
-        if err.kind == "tts_error":
-            return NuanuError(
-                "tts_policy", f"ElevenLabs closed the socket (1008): {reason or 'policy violation'}"
-            )
-        return err
-    if code == 1011:
-        return NuanuError("tts_server", f"ElevenLabs internal error (1011){': ' + reason if reason else ''}")
-    if code in (None, 1006):
-        return NuanuError("tts_dropped", "ElevenLabs socket dropped mid-utterance")
-    return NuanuError("tts_closed", f"ElevenLabs closed the socket ({code}){': ' + reason if reason else ''}")
 
 
 class _Context:
@@ -598,4 +564,4 @@ class _SingleUtterance(_Utterance):
             self._task.cancel()
 
 
-__all__ = ["ElevenLabsTTS", "error_from_close", "error_from_frame", "websockets"]
+__all__ = ["ElevenLabsTTS", "websockets"]
