@@ -16,10 +16,11 @@ import asyncio
 import contextlib
 import hmac
 import ipaddress
+import os
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import IO, Any, Protocol
@@ -232,12 +233,14 @@ class LineFeed:
 
     async def start(self, inbox: Inbox) -> None:
         loop = asyncio.get_running_loop()
-        stream = self.stream or sys.stdin.buffer
+        # stdin is read from its descriptor: a daemon thread blocked inside `sys.stdin.buffer` holds that
+        # object's lock, and the interpreter aborts at exit ("Fatal Python error: _enter_buffered_busy").
+        lines = iter(self.stream) if self.stream is not None else fd_lines(sys.stdin.fileno())
         done = self.done = asyncio.Event()
 
         def pump() -> None:
             try:
-                for line in stream:
+                for line in lines:
                     if len(line) <= MAX_EVENT_BYTES + 2:
                         line = line.strip()
                         if not line or line.startswith(b"#"):
@@ -254,6 +257,17 @@ class LineFeed:
 
     async def aclose(self) -> None:
         return None
+
+
+def fd_lines(fd: int, size: int = 65536) -> Iterator[bytes]:
+    """Lines (without their newline) read from a raw descriptor in chunks, no buffered object involved."""
+    tail = b""
+    while chunk := os.read(fd, size):
+        tail += chunk
+        *lines, tail = tail.split(b"\n")
+        yield from lines
+    if tail:
+        yield tail
 
 
 def _now() -> float:

@@ -1,0 +1,64 @@
+"""Shutdown is quiet: no command prints a traceback (or aborts the interpreter) when it ends, the in-process
+emulator included, however the end cuts into the work in flight.
+
+Each case launches the real CLI with `--demo` and keeps stdin open, as a pipe from a camera bridge would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+NOISE = ("Traceback", "Fatal Python error", "Exception ignored", "Task exception was never retrieved")
+
+
+def launch(args: list[str], cwd: Path, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """Run the CLI with stdin a pipe that stays open until the process ends (never end of input)."""
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, stdin)
+        return subprocess.run(
+            [sys.executable, "-m", "nuanu_tui", *args],
+            stdin=read_end,
+            capture_output=True,
+            cwd=cwd,
+            timeout=90,
+        )
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def quiet(stderr: bytes) -> list[str]:
+    text = stderr.decode(errors="replace")
+    return [word for word in NOISE if word in text]
+
+
+@pytest.mark.slow
+def test_ride_ended_by_duration_mid_remark_exits_cleanly(tmp_path: Path) -> None:
+    """A live ride whose --duration ends while a remark streams: the remark is cut (the emulator's LLM stream
+    and TTS socket are closed under it), the stdin reader is still blocked in its read, and the process
+    still exits 0 with nothing on stderr but its own lines."""
+    report = tmp_path / "ride.json"
+    done = launch(
+        ["ride", "--demo", "--stdin", "--duration", "1.5", "--audio", "null", "--json", str(report)],
+        tmp_path,
+        stdin="две собаки слева\n".encode(),
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    assert quiet(done.stderr) == [], done.stderr.decode(errors="replace")[-2000:]
+    utterances = json.loads(report.read_text(encoding="utf-8"))["utterances"]
+    assert [u["error_kind"] for u in utterances] == ["cancelled"]  # the end really came mid-remark
+
+
+@pytest.mark.slow
+def test_say_demo_exits_cleanly(tmp_path: Path) -> None:
+    done = launch(["say", "две собаки слева", "--demo", "--audio", "null", "--json"], tmp_path)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    assert json.loads(done.stdout)["ok"] is True
+    assert quiet(done.stderr) == [], done.stderr.decode(errors="replace")[-2000:]
