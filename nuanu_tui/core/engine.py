@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from nuanu_tui.core.audio.null_sink import NullSink
 from nuanu_tui.core.audio.player import Player
 from nuanu_tui.core.audio.sinks import make_sink
+from nuanu_tui.core.chain_builder import ChainBuilder
 from nuanu_tui.core.chunker import ChunkerConfig
 from nuanu_tui.core.clock import now_ns
 from nuanu_tui.core.config import Selection, Settings, choose_defaults, offline_reasons
@@ -29,7 +30,7 @@ from nuanu_tui.core.llm.base import LLMProvider, LLMRequest
 from nuanu_tui.core.llm.prompts import clean_trigger
 from nuanu_tui.core.netprobe import HttpRttProbe, NetMonitor
 from nuanu_tui.core.pipeline import UtteranceJob, run_utterance
-from nuanu_tui.core.providers import make_tts
+from nuanu_tui.core.providers import make_llm, make_tts
 from nuanu_tui.core.redact import scrub
 from nuanu_tui.core.safety import DEFAULT_BLOCKLISTS, FilterConfig
 from nuanu_tui.core.timeline import UtteranceResult
@@ -95,6 +96,7 @@ class Engine(ProviderLinks):
         self.chunker_config = ChunkerConfig(first_min_words=settings.first_flush_words)
         self.warm_errors: dict[str, str] = {}
         self._llms: dict[str, LLMProvider] = {}
+        self.chain_builder = ChainBuilder(lambda spec: make_llm(spec, self.settings), self._llms)
         self._lock = asyncio.Lock()
         self._ids = itertools.count(1)
         self._session = os.urandom(3).hex()
@@ -135,6 +137,11 @@ class Engine(ProviderLinks):
             busy=self._lock.locked,
         )
         self._instant_told = False
+        # Set once a remark can start at once: sockets tried (or left to open in the background), the output
+        # filter compiled, the failover chain's spare links built (in threads). `ride`, `say` and the console
+        # all use this one moment (the console's EngineReady follows it).
+        self.ready = asyncio.Event()
+        self.ready_at: float | None = None  # wall clock, when `ready` was set
 
     # --- construction ---------------------------------------------------------------------------
     @classmethod

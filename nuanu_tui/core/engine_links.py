@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import TYPE_CHECKING, Any
 
+from nuanu_tui.core.chain_builder import ChainBuilder
 from nuanu_tui.core.config import Settings, failover_chain
 from nuanu_tui.core.errors import ConfigError, NuanuError
 from nuanu_tui.core.failover import FailoverLLM, FailoverPolicy, probe_answer
@@ -46,6 +48,9 @@ class ProviderLinks:
     _llm_probe: HttpRttProbe | None
     _filter_config: FilterConfig
     telemetry: Telemetry | None
+    chain_builder: ChainBuilder
+    ready: asyncio.Event
+    ready_at: float | None
 
     async def warm(self, *, network_in_background: bool = False) -> None:
         """Open the TTS socket and warm the LLM connection concurrently; failures become status, not crashes.
@@ -76,6 +81,7 @@ class ProviderLinks:
                 if self.fallback_tts is not None:  # espeak stands behind it: skip it until it is back
                     self.health.failure(self.tts.spec, exc, probe=self.tts.connect, trip=True)
 
+        self._build_spares()
         with contextlib.suppress(Exception):
             filt = self._new_filter()
             if filt is not None:
@@ -114,6 +120,13 @@ class ProviderLinks:
             self.telemetry.start()
         if self._keepwarm is None:
             self._keepwarm = asyncio.create_task(self._keep_llm_warm(), name="llm-keepwarm")
+        # The spare links were building in threads all along; waiting for them here costs start-up only what
+        # the network half did not already cover. Left running past ready, an SDK import in a thread held the
+        # GIL against the first remark's callbacks (a 197 ms stall measured), so ready means built.
+        await self.chain_builder.wait()
+        if not self.ready.is_set():
+            self.ready_at = time.time()
+            self.ready.set()
 
     async def _keep_llm_warm(self) -> None:
         while True:
@@ -157,6 +170,12 @@ class ProviderLinks:
         ping = getattr(self.tts, "ping_ms", None)
         self.net.set_target("tts", self.tts.spec.partition("/")[0] if ping else None, ping)
 
+    def _build_spares(self) -> None:
+        """Start building the failover chain's spare links in worker threads: never on the loop, where the
+        OpenAI link alone (`import openai`, its client, a TLS context) stalled the first remark 1.1-1.9 s."""
+        with contextlib.suppress(NuanuError):
+            self.chain_builder.start(failover_chain(self.settings, self.llm_spec)[1:])
+
     def llm(self, spec: str) -> LLMProvider:
         provider = self._llms.get(spec)
         if provider is None:
@@ -176,8 +195,8 @@ class ProviderLinks:
             return self.llm(spec)  # strict: a missing key is this utterance's error
         chain, skipped = [], []
         for link in specs:
-            try:
-                chain.append(self.llm(link))
+            try:  # built (or still building, off the loop) at start-up; built here only if never started
+                chain.append(self.chain_builder.link(link) or self.llm(link))
             except ConfigError as exc:  # e.g. no key for this link: the rest of the chain still speaks
                 skipped.append(f"{link}: {exc.message}")
         if not chain:
@@ -190,6 +209,7 @@ class ProviderLinks:
         """Switch the default LLM for the next utterance, warming it now."""
         provider = self.llm(spec)
         self.llm_spec = spec
+        self._build_spares()
         self._net_targets()
         with contextlib.suppress(NuanuError):
             await provider.warm()

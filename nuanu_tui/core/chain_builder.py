@@ -1,4 +1,4 @@
-"""Failover links built off the loop: a chain's spare providers are made in a worker thread at start-up.
+"""The failover chain built off the loop: a chain's spare providers are made in worker threads at start-up.
 
 Building the OpenAI link means `import openai` (~0.9 s here), its HTTP client and a TLS context. Done on the
 engine's loop at the first remark, it stalled every feed (and a safety event) for over a second. The engine
@@ -53,7 +53,7 @@ def _build_and_warm(make: Callable[[str], LLMProvider], spec: str) -> LLMProvide
     return provider
 
 
-class LinkBuilder:
+class ChainBuilder:
     """Starts builds (loop), hands out what is built or still building (loop). `cache` is the engine's."""
 
     def __init__(self, make: Callable[[str], LLMProvider], cache: dict[str, LLMProvider]) -> None:
@@ -108,4 +108,4 @@ class LinkBuilder:
         return out
 
 
-__all__ = ["LinkBuilder", "PendingLLM"]
+__all__ = ["ChainBuilder", "PendingLLM"]
