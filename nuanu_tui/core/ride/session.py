@@ -33,6 +33,7 @@ from nuanu_tui.core.ride.feeds import Feed, Inbox
 from nuanu_tui.core.ride.frames import Frame
 from nuanu_tui.core.ride.recording import ReplayItem, RideRecorder
 from nuanu_tui.core.ride.tracker import Tracker, tracker_config
+from nuanu_tui.core.ride.vocab import vocabulary
 from nuanu_tui.core.stats import summarize
 from nuanu_tui.core.store_rows import result_json
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
@@ -263,6 +264,7 @@ class RideSession:
         self.listening = asyncio.Event()  # set once every feed is bound and reading
         self.ready = asyncio.Event()  # listening, and the speaker can start a remark at once
         self.ready_at: float | None = None  # wall clock, when `ready` was set
+        self._now_ns = 0  # perf_counter_ns when `_now` last read the ride clock
         self._early_operator: list[tuple[str, bool]] = []  # typed before ready: spoken at ready, in order
 
     @property
@@ -351,8 +353,14 @@ class RideSession:
         if self.clock.virtual:
             self._settle_virtual(event.ts)
             self.clock.advance_to(event.ts)
-        now = self.clock.now()
+        now = self._now()
         self._apply(self.director.judge(event, now), now)
+
+    def _now(self) -> float:
+        """The ride clock's now, with the monotonic instant it was read: a remark's wait to its t0 is counted
+        from that same instant, so a loop or CPU hold-up in between is never lost from `event_age`."""
+        self._now_ns = time.perf_counter_ns()
+        return self.clock.now()
 
     # --- speaking -------------------------------------------------------------------------------------
     def _speak(self, event: RideEvent | None, reason: str, now: float, text: str | None = None) -> _Remark:
@@ -377,7 +385,7 @@ class RideSession:
         self.director.started(event, now)
         first_audio = asyncio.Event()
         task = asyncio.create_task(self._run_remark(trigger, d, first_audio, previous), name="ride-remark")
-        remark = _Remark(event, d, task, first_audio, time.perf_counter_ns())
+        remark = _Remark(event, d, task, first_audio, self._now_ns or time.perf_counter_ns())
         if self.clock.virtual:
             remark.virtual_end = now + NOMINAL_REMARK_S
         self._remark = remark
@@ -450,7 +458,7 @@ class RideSession:
         self._write_ready()
         if self._remark is remark:
             if not self.clock.virtual:
-                self._ended(self.clock.now())
+                self._ended(self._now())
             elif self._stopping:
                 self._remark = None
 
@@ -485,7 +493,7 @@ class RideSession:
         if not self.ready.is_set():
             self._early_operator.append((text, interrupt))
             return
-        now = self.clock.now()
+        now = self._now()
         event = parse_event(text, source="operator", received_at=now)
         if isinstance(event, Rejection):
             self._rejected(event)
@@ -555,8 +563,13 @@ class RideSession:
 
     async def _get_ready(self, speaker: Awaitable[Speaker] | None) -> None:
         """Wait for the speaker (when it is still being made) and for its own readiness, then say ready."""
+        # Writing a trigger from a label loads the vocabulary, pymorphy's dictionaries and num2words: in a
+        # thread, meanwhile, not on the loop at the first event (num2words alone is ~0.1 s of imports).
+        words = asyncio.ensure_future(asyncio.to_thread(lambda: vocabulary().trigger("dog", 2, "left")))
         if speaker is not None:  # shielded: a ride stopped while starting leaves the engine to its owner
             self._speaker = await asyncio.shield(speaker)
+        with contextlib.suppress(Exception):
+            await words
         ready = getattr(self._speaker, "ready", None)
         if isinstance(ready, asyncio.Event):
             await ready.wait()
