@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.ratings import Likes, likes_by_config
 from nuanu_tui.core.store_rows import decode_row, row_to_result, write_csv, write_json
 from nuanu_tui.core.store_schema import (
     UTTERANCE_COLUMNS,
@@ -37,6 +38,7 @@ from nuanu_tui.core.store_schema import (
     move_aside,
 )
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
+from nuanu_tui.core.votes import Vote
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,22 @@ REDACTED = "***"
 _RIDE_INSERT = (
     "INSERT INTO ride_events (session_id, event_id, received_at, source, event, trigger, decision, reason,"
     " detail, utterance_id, event_age_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+_VOTE_COLUMNS = (
+    "id",
+    "ts",
+    "trigger",
+    "a",
+    "b",
+    "winner",
+    "operator",
+    "a_utterance",
+    "b_utterance",
+    "session_id",
+)
+_VOTE_INSERT = (
+    f"INSERT OR IGNORE INTO votes ({', '.join(_VOTE_COLUMNS)}) VALUES ({', '.join('?' * len(_VOTE_COLUMNS))})"
 )
 
 
@@ -360,6 +378,82 @@ class Store:
             item["event"] = None if item["event"] is None else json.loads(item["event"])
             out.append(item)
         return out
+
+    # -- arena votes and quick ratings ------------------------------------------------------------------
+
+    def record_vote(self, vote: Vote) -> None:
+        """Queue one arena vote (a vote id already stored is left as it is)."""
+        row = self._vote_row(vote)
+        self._submit(lambda c: c.execute(_VOTE_INSERT, row))
+
+    def import_votes(self, votes: Sequence[Vote]) -> tuple[int, int]:
+        """Store votes in one transaction, skipping ids already stored (or repeated in `votes`); returns
+        (added, skipped). Waits for the write; a failed write stores none of them and raises NuanuError."""
+        rows = [self._vote_row(v) for v in votes]
+        added: list[int] = []
+
+        def insert(conn: sqlite3.Connection) -> None:
+            before = conn.total_changes
+            conn.executemany(_VOTE_INSERT, rows)
+            added.append(conn.total_changes - before)
+
+        errors = self.write_errors
+        self._submit(insert)
+        self.flush()
+        if not added:
+            why = self.last_error if self.write_errors > errors else "the write did not run"
+            raise NuanuError("store", f"votes not imported: {why}")
+        return added[0], len(rows) - added[0]
+
+    def _vote_row(self, v: Vote) -> tuple[Any, ...]:
+        s = self._scrub
+        return (
+            v.id,
+            v.ts,
+            s(v.trigger) or "",
+            s(v.a),
+            s(v.b),
+            v.winner,
+            s(v.operator) or "",
+            v.a_utterance,
+            v.b_utterance,
+            v.session_id,
+        )
+
+    def votes(self) -> list[Vote]:
+        """Every stored vote, oldest first."""
+        rows = self._query(f"SELECT {', '.join(_VOTE_COLUMNS)} FROM votes ORDER BY ts, id")
+        return [Vote(**dict(row)) for row in rows]
+
+    def rate(self, utterance_id: str, rating: int | None, config: str, operator: str = "") -> None:
+        """A quick rating of one remark: +1 (liked), -1 (disliked) or None (the rating taken back)."""
+        if rating is None:
+            self._submit(
+                lambda c: c.execute("DELETE FROM utterance_ratings WHERE utterance_id = ?", (utterance_id,))
+            )
+            return
+        if rating not in (-1, 1):
+            raise NuanuError("store", f"a quick rating is +1 or -1 (got {rating!r})")
+        row = (utterance_id, rating, self._scrub(config), time.time(), self._scrub(operator) or "")
+        self._submit(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO utterance_ratings (utterance_id, rating, config, rated_at, operator)"
+                " VALUES (?, ?, ?, ?, ?)",
+                row,
+            )
+        )
+
+    def quick_ratings(self, utterance_ids: Sequence[str] | None = None) -> dict[str, int]:
+        """utterance id -> +1 / -1, for the given utterances (or every rated one)."""
+        sql, params = "SELECT utterance_id, rating FROM utterance_ratings", list(utterance_ids or ())
+        if utterance_ids is not None:
+            sql += f" WHERE utterance_id IN ({', '.join('?' * len(params))})"
+        return {row["utterance_id"]: row["rating"] for row in self._query(sql, params)}
+
+    def likes(self) -> dict[str, Likes]:
+        """The quick ratings counted per configuration."""
+        rows = self._query("SELECT config, rating FROM utterance_ratings ORDER BY config")
+        return likes_by_config((row["config"], row["rating"]) for row in rows)
 
     # -- queries ---------------------------------------------------------------------------------------
 

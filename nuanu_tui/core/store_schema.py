@@ -127,6 +127,32 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX idx_net_rtt_session ON net_rtt(session_id)",
     ),
+    # v9: the arena's votes (issue 19): both configurations as "LLM · PROMPT@VERSION · TTS", the winner, who
+    # voted, and the two utterances heard (NULL for votes imported from another machine). And the quick
+    # ratings (+1/-1) of single remarks, keyed by utterance with its configuration, so a rating given before
+    # the utterance's row is written (or re-written when it is marked interrupted) is never lost.
+    (
+        """CREATE TABLE votes (
+            id TEXT PRIMARY KEY,
+            ts REAL NOT NULL,
+            trigger TEXT NOT NULL DEFAULT '',
+            a TEXT NOT NULL,
+            b TEXT NOT NULL,
+            winner TEXT NOT NULL CHECK (winner IN ('a', 'b', 'tie')),
+            operator TEXT NOT NULL DEFAULT '',
+            a_utterance TEXT,
+            b_utterance TEXT,
+            session_id TEXT
+        )""",
+        """CREATE TABLE utterance_ratings (
+            utterance_id TEXT PRIMARY KEY,
+            rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+            config TEXT NOT NULL,
+            rated_at REAL NOT NULL,
+            operator TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX idx_utterance_ratings_config ON utterance_ratings(config)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
