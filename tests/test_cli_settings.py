@@ -71,6 +71,7 @@ BAD: dict[str, str] = {
     "ride_ws_port": "http",
     "instant": "sometimes",
     "prompt": "my prompt",
+    "operator": "Ketut\tWayan",
     "quality_max_words": "0",
     "quality_min_words": "-1",
     "quality_max_seconds": "0",

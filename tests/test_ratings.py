@@ -232,3 +232,74 @@ def test_quick_ratings_counted_per_configuration(tmp_path: Path) -> None:
         with pytest.raises(NuanuError):
             store.rate("u1", 2, FAST)
     assert Likes(FAST, 3, 1).rate == 0.75 and Likes(FAST, 0, 0).rate is None
+
+
+# --- the `ratings` command ------------------------------------------------------------------------------
+def _db() -> Path:
+    from nuanu_tui.core.store_schema import default_db_path
+
+    return default_db_path()
+
+
+def test_ratings_json_shape_best_first(capsys: pytest.CaptureFixture[str]) -> None:
+    from nuanu_tui.cli.entry import main
+
+    with Store(_db()) as store:
+        for vote in votes_of(*[(FAST, MINI, "a")] * 3, (FAST, MINI, "b"), (BIG, MINI, "tie")):
+            store.record_vote(vote)
+        store.rate("u1", 1, MINI)
+    assert main(["ratings", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["votes"] == 5
+    assert [r["config"] for r in out["ratings"]] == [FAST, BIG, MINI]
+    assert [sorted(r) for r in out["ratings"]] == [
+        sorted(["config", "score", "ci95", "votes", "wins", "losses", "ties"])
+    ] * 3
+    fast = out["ratings"][0]
+    assert (fast["votes"], fast["wins"], fast["losses"], fast["ties"]) == (4, 3, 1, 0)
+    assert fast["ci95"][0] < fast["score"] < fast["ci95"][1]
+    scores = [r["score"] for r in out["ratings"]]
+    assert scores == sorted(scores, reverse=True)
+
+    assert main(["ratings"]) == 0
+    text = capsys.readouterr().out
+    assert "5 arena vote(s)" in text and "100% of 1" in text and FAST in text
+
+
+def test_ratings_export_then_import_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nuanu_tui.cli.entry import main
+
+    votes = votes_of((FAST, MINI, "a"), (BIG, MINI, "tie"))
+    with Store(_db()) as store:
+        for vote in votes:
+            store.record_vote(vote)
+    exported = tmp_path / "out.jsonl"
+    assert main(["ratings", "--export", str(exported)]) == 0
+    assert f"wrote 2 vote(s) to {exported}" in capsys.readouterr().err
+    assert len(exported.read_text(encoding="utf-8").splitlines()) == 2
+
+    monkeypatch.setenv("NUANU_DATA_DIR", str(tmp_path / "shuttle2"))
+    assert main(["ratings", "--import", str(exported)]) == 0
+    assert f"imported 2 vote(s) from {exported}" in capsys.readouterr().err
+    assert main(["ratings", "--import", str(exported), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "imported 0 vote(s)" in captured.err and "(2 already stored)" in captured.err
+    assert json.loads(captured.out)["votes"] == 2
+
+
+def test_ratings_import_of_a_bad_file_stores_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nuanu_tui.cli.entry import main
+
+    path = tmp_path / "bad.jsonl"
+    good = [json.dumps(v.to_json()) for v in votes_of((FAST, MINI, "a"), (BIG, MINI, "b"))]
+    path.write_text(f'{good[0]}\n{good[1]}\n{{"id": 1}}\n', encoding="utf-8")
+    assert main(["ratings", "--import", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err
+    assert err.startswith(f"nuanu-tui: error: {path}:3: ")
+    with Store(_db()) as store:
+        assert store.votes() == []

@@ -103,6 +103,10 @@ def _run(args: argparse.Namespace, out: JsonOut) -> int:
         from nuanu_tui.cli import models
 
         return asyncio.run(models.run(args, settings))
+    if args.command == "ratings":
+        from nuanu_tui.cli import ratings
+
+        return ratings.run(args, settings)
     if args.command == "doctor":
         from nuanu_tui.cli import doctor
 

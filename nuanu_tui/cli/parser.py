@@ -129,4 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("doctor", help="keys (masked), endpoints, audio devices, offline parts")
+
+    ratings = sub.add_parser(
+        "ratings", help="arena ratings (Bradley–Terry, Elo scale) and quick-rating likes"
+    )
+    ratings.add_argument("--json", action="store_true", help="print {votes, ratings: [...]} on stdout")
+    ratings.add_argument("--import", dest="import_path", metavar="FILE", help="merge votes from a JSONL file")
+    ratings.add_argument(
+        "--export", dest="export_path", metavar="FILE", help="write every vote to a JSONL file"
+    )
     return parser

@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     instant: bool = Field(True, validation_alias=_env("NUANU_INSTANT"))  # interjections before the remark
     # The character's prompt file by name (assets/prompts or DATA_DIR/prompts); None: "default" for the lang.
     prompt: str | None = Field(None, validation_alias=_env("NUANU_PROMPT"))
+    # Who votes in the arena and rates remarks (stored with each vote, so pooled votes say whose they were).
+    operator: str = Field("", validation_alias=_env("NUANU_OPERATOR"))
     # The rubric on every remark (core/quality.py): where a remark counts as too long, too short, not
     # Russian, or a repeat. README "Quality" says what each threshold means.
     quality_max_words: int = Field(35, ge=1, le=500, validation_alias=_env("NUANU_QUALITY_MAX_WORDS"))
@@ -167,6 +169,13 @@ class Settings(BaseSettings):
         if value is not None and not PROMPT_NAME.fullmatch(value):
             raise ValueError("a prompt name: letters, digits, '-', '_' or '.' (see `nuanu-tui prompts`)")
         return value
+
+    @field_validator("operator")
+    @classmethod
+    def _operator_name(cls, value: str) -> str:
+        if len(value) > 40 or any(not ch.isprintable() for ch in value):
+            raise ValueError("a name of at most 40 printable characters, e.g. Ketut")
+        return value.strip()
 
     @field_validator("quality_latin_ok")
     @classmethod
