@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 
 from nuanu_tui.ui.messages import StatusView
+from nuanu_tui.ui.widgets.fit import Part, fit_line
 from nuanu_tui.ui.widgets.steady import SteadyStatic
 
 STATE_STYLE = {
@@ -48,6 +49,69 @@ def net_line(status: StatusView) -> str:
     return f"[b]net[/]{profile} {parts}"
 
 
+def _rtt_max(status: StatusView) -> str:
+    """`net 91 ms`: the slowest round trip, for a line with no room for each provider's."""
+    known = [ms for _, ms in status.net_rtt if ms is not None]
+    worst = max(known) if known else None
+    return f"[b]net[/] {_rtt(worst, status.net_good_ms, status.net_warn_ms)}"
+
+
+def status_parts(status: StatusView, *, interrupt_mode: bool) -> tuple[list[Part], list[Part]]:
+    """The two status lines as parts that shrink in the order README "Status lines" documents.
+
+    Never dropped: the LLM's and TTS's provider and state, the audio device and its warning, the mode,
+    whether the engine is speaking, and TTFA p50. From the first to give up (highest rank): the socket
+    reuse note and the TTS output format (7); the TTFA sample count and the emulated network profile (6);
+    the sample rate and the session count (5); TTFA p90, and each provider's RTT down to the slowest (4);
+    the mode's label (3); the other labels (2); then model names down to the provider, `speaking +2
+    queued` to `speaking +2`, and the network reading (1).
+    """
+    socket = status.tts_state != "local"
+    reused = {True: "reused", False: "new socket", None: ""}[status.last_ws_reused] if socket else ""
+    fmt = status.output_format if status.output_format and status.tts.startswith("elevenlabs") else ""
+    llm_state, tts_state = _state(status.llm_state), _state(status.tts_state)
+    llm, tts = escape(status.llm), escape(status.tts)
+    audio_mark = ""
+    if status.audio_warning:
+        audio_mark = "[$warning](null sink)[/]"
+    if status.audio_lost:
+        audio_mark = "[$error]● lost[/]"
+    elif status.audio_back:
+        audio_mark = f"[$success]● back {escape(status.audio_back)}[/]"
+    line1 = [
+        Part((f"[b]LLM[/] {llm} {llm_state}", f"{llm} {llm_state}", f"{_short(llm)} {llm_state}"), (2, 1)),
+        Part((f"[b]TTS[/] {tts}", tts, _short(tts)), (2, 1)),
+        Part((escape(fmt), ""), (7,), " ") if fmt else Part(("",)),
+        Part((tts_state,), (), " "),
+        Part((f"[dim]{reused}[/]", ""), (7,), ", ") if reused else Part(("",)),
+        Part((f"[b]audio[/] {escape(status.audio)}", escape(status.audio)), (2,)),
+        Part((f"{status.sample_rate} Hz", ""), (5,), " "),
+        Part((audio_mark,), (), " "),
+    ]
+    activity = "idle"
+    if status.busy:
+        activity = "speaking" + (f" +{status.queued} queued" if status.queued else "")
+    brief = "idle" if not status.busy else "speaking" + (f" +{status.queued}" if status.queued else "")
+    mode = "interrupt" if interrupt_mode else "queue"
+    net = net_line(status)
+    bare_net = net.replace(f" [dim]({escape(status.net)})[/]", "") if status.net else net
+    line2 = [
+        Part((f"[b]session[/] {status.utterances} utt", f"{status.utterances} utt", ""), (5, 5)),
+        Part((f"[b]TTFA[/] p50 {_ms(status.ttfa_p50)}", f"TTFA {_ms(status.ttfa_p50)}"), (2,)),
+        Part((f"· p90 {_ms(status.ttfa_p90)}", ""), (4,), " "),
+        Part((f"(n={status.ttfa_n})", ""), (6,), " "),
+        Part((f"[b]mode[/] {mode}", mode), (3,)),
+        Part((f"[b]engine[/] {activity}", activity, brief), (2, 1)),
+        Part((net, bare_net, _rtt_max(status), ""), (6, 4, 1)) if net else Part(("",)),
+    ]
+    return line1, line2
+
+
+def _short(spec: str) -> str:
+    """`groq/llama-3.1-8b-instant` → `groq`: the provider, when the model name does not fit."""
+    return spec.split("/", 1)[0]
+
+
 class StatusBar(Widget):
     """A banner (only when something is offline, simulated or silent) above two status lines.
 
@@ -60,12 +124,14 @@ class StatusBar(Widget):
     StatusBar > #banner { height: auto; padding: 0 1; background: $warning 20%; display: none; }
     StatusBar > #banner.-shown { display: block; }
     StatusBar > #status-line { height: auto; padding: 0 1; background: $panel; }
-    StatusBar > #banner { text-wrap: nowrap; text-overflow: ellipsis; }
+    StatusBar > #banner, StatusBar > #status-line { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._banner = SteadyStatic("", id="banner")
+        self._status: StatusView | None = None
+        self._interrupt = False
         self._line = SteadyStatic(
             "[dim]engine starting… (warming LLM connection and TTS socket)[/]", id="status-line"
         )
@@ -119,38 +185,22 @@ class StatusBar(Widget):
         self._banner.show("\n".join(banner))
         self._banner.set_class(bool(banner), "-shown")
 
-        socket = status.tts_state != "local"
-        reused = {True: ", reused", False: ", new socket", None: ""}[status.last_ws_reused] if socket else ""
-        fmt = (
-            f" {status.output_format}" if status.output_format and status.tts.startswith("elevenlabs") else ""
-        )
-        audio = f"{escape(status.audio)} {status.sample_rate} Hz"
-        if status.audio_warning:
-            audio += " [$warning](null sink)[/]"
-        if status.audio_lost:
-            audio += " [$error]● lost[/]"
-        elif status.audio_back:
-            audio += f" [$success]● back {escape(status.audio_back)}[/]"
-        activity = "idle"
-        if status.busy:
-            activity = "speaking" + (f" +{status.queued} queued" if status.queued else "")
-        line1 = (
-            f"[b]LLM[/] {escape(status.llm)} {_state(status.llm_state)}   "
-            f"[b]TTS[/] {escape(status.tts)}{escape(fmt)} {_state(status.tts_state)}{reused}   "
-            f"[b]audio[/] {audio}"
-        )
-        line2 = (
-            f"[b]session[/] {status.utterances} utt   [b]TTFA[/] p50 {_ms(status.ttfa_p50)} · "
-            f"p90 {_ms(status.ttfa_p90)} (n={status.ttfa_n})   "
-            f"[b]mode[/] {'interrupt' if interrupt_mode else 'queue'}   [b]engine[/] {activity}"
-        )
-        net = net_line(status)
-        if net:
-            line2 += f"   {net}"
+        self._status, self._interrupt = status, interrupt_mode
+        self._fit()
 
-        self._line.show(f"{line1}\n{line2}")
+    def on_resize(self) -> None:
+        if self._status is not None:
+            self._fit()
+
+    def _fit(self) -> None:
+        """Each status line fitted to the width it has now (see `status_parts` for the order)."""
+        assert self._status is not None
+        width = (self.size.width or self.app.size.width) - 2  # the line's padding
+        line1, line2 = status_parts(self._status, interrupt_mode=self._interrupt)
+        self._line.show(f"{fit_line(line1, width)}\n{fit_line(line2, width)}")
 
     def show_failure(self, message: str, restart_in: float | None = None) -> None:
+        self._status = None
         self._banner.update(f"[b reverse $error] ENGINE DOWN [/] {escape(message)}")
         self._banner.add_class("-shown")
         if restart_in is None:
