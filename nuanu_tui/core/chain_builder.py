@@ -50,6 +50,11 @@ def _build_and_warm(make: Callable[[str], LLMProvider], spec: str) -> LLMProvide
     if warm_code is not None:
         with contextlib.suppress(Exception):
             asyncio.run(warm_code())
+    if provider.offline:  # the phrasebook spells numbers: its first answer would import num2words on the loop
+        from nuanu_tui.core.grammar import preload
+
+        with contextlib.suppress(Exception):
+            preload()
     return provider
 
 
