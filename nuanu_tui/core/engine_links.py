@@ -81,6 +81,11 @@ class ProviderLinks:
                 if self.fallback_tts is not None:  # espeak stands behind it: skip it until it is back
                     self.health.failure(self.tts.spec, exc, probe=self.tts.connect, trip=True)
 
+        # The TTS socket opens while the primary LLM's SDK (groq or openai, with httpx: 0.3-0.9 s of imports)
+        # loads in a worker thread, instead of on the loop that drives the handshake.
+        tts_opening = asyncio.ensure_future(warm_tts())
+        with contextlib.suppress(NuanuError):
+            await asyncio.to_thread(self.llm, self.llm_spec)
         self._build_spares()
         with contextlib.suppress(Exception):
             filt = self._new_filter()
@@ -106,12 +111,12 @@ class ProviderLinks:
                 if warm_code is not None:
                     await warm_code()
             # The network halves run on; the first utterance skips whatever has failed (or not opened) by then.
-            network = asyncio.gather(warm_llm(), warm_tts(), self.net.probe_once("llm"))
+            network = asyncio.gather(warm_llm(), tts_opening, self.net.probe_once("llm"))
             self._net_warming = asyncio.ensure_future(network)
             await asyncio.gather(warm_fallback(), load_interjections())
         else:
             await asyncio.gather(
-                warm_llm(), warm_tts(), warm_fallback(), load_interjections(), self.net.probe_once("llm")
+                warm_llm(), tts_opening, warm_fallback(), load_interjections(), self.net.probe_once("llm")
             )
             await self.net.probe_once("tts")  # a ping needs the socket warm_tts opened
         self.fill_interjections()
