@@ -40,6 +40,49 @@ ENV_VARS = (
 )
 
 
+# --- scheduling under pytest-xdist (pyproject: `-n auto --dist loadgroup`) ----------------------------------
+
+# Tests whose assertions are about time or sound: bounds against injected latencies, a real speaker's
+# recording, SIGINT at a given point, a flood's drop counts, the benchmark harness. They run one after another
+# in one xdist group, so no two of them compete with each other; plain tests fill the other workers. Entries
+# are node-id prefixes (a file, or a file::test); tests that use the private PulseAudio server join by fixture.
+TIMING_GROUP = "timing"
+TIMING_TESTS = (
+    "tests/test_benchmarks_smoke.py",
+    "tests/test_speaker.py",
+    "tests/test_cli_interrupt.py",
+    "tests/ui/test_ride_flood.py",
+    "tests/test_bench_e2e.py",
+    "tests/test_ride_barge_in.py",
+    "tests/test_e2e_say.py::test_say_json_groq_and_openai",
+    "tests/test_offline_e2e.py::test_demo_say_follows_profile",
+    "tests/test_compare.py::test_parallel_rounds_start_together_fast_lane_wins_and_is_heard",
+    "tests/test_failover.py::test_deadline_fires_and_offline_answers_within_budget",
+)
+TIMING_FIXTURES = frozenset({"speaker", "pulse_server"})
+# `-n auto`: one worker per core, at least two (most of a test is waiting, so even one core gains) and at most
+# four (each worker starts its own emulator and, for the speaker tests, its own PulseAudio server).
+MIN_WORKERS, MAX_WORKERS = 2, 4
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    return max(MIN_WORKERS, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
+def in_timing_group(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return bool(fixtures & TIMING_FIXTURES) or any(
+        item.nodeid == p or item.nodeid.startswith((p + "::", p + "[")) for p in TIMING_TESTS
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks into the node ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if in_timing_group(item):
+            item.add_marker(pytest.mark.xdist_group(TIMING_GROUP))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No developer .env, keys or data dir leak into tests."""
