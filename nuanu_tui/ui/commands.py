@@ -89,6 +89,13 @@ def _mode_commands(screen: object) -> list[tuple[str, str, Callable[[], object]]
                 screen.action_toggle_sequential,
             )
         )
+        out.append(
+            (
+                "Compare: toggle arena (blind vote)",
+                "Lanes as A and B in random order, hidden until you vote: ← A, → B, ↓ tie, s skip (F10)",
+                screen.action_toggle_arena,
+            )
+        )
         out.append(("Compare: reset tally", "Forget the score (F8)", screen.action_reset))
         out.append(("Compare: stop round", "Cancel both lanes (Esc)", screen.action_stop))
     elif isinstance(screen, BenchScreen):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 
 from textual.message_pump import MessagePump
 
@@ -15,6 +16,7 @@ from nuanu_tui.core.compare import (
     LaneEvent,
 )
 from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.votes import Vote
 from nuanu_tui.ui.link import EngineLink
 from nuanu_tui.ui.messages import LaneHeard, RoundBegan, RoundDone
 from nuanu_tui.ui.views import tally_view, view_of
@@ -93,6 +95,14 @@ class CompareBridge:
         finally:
             for relay in relays:
                 relay.flush()
+
+    def vote(self, vote: Vote) -> bool:
+        """Store an arena vote (the writer thread does the disk work); False when there is no store."""
+        store = self.link.store
+        if store is None or not store.is_open:
+            return False
+        store.record_vote(dataclasses.replace(vote, session_id=self.link.session("compare")))
+        return True
 
     def compare_stop(self) -> None:
         """Cancel the running round (both lanes) and silence them; the round is not counted."""

@@ -7,6 +7,7 @@ events, this screen gets the round events (began, heard lane, done with the tall
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.markup import escape
@@ -17,6 +18,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Select, Static, Switch
 
+from nuanu_tui.core.votes import Winner, config_of, make_vote
 from nuanu_tui.ui.messages import LaneHeard, RoundBegan, RoundDone, TallyView
 from nuanu_tui.ui.widgets.lane import CompareLane
 from nuanu_tui.ui.widgets.tally import TallyPanel
@@ -47,7 +49,12 @@ class CompareScreen(Screen[None]):
         Binding("f7", "toggle_sequential", "Sequential", id="compare-sequential"),
         Binding("f8", "reset", "Reset", id="compare-reset"),
         Binding("f9", "focus_trigger", "Input", show=False, id="compare-focus-input"),
+        Binding("left", "vote('a')", "Vote A", id="compare-vote-a"),
+        Binding("right", "vote('b')", "Vote B", id="compare-vote-b"),
+        Binding("down", "vote('tie')", "Tie", id="compare-vote-tie"),
+        Binding("s", "vote('skip')", "Skip", id="compare-vote-skip"),
         Binding("ctrl+o", "app.open_mode('console')", "Console", id="compare-to-console"),
+        Binding("f10", "toggle_arena", "Arena", id="compare-arena"),
     ]
 
     def __init__(self) -> None:
@@ -57,6 +64,14 @@ class CompareScreen(Screen[None]):
         self.tally: TallyView | None = None
         self.llm_options: list[str] = []
         self.lane_instant = [False, False]  # per lane: an interjection before the remark (palette)
+        # Arena: each round the lanes sit in a random order; `shown[p]` is the lane index at position p
+        # (0 = the left widget "A"). Identities stay hidden until the operator votes on `pending`.
+        self.arena = False
+        self.shown: tuple[int, int] = (0, 1)
+        self.pending: RoundDone | None = None
+        self.arena_rng = random.Random()
+        self.votes_cast = 0
+        self.round_running = False
 
     @property
     def nuanu(self) -> NuanuHost:
@@ -153,26 +168,41 @@ class CompareScreen(Screen[None]):
         state = "on" if self.lane_instant[lane] else "off"
         self.notify(f"Lane {'AB'[lane]}: instant reaction {state} (next round)", timeout=3)
 
+    def widget_of(self, lane: int) -> CompareLane:
+        """The widget showing lane `lane` this round (arena rounds swap them at random)."""
+        return self.query_one(f"#lane-{self.shown.index(lane)}", CompareLane)
+
     def set_audible(self, lane: int | None) -> None:
         self.query_one("#audible", Select).value = "auto" if lane is None else str(lane)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id in ("lane-a", "lane-b") and isinstance(event.value, str):
             lane = 0 if event.select.id == "lane-a" else 1
-            self.query_one(f"#lane-{lane}", CompareLane).set_spec(event.value)
+            self.widget_of(lane).set_spec(event.value)
 
     # --- actions ------------------------------------------------------------------------------------
     def fire(self, trigger: str) -> None:
         if not self.link.ready:
             self.notify("The engine is still starting; try again in a moment.", severity="warning", timeout=4)
             return
-        self.run_round(trigger, self.lanes, self.audible, self.sequential)
+        if self.arena and self.round_running:
+            self.notify("Arena: let this round finish and vote first.", timeout=3)
+            return
+        if self.pending is not None:
+            self._reveal(None)  # a new trigger before a vote skips it
+        audible = self.audible
+        if self.arena:
+            # A fixed heard lane would tell which side is which; the first to audio wins the speaker.
+            audible = None
+            self.shown = (0, 1) if self.arena_rng.random() < 0.5 else (1, 0)
+        self.round_running = True
+        self.run_round(trigger, self.lanes, audible, self.sequential)
 
     @work(group=ROUND_GROUP, exit_on_error=False, description="compare round")
     async def run_round(
         self, trigger: str, lanes: tuple[str, str], audible: int | None, sequential: bool
     ) -> None:
-        targets = (self.query_one("#lane-0", CompareLane), self.query_one("#lane-1", CompareLane))
+        targets = (self.widget_of(0), self.widget_of(1))
         try:
             round_ = self.round_link.compare(
                 trigger,
@@ -191,6 +221,8 @@ class CompareScreen(Screen[None]):
                 self.notify("Round interrupted (not counted).", timeout=3)
             else:
                 self.notify(message, title="Compare round failed", severity="error", timeout=8)
+        finally:
+            self.round_running = False
 
     def action_seed(self, index: int) -> None:
         seeds = self.link.catalog.seeds
@@ -215,6 +247,59 @@ class CompareScreen(Screen[None]):
         self.query_one(TallyPanel).tally = None
         self.query_one("#round-line", Static).update("[dim]Tally reset.[/]")
 
+    def action_toggle_arena(self) -> None:
+        """Arena mode on or off, from the next round: lanes in random order, identities hidden until a vote."""
+        if self.pending is not None:
+            self._reveal(None)
+        self.arena = not self.arena
+        if not self.arena:
+            self.shown = (0, 1)
+        self.query_one(TallyPanel).display = not self.arena
+        state = "on: lanes shown as A and B in random order, hidden until you vote (← A, → B, ↓ tie, s skip)"
+        self.query_one("#round-line", Static).update(f"[b]Arena {state if self.arena else 'off'}[/]")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "vote":
+            return self.pending is not None
+        return True
+
+    def action_vote(self, choice: str) -> None:
+        """The operator's verdict on the pending arena round; `skip` reveals without storing a vote."""
+        if self.pending is None:
+            return
+        self._reveal(None if choice == "skip" else cast("Winner", choice))
+
+    def _reveal(self, winner: Winner | None) -> None:
+        done, self.pending = self.pending, None
+        assert done is not None
+        views = (done.views[self.shown[0]], done.views[self.shown[1]])  # positions A, B
+        a, b = config_of(views[0]), config_of(views[1])
+        if winner is None:
+            verdict = "skipped (no vote stored)"
+        elif a == b:
+            verdict = "both sides are the same configuration: no vote stored"
+        else:
+            vote = make_vote(
+                a,
+                b,
+                winner,
+                trigger=views[0].trigger,
+                operator=str(getattr(self.link.settings, "operator", "") or ""),
+                utterances=(views[0].utterance_id, views[1].utterance_id),
+            )
+            stored = self.round_link.vote(vote)
+            self.votes_cast += stored
+            picked = {"a": "A", "b": "B", "tie": "a tie"}[winner]
+            verdict = f"you voted {picked}" + ("" if stored else " [$error](no database: not stored)[/]")
+        for position in (0, 1):
+            self.query_one(f"#lane-{position}", CompareLane).set_hidden(False)
+        self.query_one(TallyPanel).tally = self.tally
+        self.refresh_bindings()
+        self.query_one("#round-line", Static).update(
+            f"[b]round {done.round}[/] {verdict} · [b]A[/] {escape(a)} · [b]B[/] {escape(b)}"
+        )
+        self.query_one(TriggerInput).focus()
+
     def action_focus_trigger(self) -> None:
         self.query_one(TriggerInput).focus()
 
@@ -225,35 +310,51 @@ class CompareScreen(Screen[None]):
     # --- bridge messages ----------------------------------------------------------------------------
     def on_round_began(self, message: RoundBegan) -> None:
         for lane in (0, 1):
-            widget = self.query_one(f"#lane-{lane}", CompareLane)
+            widget = self.widget_of(lane)
+            widget.set_hidden(self.arena)
             widget.set_spec(message.lanes[lane])
             widget.set_heard(False, sequential=message.sequential)
             widget.set_winner(False)
-        order = " then ".join(LANE_NAMES[i] for i in message.order) if message.sequential else "A ∥ B"
+        order = (
+            " then ".join(LANE_NAMES[self.shown.index(i)] for i in message.order)
+            if message.sequential
+            else "A ∥ B"
+        )
         self.query_one("#round-line", Static).update(
             f"[b]round {message.round}[/] «{escape(message.trigger)}» [dim]{order}…[/]"
         )
 
     def on_lane_heard(self, message: LaneHeard) -> None:
-        self.query_one(f"#lane-{message.lane}", CompareLane).set_heard(True)
+        self.widget_of(message.lane).set_heard(True)
 
     def on_round_done(self, message: RoundDone) -> None:
         self.rounds.append(message)
         self.tally = message.tally
-        self.query_one(TallyPanel).tally = message.tally
+        arena = any(self.query_one(f"#lane-{p}", CompareLane).hidden for p in (0, 1))
+        if not arena:
+            self.query_one(TallyPanel).tally = message.tally
         for lane in (0, 1):
-            widget = self.query_one(f"#lane-{lane}", CompareLane)
+            widget = self.widget_of(lane)
             widget.finish(message.views[lane])
             widget.set_winner(message.winner == lane)
         if message.outcome == "win" and message.winner is not None:
-            verdict = f"lane {LANE_NAMES[message.winner]} first to audio"
+            verdict = f"lane {LANE_NAMES[self.shown.index(message.winner)]} first to audio"
         elif message.outcome == "tie":
             verdict = "tie"
         else:
             verdict = "no audio on either lane"
-        heard = "" if message.audible is None else f" · heard {LANE_NAMES[message.audible]}"
+        heard = "" if message.audible is None else f" · heard {LANE_NAMES[self.shown.index(message.audible)]}"
         skew = message.start_skew_ms
         skew_text = "< 1 ms" if skew < 1 else f"{skew:,.0f} ms"  # whole ms: µs jitter is not news
-        self.query_one("#round-line", Static).update(
-            f"[b]round {message.round}[/] {verdict}{heard} [dim]· lanes started {skew_text} apart[/]"
-        )
+        line = f"[b]round {message.round}[/] {verdict}{heard} [dim]· lanes started {skew_text} apart[/]"
+        if arena:
+            self.pending = message
+            if any(v.error for v in message.views):
+                self._reveal(None)
+                line = f"[b]round {message.round}[/] a lane failed: no vote · " + line.split("[/] ", 1)[1]
+                self.query_one("#round-line", Static).update(line)
+                return
+            line += " · [b]which was better?[/] ← A  → B  ↓ tie  s skip"
+            self.set_focus(None)  # the arrows vote (the input would take them as cursor moves)
+            self.refresh_bindings()
+        self.query_one("#round-line", Static).update(line)

@@ -50,6 +50,7 @@ class CompareLane(Vertical):
         self.parts: list[str] = []
         self.heard = False
         self.sequential = False
+        self.hidden = False  # arena: who speaks here stays unknown until the operator votes
 
     def compose(self) -> ComposeResult:
         yield Static(self._head(), classes="lane--head")
@@ -69,14 +70,19 @@ class CompareLane(Vertical):
             heard = " [b $success]🔊 heard[/]"
         elif self.view is not None and not self.heard:
             heard = " [dim]silent[/]"
-        return f" [b]{self.lane_name}[/] {escape(self.spec)}{heard}"
+        if self.hidden:
+            return f" [b]{self.lane_name}[/] [dim]hidden until you vote[/]{heard}"
+        prompt = getattr(self.view, "prompt", None) if self.view is not None else None
+        shown = self.spec + (f" · {prompt}" if prompt else "")
+        return f" [b]{self.lane_name}[/] {escape(shown)}{heard}"
 
     def _foot(self) -> str:
         v = self.view
         if v is None:
             return ""
-        if v.done and v.error:
-            return f"✖ {escape((v.error_kind or 'error') + ': ' + v.error)}"
+        if v.done and v.error:  # hidden: the kind only, a provider's message could name it
+            detail = "" if self.hidden else ": " + v.error
+            return f"✖ {escape((v.error_kind or 'error') + detail)}"
         ttfa, byte = v.stages_ms.get("first_audio"), v.stages_ms.get("first_audio_byte")
         ttft = v.stages_ms.get("ttft")
         parts = []
@@ -100,12 +106,21 @@ class CompareLane(Vertical):
         self.set_class(heard or sequential, "-heard")
         self.query_one(".lane--head", Static).update(self._head())
 
+    def set_hidden(self, hidden: bool) -> None:
+        """Arena: hide the lane's identity (spec, prompt, provider's error text) or reveal it."""
+        self.hidden = hidden
+        self.query_one(".lane--head", Static).update(self._head())
+        self._show()
+
     def set_winner(self, winner: bool) -> None:
         self.set_class(winner, "-winner")
 
     def _show(self) -> None:
         self.query_one(".lane--foot", Static).update(self._foot())
-        self.query_one(Waterfall).view = self.view
+        view = self.view
+        if self.hidden and view is not None:  # Groq reports its queue time, others do not: that would tell
+            view = dataclasses.replace(view, floor_ms=None, net_split=None)
+        self.query_one(Waterfall).view = view
 
     # --- bridge messages (posted to this lane) ------------------------------------------------------
     def on_utterance_began(self, message: UtteranceBegan) -> None:

@@ -1,0 +1,108 @@
+"""Pilot tests for compare's arena mode: lanes in random order as A and B, identities hidden until the
+operator votes, the vote stored with both configurations, the operator and both utterances."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from mode_fakes import FAST, SLOW, SLOW_TEXT, LaneEngine, lane_app
+from test_compare_screen import SIZE, open_compare, settle
+from ui_fakes import FIXED_TEXT
+
+from nuanu_tui.core.votes import config_name
+from nuanu_tui.ui.screens.compare import CompareScreen
+from nuanu_tui.ui.widgets.lane import CompareLane
+from nuanu_tui.ui.widgets.tally import TallyPanel
+
+
+def position(screen: CompareScreen, p: int) -> CompareLane:
+    return screen.query_one(f"#lane-{p}", CompareLane)
+
+
+def shown_text(screen: CompareScreen) -> str:
+    """Everything the lanes and the round line show, as plain text."""
+    parts = []
+    for p in (0, 1):
+        widget = position(screen, p)
+        for static in widget.query("Static"):
+            parts.append(str(static.render()))
+        parts.append(str(widget.query_one("Waterfall").render()))
+    parts.append(str(screen.query_one("#round-line").render()))
+    return "\n".join(parts)
+
+
+def spoken(screen: CompareScreen, p: int) -> str:
+    """Which lane's words are shown at position p (FAST's or SLOW's)."""
+    text = position(screen, p).text.strip()
+    return (
+        FAST if text == "".join(FIXED_TEXT).strip() else SLOW if text == "".join(SLOW_TEXT).strip() else "?"
+    )
+
+
+@pytest.mark.parametrize(("key", "winner"), [("left", "a"), ("right", "b"), ("down", "tie")])
+async def test_arena_hides_identities_until_the_vote(
+    key: str, winner: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NUANU_OPERATOR", "Ketut")
+    engine = LaneEngine()
+    app = lane_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_compare(pilot)
+        screen.arena_rng = random.Random(3)
+        await pilot.press("f10")
+        assert screen.arena and not screen.query_one(TallyPanel).display
+        await pilot.press("f1")
+        await settle(pilot)
+        assert screen.pending is not None
+        seen = shown_text(screen)
+        for secret in ("groq", "openai", "llama", "gpt", "elevenlabs"):
+            assert secret not in seen.lower(), secret
+        assert seen.count("hidden until you vote") == 2
+        order = (spoken(screen, 0), spoken(screen, 1))
+        assert sorted(order) == sorted((FAST, SLOW))  # both remarks are there, in some order
+        assert app.link.store is not None and app.link.store.votes() == []
+
+        await pilot.press(key)
+        await pilot.pause()
+        assert screen.pending is None
+        votes = app.link.store.votes()
+        assert len(votes) == 1
+        vote = votes[0]
+        a_llm, b_llm = order
+        tts = engine.tts.spec
+        # The fakes record no prompt file: the phrasebook's "-" stands in its place.
+        assert (vote.a, vote.b) == (config_name(a_llm, None, tts), config_name(b_llm, None, tts))
+        assert vote.winner == winner and vote.operator == "Ketut"
+        assert vote.trigger == app.link.catalog.seeds[0]
+        rows = {r["id"]: r["llm"] for r in app.link.store.utterances()}
+        assert (rows[vote.a_utterance], rows[vote.b_utterance]) == order
+        assert vote.session_id is not None
+        revealed = shown_text(screen)
+        assert "hidden until you vote" not in revealed
+        assert a_llm in str(position(screen, 0).query_one(".lane--head").render())
+        assert b_llm in str(position(screen, 1).query_one(".lane--head").render())
+
+
+async def test_arena_order_is_random_and_skip_stores_nothing() -> None:
+    engine = LaneEngine()
+    app = lane_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_compare(pilot)
+        screen.arena_rng = random.Random(11)
+        await pilot.press("f10")
+        orders = set()
+        for _ in range(6):
+            await pilot.press("f1")
+            await settle(pilot)
+            orders.add((spoken(screen, 0), spoken(screen, 1)))
+            await pilot.press("s")
+            await pilot.pause()
+            assert screen.pending is None
+        assert orders == {(FAST, SLOW), (SLOW, FAST)}
+        assert app.link.store is not None and app.link.store.votes() == []
+        await pilot.press("f10")  # arena off: plain compare again, lane 0 on the left, tally back
+        await pilot.press("f1")
+        await settle(pilot)
+        assert (spoken(screen, 0), spoken(screen, 1)) == (FAST, SLOW)
+        assert screen.pending is None and screen.query_one(TallyPanel).display
