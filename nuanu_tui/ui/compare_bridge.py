@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
+from typing import cast
 
 from textual.message_pump import MessagePump
 
@@ -16,9 +16,9 @@ from nuanu_tui.core.compare import (
     LaneEvent,
 )
 from nuanu_tui.core.errors import NuanuError
-from nuanu_tui.core.votes import Vote
+from nuanu_tui.core.votes import Winner, config_of, make_vote
 from nuanu_tui.ui.link import EngineLink
-from nuanu_tui.ui.messages import LaneHeard, RoundBegan, RoundDone
+from nuanu_tui.ui.messages import LaneHeard, RoundBegan, RoundDone, UtteranceView
 from nuanu_tui.ui.views import tally_view, view_of
 
 
@@ -96,13 +96,27 @@ class CompareBridge:
             for relay in relays:
                 relay.flush()
 
-    def vote(self, vote: Vote) -> bool:
-        """Store an arena vote (the writer thread does the disk work); False when there is no store."""
+    def arena_verdict(
+        self, shown: tuple[UtteranceView, UtteranceView], winner: str | None
+    ) -> tuple[str, str, bool]:
+        """The configurations shown as A and B and whether a vote was stored: `winner` is a, b, tie or
+        None (skipped). Two identical configurations, or no store, store nothing. The store's writer
+        thread does the disk work."""
+        a, b = config_of(shown[0]), config_of(shown[1])
         store = self.link.store
-        if store is None or not store.is_open:
-            return False
-        store.record_vote(dataclasses.replace(vote, session_id=self.link.session("compare")))
-        return True
+        if winner is None or a == b or store is None or not store.is_open:
+            return a, b, False
+        vote = make_vote(
+            a,
+            b,
+            cast("Winner", winner),
+            trigger=shown[0].trigger,
+            operator=str(getattr(self.link.settings, "operator", "") or ""),
+            utterances=(shown[0].utterance_id, shown[1].utterance_id),
+            session_id=self.link.session("compare"),
+        )
+        store.record_vote(vote)
+        return a, b, True
 
     def compare_stop(self) -> None:
         """Cancel the running round (both lanes) and silence them; the round is not counted."""

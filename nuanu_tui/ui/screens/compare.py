@@ -18,7 +18,6 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Select, Static, Switch
 
-from nuanu_tui.core.votes import Winner, config_of, make_vote
 from nuanu_tui.ui.messages import LaneHeard, RoundBegan, RoundDone, TallyView
 from nuanu_tui.ui.widgets.lane import CompareLane
 from nuanu_tui.ui.widgets.tally import TallyPanel
@@ -267,28 +266,19 @@ class CompareScreen(Screen[None]):
         """The operator's verdict on the pending arena round; `skip` reveals without storing a vote."""
         if self.pending is None:
             return
-        self._reveal(None if choice == "skip" else cast("Winner", choice))
+        self._reveal(None if choice == "skip" else choice)
 
-    def _reveal(self, winner: Winner | None) -> None:
+    def _reveal(self, winner: str | None) -> None:
         done, self.pending = self.pending, None
         assert done is not None
-        views = (done.views[self.shown[0]], done.views[self.shown[1]])  # positions A, B
-        a, b = config_of(views[0]), config_of(views[1])
+        shown = (done.views[self.shown[0]], done.views[self.shown[1]])  # positions A, B
+        a, b, stored = self.round_link.arena_verdict(shown, winner)
+        self.votes_cast += stored
         if winner is None:
             verdict = "skipped (no vote stored)"
         elif a == b:
             verdict = "both sides are the same configuration: no vote stored"
         else:
-            vote = make_vote(
-                a,
-                b,
-                winner,
-                trigger=views[0].trigger,
-                operator=str(getattr(self.link.settings, "operator", "") or ""),
-                utterances=(views[0].utterance_id, views[1].utterance_id),
-            )
-            stored = self.round_link.vote(vote)
-            self.votes_cast += stored
             picked = {"a": "A", "b": "B", "tie": "a tie"}[winner]
             verdict = f"you voted {picked}" + ("" if stored else " [$error](no database: not stored)[/]")
         for position in (0, 1):
