@@ -200,3 +200,27 @@ def test_no_callback_stalls_the_loop_after_ready() -> None:
     assert len(safety_delays(run)) >= 1
     assert watch["callbacks"] > 100  # the watch really saw the loop
     assert set(phases(run)) == {"start-up", "first remark", "steady state"}
+
+
+async def test_a_typed_trigger_before_ready_is_kept_and_spoken_at_ready(sim: Any) -> None:
+    engine = chain_engine(sim)
+    decided: list[tuple[float, RideDecision]] = []
+    session = RideSession(None, Director(), on_decision=lambda d: decided.append((time.time(), d)))
+    starting: asyncio.Future[Engine] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+    ride = asyncio.create_task(session.run([], stop=stop, speaker=starting))
+    try:
+        await until(lambda: session.listening.is_set(), "the ride listens")
+        session.operator("две собаки слева")  # typed while the engine is still starting
+        await engine.warm()
+        assert not decided and not session.results  # kept, not spoken, not dropped
+        starting.set_result(engine)
+        await until(lambda: len(session.results) == 1, "the kept trigger is spoken", timeout=30)
+    finally:
+        stop.set()
+        await asyncio.wait_for(ride, 20)
+        await engine.aclose()
+    [(at, d)] = decided
+    assert session.ready_at is not None and at >= session.ready_at
+    assert (d.source, d.decision, d.trigger) == ("operator", "spoken", "две собаки слева")
+    assert session.results[0].trigger == "две собаки слева"
