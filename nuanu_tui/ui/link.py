@@ -31,6 +31,7 @@ from nuanu_tui.core.stats import summarize
 from nuanu_tui.core.store import Store
 from nuanu_tui.core.supervisor import EngineSupervisor, log_line
 from nuanu_tui.core.timeline import UtteranceResult
+from nuanu_tui.core.votes import config_of
 from nuanu_tui.ui.messages import EngineFailed, EngineReady, StatusChanged, StatusView
 from nuanu_tui.ui.relay import Relay
 from nuanu_tui.ui.views import catalog
@@ -315,6 +316,16 @@ class EngineLink:
         self._last_rtt = readings
         with contextlib.suppress(Exception):  # a failing write is counted by the store and shown as such
             self.store.record_rtt(time.time(), readings, self.session("console"))
+
+    def rate(self, view: Any, rating: int | None) -> bool:
+        """A quick rating of one remark (+1, -1, None to take it back), stored with its configuration and
+        the operator; False when there is no store. The store's writer thread does the disk work."""
+        store = self.store
+        if store is None or not store.is_open:
+            return False
+        operator = str(getattr(self.settings, "operator", "") or "")
+        store.rate(view.utterance_id, rating, config_of(view), operator)
+        return True
 
     def remember(self, result: UtteranceResult) -> None:
         """Engine listener (engine loop): store console and compare utterances. `record` only enqueues;

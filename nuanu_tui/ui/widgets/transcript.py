@@ -68,6 +68,7 @@ class UtteranceCard(Widget, can_focus=True):
         self.text_parts: list[str] = []
         self.notices: list[str] = []
         self.stages: dict[str, float] = {}
+        self.rating: int | None = None  # the operator's quick rating: +1, -1 or none
         # Kept, not queried: the live card is updated up to 30 times a second.
         self._head_w = SteadyStatic(self._head(), classes="card--head", markup=True)
         self._text_w = SteadyStatic("…", classes="card--text", markup=False)
@@ -91,6 +92,10 @@ class UtteranceCard(Widget, can_focus=True):
             badges += " [reverse $secondary] SIMULATED [/]"
         if v.degraded:
             badges += " [reverse $warning] DEGRADED [/]"
+        if self.rating is not None:
+            badges += (
+                " [reverse $success] + liked [/]" if self.rating > 0 else " [reverse $error] − disliked [/]"
+            )
         return (
             f"[dim]{clock_time(v.started_at)}[/]  [b]«{escape(v.trigger)}»[/]\n"
             f"[dim]{escape(spoke_line(v))}[/]{badges}"
@@ -133,6 +138,10 @@ class UtteranceCard(Widget, can_focus=True):
         self._head_w.show(self._head())
         self._foot_w.show(self._foot())
         self.set_class(bool(view.error), "-error")
+
+    def set_rating(self, rating: int | None) -> None:
+        self.rating = rating
+        self._head_w.show(self._head())
 
     def on_click(self, event: events.Click) -> None:
         self.post_message(self.Selected(self.view.utterance_id))
