@@ -177,6 +177,9 @@ async def test_a_safety_event_stops_the_first_remark_and_starts_its_own_at_once(
     assert judged_at <= t0  # the safety remark starts after the stop, with nothing in between but the stop
     assert remark.ok and remark.stages_ms["first_audio"] is not None
     assert safety.event_age_ms == pytest.approx((t0 - safety.event.ts) * 1000, abs=2.0)
+    [(_, dog)] = [(at, d) for at, d in decided if d.reason == "ok"]
+    assert dog.event is not None  # the cut remark's age too runs to its start, not to its judgement
+    assert dog.event_age_ms == pytest.approx((first.started_at - dog.event.ts) * 1000, abs=2.0)
 
 
 @pytest.mark.slow

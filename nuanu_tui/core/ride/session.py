@@ -204,7 +204,9 @@ class _Remark:
     result: UtteranceResult | None = None
 
 
-def _interrupted(ev: UtteranceStarted, stages: dict[str, float | None], reason: str) -> UtteranceResult:
+def _interrupted(
+    ev: UtteranceStarted, stages: dict[str, float | None], reason: str, started_ns: int
+) -> UtteranceResult:
     result = UtteranceResult(
         trigger=ev.trigger,
         llm=ev.llm,
@@ -216,6 +218,7 @@ def _interrupted(ev: UtteranceStarted, stages: dict[str, float | None], reason: 
         source="ride",
         stages_ms=stages,
     )
+    result.t0_ns = started_ns  # when it started: its event_age still runs to the remark's start
     result.error, result.error_kind = "interrupted: the ride moved on", "cancelled"
     return result
 
@@ -403,12 +406,14 @@ class RideSession:
                     await asyncio.shield(previous.task)
 
         started: list[UtteranceStarted] = []
+        started_ns: list[int] = []
         stages: dict[str, float | None] = dict.fromkeys(STAGES)
 
         def on_event(ev: PipelineEvent) -> None:
             if isinstance(ev, UtteranceStarted):
                 d.utterance_id = ev.utterance_id
                 started.append(ev)
+                started_ns.append(time.perf_counter_ns())
             elif isinstance(ev, StageReached):
                 stages[ev.stage] = ev.ms
                 if ev.stage == "first_audio":
@@ -426,7 +431,9 @@ class RideSession:
         except asyncio.CancelledError:
             if not started:
                 return None
-            return _interrupted(started[0], stages, d.reason)  # what was heard before it was stopped
+            return _interrupted(
+                started[0], stages, d.reason, started_ns[0]
+            )  # what was heard before it was stopped
         finally:
             first_audio.set()
         return result
