@@ -663,4 +663,5 @@ class RideSession:
             "events": [d.to_json() for d in self.decisions],
             "utterances": [result_json(r, event_age_ms=r.stages_ms.get("event_age")) for r in self.results],
             "summary": self.tally.summary(),
+            "queue_peak": self.inbox.peak,  # the most events and frames ever waiting at once
         }
