@@ -1,8 +1,8 @@
 """Camera load: four cameras x 30 fps x 20 detections for a minute into a real ride, against a baseline
 ride without frames, same run, same events.
 
-    uv run python -m benchmarks.camera_load               # 2 x 60 s rides (~2.5 min), table + results/
-    uv run python -m benchmarks.camera_load --seconds 15  # quicker
+    uv run python -m benchmarks.camera_load               # 2 pairs of 60 s rides (~5 min), table + results/
+    uv run python -m benchmarks.camera_load --seconds 15 --pairs 1   # quicker
 
 Each ride is `nuanu-tui ride --udp PORT --audio null --json …` in its own process, pointed at the emulator in
 another process (DEMO floor: 200 ms TTFT, 150 ms TTS), so the ride's CPU is the ride's alone. Once the ride
@@ -14,7 +14,7 @@ says `ready`, this process sends, paced to the wall clock:
 Measured: the ride process's CPU (user + system, /proc) over the sending window as % of one core; frames sent
 against `summary.frames.received` and rejections (overflow means the queue was full); the queue's peak; event ->
 first audio of the normal events and of the safety events (their `event_age_ms` + the remark's `first_audio`),
-medians and the load/baseline ratio.
+medians pooled over the rides of each kind and the load/baseline ratio. Baseline and load rides alternate.
 """
 
 from __future__ import annotations
@@ -170,7 +170,9 @@ def ride(urls: tuple[str, str, str], seconds: float, frames: bool) -> dict[str, 
     return {"cpu_pct": 100.0 * (c1 - c0) / hz / (t1 - t0), "wall_s": t1 - t0, **sent, "report": report}
 
 
-def event_to_audio(report: dict[str, Any], prefix: str) -> list[float]:
+def event_to_audio(report: dict[str, Any], prefix: str, part: str = "both") -> list[float]:
+    """Arrival -> first audio of the events whose id starts with `prefix`; `part`: `age` (arrival -> the
+    remark's start) or `audio` (the remark's start -> first audio) alone."""
     utterances = {u["utterance_id"]: u for u in report["utterances"]}
     out = []
     for e in report["events"]:
@@ -178,7 +180,7 @@ def event_to_audio(report: dict[str, Any], prefix: str) -> list[float]:
             u = utterances.get(e["utterance_id"])
             fa = u and u["stages_ms"].get("first_audio")
             if fa is not None and e["event_age_ms"] is not None:
-                out.append(e["event_age_ms"] + fa)
+                out.append({"both": e["event_age_ms"] + fa, "age": e["event_age_ms"], "audio": fa}[part])
     return out
 
 
@@ -186,39 +188,59 @@ def p50(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
-def digest(run: dict[str, Any]) -> dict[str, Any]:
-    r = run["report"]
-    frames = r["summary"]["frames"]
-    normal, safety = event_to_audio(r, "bench-n-"), event_to_audio(r, "bench-s-")
+def digest(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several rides of one kind: CPU per ride and its median; latencies pooled over every ride's events."""
+    reports = [run["report"] for run in runs]
+
+    def pooled(prefix: str, part: str = "both") -> list[float]:
+        return [v for r in reports for v in event_to_audio(r, prefix, part)]
+
+    rejected: dict[str, int] = {}
+    for r in reports:
+        for k, v in r["summary"]["frames"]["rejected"].items():
+            rejected[k] = rejected.get(k, 0) + v
+    normal, safety = pooled("bench-n-"), pooled("bench-s-")
     return {
-        "cpu_pct": round(run["cpu_pct"], 1),
-        "frames_sent": run["frames_sent"],
-        "frames_received": frames["received"],
-        "frames_rejected": frames["rejected"],
-        "queue_peak": r.get("queue_peak"),
-        "bytes_per_frame": run["bytes_per_frame"],
-        "camera_events": sum(1 for e in r["events"] if str(e["source"]).startswith("camera:")),
+        "cpu_pct": round(statistics.median(run["cpu_pct"] for run in runs), 1),
+        "cpu_pct_runs": [round(run["cpu_pct"], 1) for run in runs],
+        "frames_sent": sum(run["frames_sent"] for run in runs),
+        "frames_received": sum(r["summary"]["frames"]["received"] for r in reports),
+        "frames_rejected": rejected,
+        "queue_peak": max(r.get("queue_peak") or 0 for r in reports),
+        "bytes_per_frame": runs[0]["bytes_per_frame"],
+        "camera_events": sum(
+            1 for r in reports for e in r["events"] if str(e["source"]).startswith("camera:")
+        ),
         "normal_event_to_audio_p50": p50(normal),
         "normal_n": len(normal),
+        "normal_age_p50": p50(pooled("bench-n-", "age")),
+        "normal_first_audio_p50": p50(pooled("bench-n-", "audio")),
+        "safety_age_p50": p50(pooled("bench-s-", "age")),
+        "safety_first_audio_p50": p50(pooled("bench-s-", "audio")),
         "safety_event_to_audio_p50": p50(safety),
         "safety_n": len(safety),
-        "barge_ins": r["summary"]["spoken_by_reason"].get("barge_in", 0),
+        "barge_ins": sum(r["summary"]["spoken_by_reason"].get("barge_in", 0) for r in reports),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--pairs", type=int, default=2, help="baseline/load pairs, interleaved")
     args = parser.parse_args()
+    base_runs, load_runs = [], []
     with SimProcess(DEMO) as urls:
-        base = digest(ride(urls, args.seconds, frames=False))
-        load = digest(ride(urls, args.seconds, frames=True))
+        for _ in range(args.pairs):  # interleaved, so a busy moment on this shared machine hits both kinds
+            base_runs.append(ride(urls, args.seconds, frames=False))
+            load_runs.append(ride(urls, args.seconds, frames=True))
+    base, load = digest(base_runs), digest(load_runs)
 
     def ratio(key: str) -> float | None:
         return round(load[key] / base[key], 3) if load[key] and base[key] else None
 
     result = {
         "seconds": args.seconds,
+        "pairs": args.pairs,
         "cameras": len(CAMERAS),
         "fps": FPS,
         "detections": DETECTIONS,
@@ -239,6 +261,8 @@ def main() -> None:
          f"ratio {result['ratio_normal_event_to_audio']}"),
         ("safety event -> first audio p50, ms", base["safety_event_to_audio_p50"], load["safety_event_to_audio_p50"],
          f"ratio {result['ratio_safety_event_to_audio']}"),
+        ("  of which arrival -> remark start", base["normal_age_p50"], load["normal_age_p50"], ""),
+        ("  of which remark start -> first audio", base["normal_first_audio_p50"], load["normal_first_audio_p50"], ""),
         ("barge-ins", base["barge_ins"], load["barge_ins"], f"of {base['safety_n']} / {load['safety_n']} safety"),
     ]  # fmt: skip
     print(f"{'':40} {'baseline':>12} {'4 cams x 30 fps':>18}")

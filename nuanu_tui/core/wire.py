@@ -61,6 +61,8 @@ WIRE_TYPES: dict[str, str] = {
     "DirectorConfig": "nuanu_tui.core.ride.director",
     "RideDecision": "nuanu_tui.core.ride.session",
     "RideEvent": "nuanu_tui.core.ride.events",
+    "Origin": "nuanu_tui.core.ride.events",
+    "CameraView": "nuanu_tui.core.ride.tracker",
 }
 _classes: dict[str, type] = {}
 

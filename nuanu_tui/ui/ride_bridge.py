@@ -24,6 +24,7 @@ from nuanu_tui.core.store_schema import default_db_path
 from nuanu_tui.ui.link import EngineLink
 from nuanu_tui.ui.relay import Relay
 from nuanu_tui.ui.ride_messages import (
+    CameraLine,
     DirectorChanged,
     RideBatch,
     RideCounters,
@@ -54,9 +55,12 @@ def line_of(d: Any) -> RideLine:
 def counters_of(u: RideUpdate) -> RideCounters:
     s = u.summary
     e2a = s["event_to_first_audio"]
+    frames = s.get("frames") or {}
+    cameras = tuple(CameraLine(c.camera, c.mounting, c.fps, tuple(c.sides.items())) for c in u.cameras)
     return RideCounters(
         s["received"], s["spoken"], dict(s["skipped"]), dict(s["rejected"]), u.events_per_s,
         e2a["p50"], e2a["p95"], e2a["n"], u.queued, u.paused, u.listening,
+        cameras, frames.get("received", 0), sum(frames.get("rejected", {}).values()), u.feeds, u.feeds_ok,
     )  # fmt: skip
 
 
@@ -71,6 +75,8 @@ class RideBridge:
         self.ws_port = getattr(settings, "ride_ws_port", DEFAULT_WS_PORT)
         self.host = getattr(settings, "events_host", "127.0.0.1")
         self.inbox_size = getattr(settings, "events_queue", 256)
+        self.mqtt: str | None = getattr(settings, "mqtt", None)  # NUANU_MQTT: the live ride subscribes too
+        self.cameras = RideRequest.camera_knobs(settings) if settings is not None else {}
         data_dir = getattr(settings, "data_dir", None)
         self.data_dir = str(default_db_path(data_dir).parent) if settings is not None else None
         self._running: concurrent.futures.Future[Any] | None = None
@@ -107,6 +113,7 @@ class RideBridge:
             replay=replay, speed=speed if replay else 1.0, director=self.director,
             data_dir=self.data_dir, label=label, inbox_size=self.inbox_size,
             session_id=self.link.session("ride"), keep_decisions=KEEP_DECISIONS,
+            mqtt=self.mqtt, **self.cameras,
         )  # fmt: skip
         relays: dict[str, Relay] = {}
 

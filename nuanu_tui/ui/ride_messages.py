@@ -45,6 +45,16 @@ class RideLine:
 
 
 @dataclass(frozen=True, slots=True)
+class CameraLine:
+    """One camera in the ride view: how many frames a second, and its confirmed tracks per side."""
+
+    camera: str
+    mounting: str
+    fps: float
+    sides: tuple[tuple[str, int], ...]  # (side, confirmed tracks), ahead/left/right/behind
+
+
+@dataclass(frozen=True, slots=True)
 class RideCounters:
     received: int = 0
     spoken: int = 0
@@ -57,6 +67,11 @@ class RideCounters:
     queued: int = 0
     paused: bool = False
     listening: tuple[str, ...] = ()
+    cameras: tuple[CameraLine, ...] = ()
+    frames: int = 0  # camera frames received (apart from events)
+    frames_rejected: int = 0
+    feeds: tuple[str, ...] = ()  # connection lines of the feeds that keep one (MQTT)
+    feeds_ok: bool = True  # False while a feed's broker is away
 
 
 class RideStarted(Message, bubble=False):

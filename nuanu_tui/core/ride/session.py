@@ -300,7 +300,7 @@ class RideSession:
     def _write(self, d: RideDecision | Frame) -> None:
         if isinstance(d, Frame):  # a frame taken: kept as sent (ts filled), so a replay tracks it again
             if self.recorder is not None:
-                self.recorder.write(d.to_json())
+                self.recorder.write_frame(d.to_json())
             return
         if self.recorder is not None:
             line = d.record_line()

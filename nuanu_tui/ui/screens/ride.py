@@ -20,7 +20,7 @@ from nuanu_tui.ui.messages import (
 )
 from nuanu_tui.ui.ride_messages import DirectorChanged, RideBatch, RideCounters, RideStarted, RideStopped
 from nuanu_tui.ui.screens.remarks import RemarkScreen
-from nuanu_tui.ui.widgets.ride_feed import RideFeed, counters_text
+from nuanu_tui.ui.widgets.ride_feed import RideFeed, cameras_text, counters_text
 from nuanu_tui.ui.widgets.transcript import Transcript
 from nuanu_tui.ui.widgets.trigger_input import TriggerInput
 from nuanu_tui.ui.widgets.waterfall import Waterfall
@@ -76,6 +76,7 @@ class RideScreen(RemarkScreen):
         cat = self.nuanu.link.catalog
         yield Static("RIDE · starting…", id="ride-title")
         yield Static(counters_text(self.counters), id="ride-counters")
+        yield Static("", id="ride-cameras")  # cameras' fps and tracks per side, MQTT's state; hidden if none
         with Horizontal(id="ride-main"):
             yield RideFeed(id="ride-feed")
             with Vertical(id="ride-right"):
@@ -217,8 +218,17 @@ class RideScreen(RemarkScreen):
     def on_ride_batch(self, message: RideBatch) -> None:
         if message.lines or message.dropped:
             self.query_one(RideFeed).add(message.lines, message.dropped)
+        was_ok = self.counters.feeds_ok
         self.counters = message.counters
         self.query_one("#ride-counters", Static).update(counters_text(message.counters))
+        cameras = cameras_text(message.counters)
+        line = self.query_one("#ride-cameras", Static)
+        line.display = bool(cameras)
+        line.update(cameras)
+        if was_ok != message.counters.feeds_ok:
+            self._title()
+            if not message.counters.feeds_ok:
+                self.notify("; ".join(message.counters.feeds), title="MQTT broker away", severity="warning")
         if message.counters.paused != self.paused:
             self.paused = message.counters.paused
             self.query_one("#ride-pause-button", Button).label = "Resume" if self.paused else "Pause"
@@ -245,7 +255,8 @@ class RideScreen(RemarkScreen):
     def _title(self) -> None:
         listening = ", ".join(self.counters.listening) or "no listeners"
         state = "PAUSED · " if self.paused else ""
-        self.query_one("#ride-title", Static).update(f"RIDE · {state}{self.what} · {listening}")
+        away = "" if self.counters.feeds_ok else " · MQTT AWAY, reconnecting"
+        self.query_one("#ride-title", Static).update(f"RIDE · {state}{self.what} · {listening}{away}")
 
     # --- the current remark: RemarkScreen draws it; a finished one is not kept (a ride runs for hours) ---
     def finished(self, view: UtteranceView) -> None:

@@ -72,6 +72,27 @@ class RideFeed(Widget):
         return Text("\n").join(rows)
 
 
+SIDE_MARKS = {"ahead": "A", "left": "L", "right": "R", "behind": "B"}
+
+
+def cameras_text(c: RideCounters) -> Text:
+    """`front 30 fps L2 A1 R0 B0 · rear 29 fps …  mqtt AWAY …`: empty when no camera and no broker."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    for i, cam in enumerate(c.cameras):
+        if i:
+            t.append(" · ", style="dim")
+        t.append(f"{cam.camera} ", style="bold")
+        t.append(f"{cam.fps:.0f} fps ", style="dim")
+        t.append(" ".join(f"{SIDE_MARKS.get(side, side)}{n}" for side, n in cam.sides))
+    if c.frames_rejected:
+        t.append(f"  frames rejected {c.frames_rejected}", style="magenta")
+    for line in c.feeds:
+        if t:
+            t.append("  ")
+        t.append(line, style="dim" if c.feeds_ok else "bold red")
+    return t
+
+
 def counters_text(c: RideCounters) -> Text:
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(f"{c.events_per_s:5.0f} ev/s  ", style="bold")
