@@ -171,11 +171,14 @@ def ride(urls: tuple[str, str, str], seconds: float, frames: bool) -> dict[str, 
 
 
 def event_to_audio(report: dict[str, Any], prefix: str, part: str = "both") -> list[float]:
-    """Arrival -> first audio of the events whose id starts with `prefix`; `part`: `age` (arrival -> the
-    remark's start) or `audio` (the remark's start -> first audio) alone."""
+    """Arrival -> first audio of the events whose id starts with `prefix` (safety ones: only those that barged
+    in, so both runs compare the same path); `part`: `age` (arrival -> the remark's start) or `audio` (the
+    remark's start -> first audio) alone."""
     utterances = {u["utterance_id"]: u for u in report["utterances"]}
     out = []
     for e in report["events"]:
+        if prefix == "bench-s-" and e["reason"] != "barge_in":
+            continue
         if e["id"].startswith(prefix) and e["decision"] == "spoken":
             u = utterances.get(e["utterance_id"])
             fa = u and u["stages_ms"].get("first_audio")
@@ -259,7 +262,7 @@ def main() -> None:
         ("queue peak (limit 256)", base["queue_peak"], load["queue_peak"], ""),
         ("normal event -> first audio p50, ms", base["normal_event_to_audio_p50"], load["normal_event_to_audio_p50"],
          f"ratio {result['ratio_normal_event_to_audio']}"),
-        ("safety event -> first audio p50, ms", base["safety_event_to_audio_p50"], load["safety_event_to_audio_p50"],
+        ("safety event (barge-in) -> first audio p50, ms", base["safety_event_to_audio_p50"], load["safety_event_to_audio_p50"],
          f"ratio {result['ratio_safety_event_to_audio']}"),
         ("  of which arrival -> remark start", base["normal_age_p50"], load["normal_age_p50"], ""),
         ("  of which remark start -> first audio", base["normal_first_audio_p50"], load["normal_first_audio_p50"], ""),
