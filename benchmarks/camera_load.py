@@ -42,6 +42,7 @@ CAMERAS = ("front", "rear", "left", "right")
 FPS = 30
 DETECTIONS = 20
 ROUND_S = 5.0
+FIRST_ROUND_S = 5.0
 SAFETY_AFTER_S = 0.5  # its remark is playing then (first audio ~0.4 s, 0.25 s of emulated speech)
 LABELS = ("person", "car", "motorcycle", "dog", "bicycle", "bus", "truck", "cat", "bird", "cow")
 KEYS = {"GROQ_API_KEY": "gsk_bench_camera_0123456789", "ELEVENLABS_API_KEY": "xi_bench_camera_0123456789"}
@@ -62,17 +63,19 @@ def cpu_ticks(pid: int) -> int:
 
 
 class Scene:
-    """20 objects per camera, drifting slowly; boxes jitter a few pixels each frame."""
+    """20 objects per camera, each staying in its third of the image (so after the first second the tracker
+    makes no new events and the remarks measured are the bench's own); boxes jitter a few pixels each frame."""
 
     def __init__(self, seed: int = 7) -> None:
         self.rng = random.Random(seed)
+        thirds = ((80.0, 360.0), (500.0, 780.0), (920.0, 1200.0))
         self.objects = {
             cam: [
-                (LABELS[i % len(LABELS)], self.rng.uniform(80, 1200), self.rng.uniform(150, 600), self.rng.uniform(-20, 20))
+                (LABELS[i % len(LABELS)], self.rng.uniform(*thirds[i % 3]), self.rng.uniform(150, 600), 0.0)
                 for i in range(DETECTIONS)
             ]
             for cam in CAMERAS
-        }  # fmt: skip
+        }
 
     def frame(self, cam: str, n: int, ts: float) -> bytes:
         rng = self.rng
@@ -95,7 +98,10 @@ def send(port: int, seconds: float, frames: bool, stop: threading.Event) -> dict
     addr = ("127.0.0.1", port)
     scene = Scene()
     sent = size = 0
-    rounds: list[float] = [i * ROUND_S + 1.0 for i in range(int(seconds // ROUND_S))]
+    # The first round waits for the camera remarks of the first second to be over.
+    rounds: list[float] = [
+        i * ROUND_S + FIRST_ROUND_S for i in range(int((seconds - FIRST_ROUND_S) // ROUND_S) + 1)
+    ]
     events: list[tuple[float, str, dict[str, Any]]] = []
     for i, t in enumerate(rounds):
         label = ("goat", "monkey", "horse", "chicken", "pig", "duck")[i % 6]
