@@ -13,7 +13,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from nuanu_tui.core.ratings import Likes, Ratings, rate
+from nuanu_tui.core.ratings import Likes, Ratings, like_text, rate
 from nuanu_tui.core.store import Store
 from nuanu_tui.core.votes import read_votes, write_votes
 
@@ -46,13 +46,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(render(ratings, likes))
     return 0
-
-
-def like_text(likes: Likes | None) -> str:
-    """`75 % of 4` or `-`: the quick ratings beside a configuration's score."""
-    if likes is None or likes.rate is None:
-        return "-"
-    return f"{likes.rate:.0%} of {likes.total}"
 
 
 def render(ratings: Ratings, likes: dict[str, Likes]) -> str:

@@ -86,6 +86,13 @@ class Likes:
         return self.likes / self.total if self.total else None
 
 
+def like_text(likes: Likes | None) -> str:
+    """`75% of 4` or `-`: the quick ratings shown beside a configuration's score."""
+    if likes is None or likes.rate is None:
+        return "-"
+    return f"{likes.rate:.0%} of {likes.total}"
+
+
 def elo(log_strengths: np.ndarray) -> np.ndarray:
     """Natural-log strengths to Elo-scale scores, normalised to a geometric mean of 1."""
     centred = log_strengths - log_strengths.mean(axis=-1, keepdims=True)

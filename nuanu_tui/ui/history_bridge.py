@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.ratings import like_text, rate
 from nuanu_tui.core.store_rows import row_to_result
 from nuanu_tui.ui.link import EngineLink
 from nuanu_tui.ui.messages import StageDeltaView, UtteranceView
@@ -50,6 +51,30 @@ class HistoryBridge:
         if run is not None and run["summary"] is None:  # still running, or its process died mid-run
             run["summary"] = summary_json(results)
         return run, [view_of(r) for r in results]
+
+    def ratings(self) -> tuple[int, int, list[tuple[str, ...]]]:
+        """The arena's ratings as table rows, best first — rank, score, 95 % interval, wins-losses-ties, the
+        quick ratings' like-rate, configuration — then configurations with quick ratings only; plus the
+        vote and quick-rating counts. The Bradley–Terry fit with bootstrap intervals takes a second or so
+        (and choix's first import): call from a thread worker."""
+        store = self.link.open_store()
+        if store is None:
+            raise NuanuError("store", self.link.store_error or "no database configured")
+        ratings, likes = rate(store.votes()), store.likes()
+        rows = [
+            (
+                str(rank),
+                f"{r.score:.0f}",
+                f"{r.ci95[0]:.0f}–{r.ci95[1]:.0f}",
+                f"{r.wins}-{r.losses}-{r.ties}",
+                like_text(likes.get(r.config)),
+                r.config,
+            )
+            for rank, r in enumerate(ratings.ratings, 1)
+        ]
+        voted = {r.config for r in ratings.ratings}
+        rows += [("", "", "", "", like_text(like), c) for c, like in likes.items() if c not in voted]
+        return ratings.votes, sum(like.total for like in likes.values()), rows
 
     def bench_runs(self) -> list[dict[str, Any]]:
         store = self.link.open_store()

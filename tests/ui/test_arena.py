@@ -106,3 +106,35 @@ async def test_arena_order_is_random_and_skip_stores_nothing() -> None:
         await settle(pilot)
         assert (spoken(screen, 0), spoken(screen, 1)) == (FAST, SLOW)
         assert screen.pending is None and screen.query_one(TallyPanel).display
+
+
+async def test_bench_ratings_panel_shows_scores_and_like_rate() -> None:
+    from test_bench_screen import open_bench
+    from textual.widgets import DataTable, TabbedContent
+
+    from nuanu_tui.core.votes import make_vote
+
+    engine = LaneEngine()
+    app = lane_app(engine)
+    tts = engine.tts.spec
+    fast, slow, third = (config_name(s, None, tts) for s in (FAST, SLOW, "offline/phrasebook"))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_bench(pilot)
+        store = app.link.store
+        assert store is not None
+        for i, winner in enumerate(("a", "a", "a", "b")):
+            store.record_vote(make_vote(fast, slow, winner, ts=1_800_000_000.0 + i))  # type: ignore[arg-type]
+        store.rate("u1", 1, fast)
+        store.rate("u2", -1, fast)
+        store.rate("u3", 1, third)
+        screen.query_one(TabbedContent).active = "tab-ratings"
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = screen.query_one("#bench-ratings", DataTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert [row[5] for row in rows] == [fast, slow, third]
+        assert rows[0][:2] == ["1", "1085"] and rows[1][:2] == ["2", "915"]  # 3:1 with the prior: 2.67
+        assert rows[0][3] == "3-1-0" and rows[0][4] == "50% of 2" and rows[1][4] == "-"
+        assert rows[2] == ["", "", "", "", "100% of 1", third]
+        assert "4 arena vote(s) · 3 quick rating(s)" in str(screen.query_one("#ratings-note").render())

@@ -57,6 +57,7 @@ BENCH_GROUP = "bench-run"
 HISTORY_GROUP = "bench-history"
 SLOWEST_N = 5
 FILE_CHOICE = "file"
+RATING_COLUMNS = ("#", "score", "95% CI", "W-L-T", "liked", "configuration")
 
 
 def slowest(views: list[UtteranceView], n: int = SLOWEST_N) -> list[UtteranceView]:
@@ -151,12 +152,20 @@ class BenchScreen(Screen[None]):
             with TabPane("Vs earlier", id="tab-earlier"), Vertical():
                 yield Select([], prompt="compare with an earlier run…", id="bench-earlier", compact=True)
                 yield DeltaTable(id="bench-deltas")
+            with TabPane("Ratings", id="tab-ratings"), Vertical():
+                yield Static(
+                    "[dim]arena votes and quick ratings load when this tab opens[/]", id="ratings-note"
+                )
+                yield DataTable(id="bench-ratings", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#bench-slowest", DataTable)
         for col in ("#", "TTFA", "LLM", "trigger"):
             table.add_column(col, key=col)
+        ratings = self.query_one("#bench-ratings", DataTable)
+        for col in RATING_COLUMNS:
+            ratings.add_column(col, key=col)
         self.load_earlier()
 
     # --- configuration ----------------------------------------------------------------------------
@@ -387,6 +396,31 @@ class BenchScreen(Screen[None]):
             self.app.call_from_thread(self.notify, str(exc), title="History", severity="warning")
             return
         self.app.call_from_thread(self._show_earlier, runs)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-ratings":
+            self.load_ratings()
+
+    @work(thread=True, group="bench-ratings", exclusive=True, exit_on_error=False, description="ratings")
+    def load_ratings(self) -> None:
+        """The Bradley–Terry fit runs off the UI thread (choix's first import alone takes a moment)."""
+        try:
+            votes, quick, rows = self.store_view.ratings()
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, str(exc), title="Ratings", severity="warning")
+            return
+        self.app.call_from_thread(self.show_ratings, votes, quick, rows)
+
+    def show_ratings(self, votes: int, quick: int, rows: list[tuple[str, ...]]) -> None:
+        """Ratings best first with each configuration's like-rate, then those with quick ratings only."""
+        table = self.query_one("#bench-ratings", DataTable)
+        table.clear()
+        for row in rows:
+            table.add_row(*row)
+        note = f"{votes} arena vote(s) · {quick} quick rating(s)"
+        if not votes:
+            note += " · vote in compare's arena (F10 there) to rate configurations"
+        self.query_one("#ratings-note", Static).update(note)
 
     def _show_earlier(self, runs: list[dict[str, Any]]) -> None:
         self.earlier = {r["id"]: r for r in runs if r.get("summary")}
