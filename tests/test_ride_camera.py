@@ -192,3 +192,45 @@ async def test_the_sample_camera_ride_replays_the_same_twice(sim: Any) -> None:
     ]
     assert any(d.reason == "barge_in" for d in a.decisions)  # the child among the frames
     assert adds_up(a.tally.summary())
+
+
+async def test_frames_over_websocket_and_stdin_are_tracked_too(sim: Any) -> None:
+    import io
+
+    from websockets.asyncio.client import connect
+
+    from nuanu_tui.core.ride.feeds import LineFeed, WebSocketFeed
+
+    engine = await sim_engine(sim)
+    decisions: list[RideDecision] = []
+    changed = asyncio.Event()
+
+    def seen(d: RideDecision) -> None:
+        decisions.append(d)
+        changed.set()
+
+    lines = b"".join(frame(i, dog(1000, 3), cam="pipe") + b"\n" for i in range(3))
+    ws = WebSocketFeed(0)
+    config = DirectorConfig(cooldown_s=0.0, stale_ms=10**12, dedup_s=0.0)
+    session = RideSession(engine, Director(config), on_decision=seen)
+    stop = asyncio.Event()
+    task = asyncio.create_task(session.run([ws, LineFeed(io.BytesIO(lines), name="stdin")], stop=stop))
+    try:
+        await asyncio.wait_for(session.listening.wait(), 10)
+        async with connect(f"ws://127.0.0.1:{ws.bound_port}/events") as client:
+            for i in range(3):
+                await client.send(frame(i, dog(200, 1), cam="socket").decode())
+
+        async def both() -> None:
+            while {d.source for d in decisions} != {"camera:socket", "camera:pipe"}:
+                changed.clear()
+                await changed.wait()
+
+        await asyncio.wait_for(both(), 15)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await engine.aclose()
+    made = sorted((d.source, d.event.side) for d in decisions if d.event is not None)
+    assert made == [("camera:pipe", "right"), ("camera:socket", "left")]
+    assert session.tally.summary()["frames"]["cameras"] == {"pipe": 3, "socket": 3}
