@@ -67,3 +67,26 @@ def test_quick_tui_run_counts_both_processes() -> None:
         # the engine process reported its own memory and CPU; the console's share alone cannot be all of it
         assert result["host_rss_peak_mb"] > 20
         assert result["overhead"]["p50"] > -0.5 and result["cpu_per_utt_ms"] > 0
+
+
+@pytest.mark.slow
+def test_startup_benchmark_times_launches_from_outside(tmp_path: Path) -> None:
+    """`benchmarks.startup` launches the real CLI and finds each moment it times (one counted run)."""
+    out = tmp_path / "startup.json"
+    cases = "say-cloud,ride,collector"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.startup", "--runs", "1", "--cases", cases, "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text(encoding="utf-8"))
+    cloud, ride, collector = data["say-cloud"]["new"], data["ride"]["new"], data["collector"]["new"]
+    assert 0 < cloud["ms_median"] < 60_000 and cloud["runs"][0]["json_wait_ms"] is not None
+    assert ride["runs"][0]["signal"] == "ready" and ride["runs"][0]["tracebacks"] == 0
+    assert ride["runs"][0]["exit"] == 0  # stopped by SIGINT: the ride's own clean stop
+    run = collector["runs"][0]
+    assert "unreachable" in run["dead_stderr"][0]
+    assert not any("collector" in line for line in run["plain_stderr"])
