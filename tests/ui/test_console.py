@@ -477,7 +477,10 @@ async def test_transcript_keeps_five_rows_on_small_terminals(size: tuple[int, in
         assert transcript_rows(app) >= 5
         banner = app.screen.query_one(StatusBar).query_one("#banner")
         assert banner.region.height == 3  # SIMULATED, OFFLINE, FAILING: one line each
-        assert not app.screen.query_one(Waterfall).display  # collapsed on a small screen
+        chart = app.screen.query_one(Waterfall)
+        # Shown, four stages, where the transcript keeps five rows under three banners (80×24), else the
+        # card's stage strip is all (60×20).
+        assert chart.display == (size == (80, 24)) and (chart.compact or not chart.display)
         await pilot.press("f10")  # shown on request; the waterfall only where the transcript keeps 5 rows
         await pilot.pause()
         assert app.screen.query_one("#picker").display
@@ -502,7 +505,10 @@ async def test_shrinking_while_speaking_keeps_the_transcript() -> None:
             await pilot.pause()
             await pilot.pause()
             assert transcript_rows(app) >= 5, size
-            assert not app.screen.query_one(Waterfall).display
+            assert not app.screen.query_one("#picker").display
+            chart = app.screen.query_one(Waterfall)  # the live remark's stages, as room allows
+            assert chart.display == (size != (60, 16)), size
+            assert not chart.display or chart.compact or size == (80, 24), size
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         await pilot.pause()

@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 
 STATUS_POLL_S = 2.0
 SAY_GROUP = "console-say"
-# Below either size the side panel and the waterfall start hidden (F10 shows them): 80×24, the most common
-# terminal, left the transcript zero rows with everything shown.
+# Below either size the side panel starts hidden (F10 shows it): 80×24, the most common terminal, left the
+# transcript zero rows with everything shown. The waterfall shows wherever it leaves the transcript its rows.
 ROOMY_WIDTH = 100
 ROOMY_HEIGHT = 32
 TRANSCRIPT_MIN_ROWS = 5  # the transcript keeps at least this many rows of cards, whatever is shown
@@ -165,10 +165,12 @@ class ConsoleScreen(RemarkScreen):
     # --- layout on small terminals ------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:
         self._fit()
+        self.call_after_refresh(self._fit)  # again once the bars above and below have their new heights
 
     def _fit(self) -> None:
-        """Side panel and waterfall: shown on roomy terminals (or after F10), and the waterfall only when
-        the transcript still keeps TRANSCRIPT_MIN_ROWS under it. Runs on every resize, also mid-remark."""
+        """Side panel: shown on roomy terminals (or after F10). Waterfall: whenever the transcript still
+        keeps TRANSCRIPT_MIN_ROWS under it, in full if that fits, else its four main stages (80×24);
+        F10 hides it. Runs on every resize, also mid-remark."""
         width, height = self.size
         roomy = width >= ROOMY_WIDTH and height >= ROOMY_HEIGHT
         show = roomy if self.panels is None else self.panels
@@ -177,9 +179,13 @@ class ConsoleScreen(RemarkScreen):
             picker.display = show
         fixed = self.query_one(StatusBar).outer_size.height + self.query_one(TriggerBar).outer_size.height + 1
         room = height - fixed - 1  # the transcript's top border
-        fits = room - _rows(waterfall, width) >= TRANSCRIPT_MIN_ROWS
-        if waterfall.display != (show and fits):
-            waterfall.display = show and fits
+        border = waterfall.styles.gutter.height
+        full = room - waterfall.rows_for(False) - border >= TRANSCRIPT_MIN_ROWS
+        compact = not full and room - waterfall.rows_for(True) - border >= TRANSCRIPT_MIN_ROWS
+        waterfall.set_compact(compact)
+        visible = self.panels is not False and (full or compact)
+        if waterfall.display != visible:
+            waterfall.display = visible
 
     def action_focus_trigger(self) -> None:
         self.query_one(TriggerInput).focus()
@@ -329,11 +335,3 @@ class ConsoleScreen(RemarkScreen):
             self.notify(
                 str(worker.error) or type(worker.error).__name__, title="Trigger failed", severity="error"
             )
-
-
-def _rows(widget: Waterfall, width: int) -> int:
-    """The rows a (maybe hidden) widget takes when shown: its content or min-height, plus borders."""
-    styles = widget.styles
-    content = widget.get_content_height(widget.app.size, widget.app.size, width)
-    floor = int(styles.min_height.value) if styles.min_height is not None else 0
-    return max(content, floor) + styles.gutter.height

@@ -38,6 +38,20 @@ def spoke_line(v: UtteranceView) -> str:
     return spoke if spoke == asked else f"{spoke} (asked {asked})"
 
 
+STRIP = (("ttft", "TTFT"), ("first_flush", "flush"), ("first_audio", "audio"), ("playback_done", "done"))
+
+
+def stage_strip(stages: dict[str, float | None], done: bool) -> str:
+    """`TTFT 212 · flush 231 · audio 384 · done 1,530 ms`: the card's stages on one row (markup), readable
+    at 60 columns without the waterfall; `…` for a stage still to come, `—` for one never reached."""
+    cells = []
+    for stage, label in STRIP:
+        ms = stages.get(stage)
+        value = f"{ms:,.0f}" if ms is not None else ("—" if done else "…")
+        cells.append(f"{label} [b]{value}[/]")
+    return " · ".join(cells) + " ms"
+
+
 def clock_time(started_at: float) -> str:
     return datetime.fromtimestamp(started_at).strftime("%H:%M:%S") if started_at else "--:--:--"
 
@@ -107,15 +121,19 @@ class UtteranceCard(Widget, can_focus=True):
         if v.done and v.error:
             kind = f"{v.error_kind}: " if v.error_kind else ""
             ttfa = f"  TTFA {v.ttfa:.0f} ms" if v.ttfa is not None else ""
-            return f"✖ {escape(kind + v.error)}{ttfa}{notes}"
-        ttfa = self.stages.get("first_audio") if not v.done else v.ttfa
-        byte = self.stages.get("first_audio_byte") if not v.done else v.stages_ms.get("first_audio_byte")
+            reached = any(v.stages_ms.get(stage) is not None for stage, _ in STRIP)
+            strip = "\n" + stage_strip(v.stages_ms, True) if reached else ""
+            return f"✖ {escape(kind + v.error)}{ttfa}{strip}{notes}"
+        stages: dict[str, float | None] = {**self.stages} if not v.done else v.stages_ms
+        strip = "\n" + stage_strip(stages, v.done)
+        ttfa = stages.get("first_audio") if not v.done else v.ttfa
+        byte = stages.get("first_audio_byte")
         if ttfa is None:
             state = "done" if v.done else "streaming…"
-            return f"TTFA — {state}{notes}"
+            return f"TTFA — {state}{strip}{notes}"
         first_byte = f" · first byte {byte:.0f} ms" if byte is not None else ""
         tail = "" if v.done else " · playing…"
-        return f"TTFA [b]{ttfa:.0f} ms[/] {ttfa_badge(ttfa)}{first_byte}{tail}{notes}"
+        return f"TTFA [b]{ttfa:.0f} ms[/] {ttfa_badge(ttfa)}{first_byte}{tail}{strip}{notes}"
 
     def append_text(self, text: str) -> None:
         self.text_parts.append(text)
@@ -123,7 +141,7 @@ class UtteranceCard(Widget, can_focus=True):
 
     def add_stage(self, stage: str, ms: float) -> None:
         self.stages[stage] = ms
-        if stage in ("first_audio", "first_audio_byte"):
+        if stage in ("first_audio_byte", *(name for name, _ in STRIP)):
             self._foot_w.show(self._foot())
 
     def add_notice(self, message: str) -> None:

@@ -24,12 +24,19 @@ PARENT = {
     "tts_done": "first_audio_byte",
     "playback_done": "first_audio",
 }
+# What a compact waterfall keeps when the full one leaves the transcript under five rows (80×24).
+COMPACT = ("ttft", "first_flush", "first_audio", "playback_done")
 LABEL_W = 17
 MS_W = 10
 
 
 Cell = Text | Bar | str
-Row = tuple[Cell, Cell, Cell]
+Row = tuple[Cell, Cell, Cell | None]  # a None ms cell: the middle cell spans the bar and ms columns
+
+
+def _first_fitting(variants: list[Text], width: int) -> Text:
+    """The fullest variant that fits `width` cells (the last one, cut by the cell, if none does)."""
+    return next((v for v in variants if v.cell_len <= width), variants[-1])
 
 
 def nice_axis(ms: float) -> float:
@@ -51,14 +58,32 @@ class Waterfall(Widget):
 
     DEFAULT_CSS = """
     Waterfall { height: auto; min-height: 11; padding: 0 1; }
+    Waterfall.-compact { min-height: 6; }
     """
 
     view: reactive[UtteranceView | None] = reactive(None)
 
     def __init__(self, stages: tuple[str, ...], labels: dict[str, str], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.all_stages = stages
         self.stages = stages
         self.labels = labels
+
+    @property
+    def compact(self) -> bool:
+        return self.stages != self.all_stages
+
+    def set_compact(self, compact: bool) -> None:
+        """Only the four stages of the card's strip (TTFT, first flush, first audio, done): six rows."""
+        stages = tuple(s for s in self.all_stages if s in COMPACT) if compact else self.all_stages
+        if stages != self.stages:
+            self.stages = stages
+            self.set_class(compact, "-compact")
+            self.refresh(layout=True)
+
+    def rows_for(self, compact: bool) -> int:
+        """Content rows with or without the compact set (for a screen deciding what fits)."""
+        return (len(COMPACT) if compact else len(self.all_stages)) + 2
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         """Fixed row count, without rendering the chart (layout would otherwise build it each time)."""
@@ -72,6 +97,11 @@ class Waterfall(Widget):
         view = self.view
         width = max(20, content_width - 2)
         bar_w = max(8, width - LABEL_W - MS_W - 2)
+        span = bar_w + 1 + MS_W  # what a header or split row's text may take: bar and ms columns,
+
+        def room(label: str) -> int:  # ... and what its short label leaves of the label column
+            return span + LABEL_W - len(label)
+
         grid: list[Row] = []
         if view is None:
             grid.append((Text("Latency", style="bold"), Text("no utterance yet", style="dim"), ""))
@@ -94,11 +124,12 @@ class Waterfall(Widget):
             False: "new socket",
             None: "socket …" if not view.done else "socket ?",
         }[view.ws_reused]
+        head = [f"axis 0 … {axis:,.0f} ms · {reused}", f"0–{axis:,.0f} ms · {reused}", f"0–{axis:,.0f} ms"]
         grid.append(
             (
                 Text.assemble(("Latency ", "bold"), (state, "dim")),
-                Text(f"axis 0 … {axis:,.0f} ms · {reused}", style="dim"),
-                "",
+                _first_fitting([Text(h, style="dim") for h in head], room(f"Latency {state}")),
+                None,
             )
         )
         for stage in self.stages:
@@ -127,20 +158,23 @@ class Waterfall(Widget):
         floor = view.floor_ms
         split = view.net_split
         if split is not None:
-            grid.append(
-                (
-                    Text("TTFA split", style="dim"),
-                    Text.assemble(
-                        ("network ", "dim"),
-                        (f"{split['network']:,.0f}", "#d75f87"),
-                        (" · provider ", "dim"),
-                        (f"{split['provider']:,.0f}", "grey62"),
-                        (" · ours+rest ", "dim"),
-                        (f"{split['rest']:,.0f} ms", "#ff8700"),
-                    ),
-                    "",
+            names = [
+                ("network", "provider", "ours+rest"),
+                ("net", "provider", "rest"),
+                ("net", "prov", "rest"),
+            ]
+            variants = [
+                Text.assemble(
+                    (f"{net} ", "dim"),
+                    (f"{split['network']:,.0f}", "#d75f87"),
+                    (f" · {prov} ", "dim"),
+                    (f"{split['provider']:,.0f}", "grey62"),
+                    (f" · {rest} ", "dim"),
+                    (f"{split['rest']:,.0f} ms", "#ff8700"),
                 )
-            )
+                for net, prov, rest in names
+            ]
+            grid.append((Text("TTFA split", style="dim"), _first_fitting(variants, room("TTFA split")), None))
         elif floor is not None:
             bar = Bar(
                 highlight_range=(0, max(floor * scale, 0.5)),
@@ -172,11 +206,16 @@ class _Chart:
         for label, bar, ms in rows:
             if isinstance(bar, Bar):
                 bar = next(iter(bar.__rich_console__(console, bar_options)))
-            lines.append(
-                Text.assemble(
-                    _cell(label, LABEL_W), " ", _cell(bar, bar_w), " ", _cell(ms, MS_W, right=True), end=""
-                )
-            )
+            if ms is None:  # a header or split row: in the bar column, or just after its label if longer
+                span = bar_w + 1 + MS_W
+                label_w = LABEL_W
+                if isinstance(bar, Text) and bar.cell_len > span:
+                    label_w = min(LABEL_W, Text(label).cell_len if isinstance(label, str) else label.cell_len)
+                tail = _cell(bar, span + LABEL_W - label_w)
+            else:
+                label_w = LABEL_W
+                tail = Text.assemble(_cell(bar, bar_w), " ", _cell(ms, MS_W, right=True))
+            lines.append(Text.assemble(_cell(label, label_w), " ", tail, end=""))
         chart = Text("\n").join(lines)
         chart.no_wrap = True
         yield chart
