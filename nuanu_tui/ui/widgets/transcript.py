@@ -121,8 +121,7 @@ class UtteranceCard(Widget, can_focus=True):
         if v.done and v.error:
             kind = f"{v.error_kind}: " if v.error_kind else ""
             ttfa = f"  TTFA {v.ttfa:.0f} ms" if v.ttfa is not None else ""
-            reached = any(v.stages_ms.get(stage) is not None for stage, _ in STRIP)
-            strip = "\n" + stage_strip(v.stages_ms, True) if reached else ""
+            strip = "\n" + stage_strip(v.stages_ms, True)  # also when none was reached: same height
             return f"✖ {escape(kind + v.error)}{ttfa}{strip}{notes}"
         stages: dict[str, float | None] = {**self.stages} if not v.done else v.stages_ms
         strip = "\n" + stage_strip(stages, v.done)
