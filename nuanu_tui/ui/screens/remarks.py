@@ -60,7 +60,7 @@ class RemarkScreen(Screen[None]):
             self.notify("Nothing to rate yet.", timeout=2)
             return
         card = transcript.cards[uid]
-        view = self.views.get(uid, card.view)
+        view = card.view  # the final view once done; a playing remark's is re-stored when it ends
         if view.error:
             self.notify("A failed remark is not rated.", timeout=2)
             return
@@ -102,6 +102,8 @@ class RemarkScreen(Screen[None]):
         card = self.query_one(Transcript).card(view.utterance_id)
         if card is not None:
             card.finish(view)
+            if card.rating is not None:  # rated while it played: store it again under who really spoke
+                cast("NuanuHost", self.app).link.rate(view, card.rating)
         if self.follows(view.utterance_id):
             self.query_one(Waterfall).view = view
         self.finished(view)
