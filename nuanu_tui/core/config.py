@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nuanu_tui.core.cameras import camera_mountings
 from nuanu_tui.core.errors import ConfigError, NuanuError
 
 LLM_PROVIDERS = ("groq", "openai", "ollama", "local", "offline")
@@ -250,7 +251,7 @@ class Settings(BaseSettings):
     @field_validator("mqtt")
     @classmethod
     def _mqtt(cls, value: str | None) -> str | None:
-        from nuanu_tui.core.ride.mqtt import parse_mqtt_url
+        from nuanu_tui.core.mqtt_url import parse_mqtt_url
 
         if value is not None:
             try:
@@ -304,22 +305,6 @@ class Settings(BaseSettings):
 
     def mountings(self) -> dict[str, str]:
         return camera_mountings(self.cameras)
-
-
-def camera_mountings(value: str) -> dict[str, str]:
-    """`front=front,back=rear,port=left`: camera name -> mounting (front, rear, left, right)."""
-    from nuanu_tui.core.ride.frames import CAMERA_NAME_PATTERN
-    from nuanu_tui.core.ride.tracker import MOUNTINGS
-
-    out: dict[str, str] = {}
-    for part in (p.strip() for p in value.split(",")):
-        if not part:
-            continue
-        name, eq, mounting = (x.strip() for x in part.partition("="))
-        if not eq or not re.match(CAMERA_NAME_PATTERN, name) or mounting not in MOUNTINGS:
-            raise ValueError(f"comma-separated NAME=MOUNTING, MOUNTING one of {', '.join(MOUNTINGS)}")
-        out[name] = mounting
-    return out
 
 
 def failover_chain(settings: Settings, primary: str) -> list[str]:
@@ -469,7 +454,7 @@ def settings_problems(exc: ValidationError) -> list[str]:
         secret = field is not None and "SecretStr" in str(Settings.model_fields[field].annotation)
         shown = error.get("input")
         if field == "mqtt" and isinstance(shown, str):  # a URL may carry a password: never echo it
-            from nuanu_tui.core.ride.mqtt import safe_url
+            from nuanu_tui.core.mqtt_url import safe_url
 
             shown = safe_url(shown)
         value = "" if secret else f"={_show(shown)}"

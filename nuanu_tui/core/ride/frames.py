@@ -15,8 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nuanu_tui.core.cameras import CAMERA_NAME_PATTERN
+
 FRAME_TYPE = "detections"
-CAMERA_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,10 +22,10 @@ from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from nuanu_tui.core.cameras import MOUNTINGS
 from nuanu_tui.core.ride.events import Origin, RideEvent
 from nuanu_tui.core.ride.frames import Detection, Frame
 
-MOUNTINGS = ("front", "rear", "left", "right")
 # The shuttle's side for the image's left, centre and right third, by where the camera looks.
 TURNS: dict[str, tuple[str, str, str]] = {
     "front": ("left", "ahead", "right"),
