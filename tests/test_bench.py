@@ -18,6 +18,7 @@ from nuanu_tui.core.bench import (
     schedule,
 )
 from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.quality import Remark, RemarkSession, rate
 from nuanu_tui.core.stats import STAT_FIELDS
 from nuanu_tui.core.store import Store
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
@@ -50,9 +51,20 @@ class FakeEngine:
         on_event: Callable[[object], None] | None = None,
         source: str = "cli",
         run_id: str | None = None,
+        prompt: str | None = None,
+        remarks: RemarkSession | None = None,
     ) -> UtteranceResult:
         n = len(self.calls)
-        self.calls.append({"trigger": trigger, "llm": llm, "source": source, "run_id": run_id})
+        self.calls.append(
+            {
+                "trigger": trigger,
+                "llm": llm,
+                "source": source,
+                "run_id": run_id,
+                "prompt": prompt,
+                "remarks": remarks,
+            }
+        )
         if on_event is not None:
             on_event(("started", n))
         if n == self.block_call:
@@ -75,7 +87,13 @@ class FakeEngine:
         r.simulated = True
         if action is not None:
             action(r)
+        if r.text:  # as the engine does: the rubric, in the session the caller gave
+            r.prompt = None if prompt is None else f"{prompt}@1"
+            r.quality = rate(Remark(r.text, trigger, r.utterance_id, seconds=2.0), remarks)
         return r
+
+    def prompt_label(self, name: str | None) -> str:
+        return f"{name or 'default'}@1"
 
     def interrupt(self) -> None:
         self.interrupted += 1
@@ -363,8 +381,17 @@ async def test_format_table() -> None:
     table = format_table(result.summary)
     assert table == format_table({k: v.to_json() for k, v in result.summary.items()})
     lines = table.splitlines()
-    assert lines[0].startswith(A) and "ok 2/2 (100.0%)" in lines[0]
-    b_head = next(line for line in lines if line.startswith(B))
+    assert lines[0].split() == ["configuration", "ok", "TTFA", "p50", "TTFA", "p90", "clean", "words", "sec"]
+    # the overview: TTFA beside the rubric (the fake's two-word remarks are all too short)
+    assert lines[1].split() == [A, "2/2", "453.0", "573.0", "0%", "2", "2.0"]
+    assert lines[2].split() == [B, "1/2", "503.0", "503.0", "0%", "2", "2.0"]
+    a_head = next(line for line in lines if line.startswith(A + "  ok"))
+    assert "ok 2/2 (100.0%)" in a_head
+    assert (
+        lines[lines.index(a_head) + 1]
+        == "  quality: 0/2 clean (0%); flags: too_short×2, off_topic×2, cut_off×2"
+    )
+    b_head = next(line for line in lines if line.startswith(B + "  ok"))
     assert "ok 1/2 (50.0%)" in b_head and "timeout×1" in b_head
     ttfa = next(line for line in lines if "first audio (TTFA)" in line)
     # A's counted runs are calls 2 and 5 -> first_audio 303 and 603
@@ -372,3 +399,76 @@ async def test_format_table() -> None:
     assert format_table({}) == "no runs"
     empty_stage = format_table({A: {"ok": 0, "errors": 1, "total": 1, "ttft": {"n": 0}}})
     assert "ok 0/1 (0.0%)" in empty_stage and "—" in empty_stage
+
+
+# --- prompts crossed with LLMs, and the rubric in the summary -------------------------------------------
+def test_schedule_crosses_prompts_with_llms() -> None:
+    slots = schedule([A, B], TRIGGERS, 2, ["default", "minimal"])
+    configs = [(A, "default"), (A, "minimal"), (B, "default"), (B, "minimal")]
+    assert [(s.spec, s.prompt) for s in slots] == configs + configs[::-1]
+    assert [s.trigger for s in slots] == [TRIGGERS[0]] * 4 + [TRIGGERS[1]] * 4
+    assert [(s.spec, s.prompt) for s in schedule([A], TRIGGERS, 1)] == [(A, None)]
+
+
+async def test_prompts_are_configurations_each_with_its_own_session() -> None:
+    engine = FakeEngine()
+    engine.behaviour = {
+        n: (lambda r: setattr(r, "text", "Вот это да, слон на мопеде! Держитесь крепче.")) for n in range(20)
+    }
+    config = cfg(runs=2, prompts=["default", "minimal"])
+    assert config.total == 8
+    result = await run_bench(engine, config)
+    counted = engine.calls[2:]
+    assert [c["prompt"] for c in engine.calls[:2]] == ["default", "default"]  # one warm-up per LLM
+    assert [(c["llm"], c["prompt"]) for c in counted[:4]] == [
+        (A, "default"),
+        (A, "minimal"),
+        (B, "default"),
+        (B, "minimal"),
+    ]
+    sessions = {(c["llm"], c["prompt"]): c["remarks"] for c in counted}
+    assert len({id(s) for s in sessions.values()}) == 4  # one memory per configuration
+    assert all(c["remarks"] is sessions[(c["llm"], c["prompt"])] for c in counted)
+    assert not any(c["remarks"] in sessions.values() for c in engine.calls[:2])  # warm-ups remember nothing
+    keys = [f"{A} · default@1", f"{A} · minimal@1", f"{B} · default@1", f"{B} · minimal@1"]
+    assert list(result.summary) == keys
+    for key in keys:  # every configuration said the same remark twice: the second is a repeat of the first
+        quality = result.summary[key].quality
+        assert quality is not None and (quality.n, quality.clean) == (2, 1)  # a moped is a scooter's kind
+        assert quality.flags == {"off_topic": 1, "repeats": 1}  # the rice fields are not mentioned
+    js = json.loads(json.dumps(result.to_json(), allow_nan=False))
+    assert js["config"]["prompts"] == ["default", "minimal"]
+    assert js["summary"][keys[0]]["quality"] == {
+        "n": 2, "clean": 1, "clean_share": 0.5, "flags": {"off_topic": 1, "repeats": 1},
+        "words_p50": 8.0, "seconds_p50": 2.0,
+    }  # fmt: skip
+    assert js["quality_by_prompt"]["default@1"]["flags"] == {"off_topic": 2, "repeats": 2}
+    assert js["quality_by_llm"][A]["n"] == 4 and js["quality_by_llm"][B]["flags"]["repeats"] == 2
+    assert [bool(run["quality"]["flags"]) for run in js["runs"]] == [False] * 4 + [True] * 4
+    assert format_table(result.summary).splitlines()[1].split()[:3] == [A, "·", "default@1"]
+
+
+async def test_csv_carries_prompt_and_quality(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    engine.behaviour = {
+        2: lambda r: setattr(r, "text", "Две собаки слева машут хвостами и встречают шаттл!"),
+        3: lambda r: setattr(r, "text", ""),
+    }
+    result = await run_bench(engine, cfg(runs=1, prompts=["minimal"], triggers=["две собаки слева"]))
+    out = tmp_path / "bench.csv"
+    result.write_csv(out)
+    with out.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["prompt"] == "minimal@1"
+    assert (rows[0]["quality_words"], rows[0]["quality_on_topic"], rows[0]["quality_flags"]) == (
+        "8",
+        "True",
+        "",
+    )
+    assert rows[1]["quality_flags"] == rows[1]["quality_words"] == ""  # no text, no verdict
+    assert list(result.summary) == [f"{A} · minimal@1", f"{B} · minimal@1"]  # a prompt named: it is in the key
+
+
+async def test_duplicate_prompts_are_refused() -> None:
+    with pytest.raises(NuanuError, match="--prompt names must be different"):
+        await run_bench(FakeEngine(), cfg(prompts=["minimal", "minimal"]))

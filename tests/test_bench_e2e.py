@@ -45,8 +45,9 @@ def sim() -> Iterator[object]:
     thread.stop()
 
 
-async def test_bench_medians_follow_injected_latencies(sim: object, tmp_path: object) -> None:
-    settings = Settings().model_copy(
+def sim_settings(sim: object) -> Settings:
+    """Every provider pointed at the module's emulator, strict (no failover)."""
+    return Settings().model_copy(
         update={
             "groq_base_url": sim.groq_base_url,  # type: ignore[attr-defined]
             "openai_base_url": sim.openai_base_url,  # type: ignore[attr-defined]
@@ -57,6 +58,10 @@ async def test_bench_medians_follow_injected_latencies(sim: object, tmp_path: ob
             "failover": "off",
         }
     )
+
+
+async def test_bench_medians_follow_injected_latencies(sim: object, tmp_path: object) -> None:
+    settings = sim_settings(sim)
     engine = await Engine.create(settings, llm=GROQ, tts="elevenlabs", audio="null")
     store = Store(str(tmp_path) + "/bench.db").open()  # type: ignore[operator]
     try:
@@ -80,4 +85,48 @@ async def test_bench_medians_follow_injected_latencies(sim: object, tmp_path: ob
         assert TTS_MS - 5 <= tts_part <= TTS_MS + 40
     store.flush(timeout=5)
     assert len(store.utterances(run_id=result.run_id)) == 8
+    store.close()
+
+
+async def test_bench_crosses_prompts_and_stores_quality(sim: object, tmp_path: object) -> None:
+    """Two LLMs × two prompts on the emulator: each request carries its prompt's text, each configuration is
+    summarised apart with its rubric, and the database keeps prompt and quality (filterable by flag)."""
+    from nuanu_tui.core.llm.prompt_files import shipped_prompts
+
+    settings = sim_settings(sim)
+    engine = await Engine.create(settings, llm=GROQ, tts="elevenlabs", audio="null")
+    store = Store(str(tmp_path) + "/bench.db").open()  # type: ignore[operator]
+    before = len(sim.requests)  # type: ignore[attr-defined]
+    try:
+        config = BenchConfig(
+            llms=[GROQ, GPT],
+            triggers=list(SEED_TRIGGERS),
+            runs=2,
+            tts=engine.tts.spec,
+            prompts=["default", "minimal"],
+        )
+        result = await run_bench(engine, config, store=store)
+    finally:
+        await engine.aclose()
+    assert result.status == "done" and len(result.runs) == 8
+    keys = [f"{GROQ} · default@1", f"{GROQ} · minimal@1", f"{GPT} · default@1", f"{GPT} · minimal@1"]
+    assert list(result.summary) == keys
+    assert [r.prompt for r in result.runs[:4]] == ["default@1", "minimal@1", "default@1", "minimal@1"]
+    shipped = shipped_prompts()
+    sent = [b for b in list(sim.requests)[before:] if b.get("stream")]  # type: ignore[attr-defined]
+    systems = {b["messages"][0]["content"] for b in sent}
+    assert systems == {shipped["default"].system, shipped["minimal"].system}
+    assert {b["max_tokens"] for b in sent if b["messages"][0]["content"] == shipped["minimal"].system} == {48}
+    for key in keys:
+        quality = result.summary[key].quality
+        assert quality is not None and quality.n == 2 and quality.words_p50 is not None
+    assert all(r.quality is not None for r in result.runs)
+    store.flush(timeout=5)
+    rows = store.utterances(run_id=result.run_id)
+    assert [row["prompt"] for row in rows] == [r.prompt for r in result.runs]
+    assert [row["quality"] for row in rows] == [r.quality.to_json() for r in result.runs]  # type: ignore[union-attr]
+    off = store.utterances(run_id=result.run_id, flag="off_topic")
+    assert [row["id"] for row in off] == [
+        r.utterance_id for r in result.runs if "off_topic" in r.quality.flags
+    ]  # type: ignore[union-attr]
     store.close()

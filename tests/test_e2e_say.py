@@ -86,7 +86,14 @@ def test_say_json_groq_and_openai(llm: str, sim: object, sim_env: dict[str, str]
         "interjection",
         "gap_ms",
         "net_rtt_ms",
+        "prompt",
+        "quality",
     }
+    assert data["prompt"] == "default@1"
+    assert set(data["quality"]) == {
+        "words", "sentences", "seconds", "latin_words", "on_topic", "complete", "repeats", "flags"
+    }  # fmt: skip
+    assert data["quality"]["words"] == len(data["text"].split()) and data["quality"]["repeats"] is None
     assert data["interjection"] is None and data["gap_ms"] is None  # NUANU_INSTANT=0 in this suite
     assert data["served_by"] == llm and data["voiced_by"] == [data["tts"]]
     assert data["offline"] is False and data["degraded"] is False and data["error_kind"] is None

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,3 +159,109 @@ async def test_the_llm_request_carries_the_file_text_verbatim(sim: object, tmp_p
             assert body["messages"][1]["content"].endswith('"две собаки слева"')
     finally:
         await llm.aclose()
+
+
+# --- the command line --------------------------------------------------------------------------------------
+def cli(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NUANU_DATA_DIR": str(data)}
+    return subprocess.run(
+        [sys.executable, "-m", "nuanu_tui", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_prompts_lists_name_version_source_tokens_and_overrides(tmp_path: Path) -> None:
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    (folder / "default.toml").write_text(
+        'name = "default"\nversion = 4\nsystem = "Шути."\n', encoding="utf-8"
+    )
+    proc = cli("prompts", data=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["name", "version", "~tokens", "source"]
+    mine = next(line for line in lines if " default " in f" {line} ")
+    assert mine.split()[:5] == ["*", "default", "4", "3", str(folder / "default.toml")]
+    assert "(overrides assets/prompts/default.toml)" in mine
+    minimal = next(line for line in lines if "minimal" in line)
+    assert minimal.split() == ["minimal", "1", "29", "assets/prompts/minimal.toml"]
+    assert lines[-1].startswith("* in use: default")
+    picked = cli("--prompt", "minimal", "prompts", data=tmp_path)
+    assert next(line for line in picked.stdout.splitlines() if "minimal" in line).startswith("*")
+
+
+@pytest.mark.parametrize("command", [["say", "две собаки", "--json"], ["prompts"], ["bench", "--runs", "1"]])
+def test_a_bad_prompt_file_stops_every_command_with_one_line(tmp_path: Path, command: list[str]) -> None:
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    (folder / "broken.toml").write_text(
+        'name = "broken"\nversion = 1\nsystem = "не закрыта\n', encoding="utf-8"
+    )
+    proc = (
+        cli(*command, "--audio", "null", data=tmp_path)
+        if command[0] != "prompts"
+        else cli(*command, data=tmp_path)
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    assert f"bad prompt file {folder / 'broken.toml'}" in lines[0] and "at line 3" in lines[0]
+    if "--json" in command:
+        data = json.loads(proc.stdout)
+        assert data["ok"] is False and data["error_kind"] == "prompt"
+
+
+def test_an_unknown_prompt_name_is_a_usage_error(tmp_path: Path) -> None:
+    proc = cli("say", "две собаки", "--prompt", "nope", "--audio", "null", data=tmp_path)
+    assert (
+        proc.returncode == 2
+        and "unknown prompt 'nope': available: default, default-en, minimal" in proc.stderr
+    )
+
+
+def test_say_with_a_user_prompt_sends_its_text_and_records_its_label(
+    sim: object, sim_env: dict[str, str], tmp_path: Path
+) -> None:
+    """End to end: `say --prompt` through the real CLI; the emulator receives the file's text verbatim."""
+    folder = tmp_path / "data" / "prompts"
+    folder.mkdir(parents=True)
+    text = "Ты — ворчливый, но добрый шаттл.  Говори одной фразой."
+    (folder / "grumpy.toml").write_text(
+        f'name = "grumpy"\nversion = 3\nmax_tokens = 33\ntemperature = 0.2\nsystem = "{text}"\n',
+        encoding="utf-8",
+    )
+    env = {**sim_env, "NUANU_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "nuanu_tui", "say", "две собаки слева", "--prompt", "grumpy", "--no-failover",
+         "--llm", "groq/llama-3.1-8b-instant", "--tts", "elevenlabs", "--audio", "null", "--json"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["prompt"] == "grumpy@3" and data["quality"] is not None
+    body = next(
+        b for b in reversed(sim.requests) if b.get("stream") and "две собаки слева" in str(b["messages"])
+    )  # type: ignore[attr-defined]
+    assert body["messages"][0] == {"role": "system", "content": text}
+    assert (body["max_tokens"], body["temperature"]) == (33, 0.2)  # the file's own limits
+
+
+def test_a_prompt_whose_max_tokens_cuts_the_answer_is_flagged_cut_off(
+    sim: object, sim_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The file's max_tokens reaches the provider, which stops on "length"; the rubric says cut_off."""
+    folder = tmp_path / "data" / "prompts"
+    folder.mkdir(parents=True)
+    (folder / "tight.toml").write_text(
+        'name = "tight"\nversion = 1\nmax_tokens = 8\nsystem = "Шути."\n', encoding="utf-8"
+    )
+    env = {**sim_env, "NUANU_DATA_DIR": str(tmp_path / "data"), "NUANU_PROMPT": "tight"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "nuanu_tui", "say", "камера, слон на мопеде", "--no-failover",
+         "--llm", "openai/gpt-4o-mini", "--tts", "elevenlabs", "--audio", "null", "--json"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["prompt"] == "tight@1"
+    assert data["quality"]["complete"] is False and "cut_off" in data["quality"]["flags"]
+    assert 0 < data["quality"]["words"] <= 8

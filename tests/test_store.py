@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.quality import Quality
 from nuanu_tui.core.store import Store
 from nuanu_tui.core.store_schema import SCHEMA_VERSION, STAGE_COLUMNS, UTTERANCE_COLUMNS, default_db_path
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
@@ -55,6 +56,17 @@ def full_result(
         source="console",
         run_id=None,
         net_rtt_ms={"llm": 84.5, "tts": 91.0},
+        prompt="minimal@2",
+        quality=Quality(
+            words=5,
+            sentences=1,
+            seconds=2.75,
+            latin_words=0,
+            on_topic=True,
+            complete=False,
+            repeats="utt-0",
+            flags=["cut_off", "repeats"],
+        ),
     )
 
 
@@ -449,3 +461,48 @@ def test_rtt_series_round_trip(store: Store) -> None:
         {"session_id": session, "at": 1_760_000_005.0, "provider": "groq", "rtt_ms": 90.0},
     ]
     assert len(store.rtt_series()) == 4
+
+
+def test_v9_keeps_prompt_and_quality_and_filters_by_flag(tmp_path: Path) -> None:
+    """A v8 database upgrades in one step (its rows: no prompt, not judged); new rows keep both."""
+    from nuanu_tui.core.store_schema import MIGRATIONS
+
+    path = tmp_path / "nuanu.db"
+    conn = sqlite3.connect(path)
+    for step in MIGRATIONS[:8]:
+        for statement in step:
+            conn.execute(statement)
+    conn.execute(
+        "INSERT INTO utterances (id, source, started_at, trigger, llm, tts, text) VALUES "
+        "('u-v8', 'console', 1700000001.0, 'две собаки', 'groq/x', 'elevenlabs', 'Гав!')"
+    )
+    conn.execute("PRAGMA user_version = 8")
+    conn.commit()
+    conn.close()
+    assert SCHEMA_VERSION == 9
+    with Store(path) as store:
+        (old,) = store.results()
+        assert old.prompt is None and old.quality is None
+        clean = full_result(1)
+        clean.quality = Quality(9, 2, 3.0, 0, True, True, None, [])
+        store.record(full_result(2))
+        store.record(clean)
+        assert [r["id"] for r in store.utterances(flag="cut_off")] == ["utt-2"]
+        assert [r["id"] for r in store.utterances(flag="repeats")] == ["utt-2"]
+        assert store.utterances(flag="off_topic") == []
+        assert store.utterances(flag="cut") == []  # a whole flag, not a prefix
+        row = store.utterances(flag="cut_off")[0]
+        assert row["prompt"] == "minimal@2" and row["quality"]["flags"] == ["cut_off", "repeats"]
+        out = tmp_path / "flagged.json"
+        assert store.export_json(out, flag="repeats") == 1
+        (item,) = json.loads(out.read_text(encoding="utf-8"))
+        assert item["prompt"] == "minimal@2" and item["quality"]["repeats"] == "utt-0"
+        csv_out = tmp_path / "all.csv"
+        store.export_csv(csv_out)
+        with csv_out.open(encoding="utf-8", newline="") as f:
+            rows = {r["id"]: r for r in csv.DictReader(f)}
+        assert (
+            rows["utt-1"]["quality_flags"].strip() == ""
+            and json.loads(rows["utt-1"]["quality"])["words"] == 9
+        )
+        assert rows["u-v8"]["quality"] == "" and rows["u-v8"]["prompt"] == ""

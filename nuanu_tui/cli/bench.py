@@ -33,7 +33,7 @@ class _ProgressBar:
             return
         width = 30
         filled = int(width * p.done / max(p.total, 1))
-        what = "warm-up" if p.warmup else p.spec
+        what = "warm-up" if p.warmup else p.spec + (f" · {p.prompt}" if p.prompt else "")
         ttfa = ""
         if p.current is not None and p.current.ttfa is not None:
             ttfa = f" TTFA {p.current.ttfa:.0f} ms"
@@ -89,6 +89,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         warmup=not args.no_warmup,
         tts=engine.tts.spec,
         label=f"bench {args.triggers}",
+        prompts=list(getattr(args, "prompts", None) or []),
     )
     store = Store.from_settings(settings).open()
     if store.recovered:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 # Exit statuses: a usage or settings mistake is 2 (argparse's convention), Ctrl+C is 128 + SIGINT.
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
-USAGE_KINDS = frozenset({"usage", "settings", "input"})
+USAGE_KINDS = frozenset({"usage", "settings", "input", "prompt"})
 
 
 class UsageError(NuanuError):
@@ -89,7 +89,22 @@ def settings_from(args: argparse.Namespace) -> Settings:
     net = net_choice(args)
     if net is not None:
         update["sim_net"] = net
-    return settings.model_copy(update=update) if update else settings
+    prompt = getattr(args, "prompt", None)
+    if prompt:
+        update["prompt"] = prompt
+    settings = settings.model_copy(update=update) if update else settings
+    check_prompts(settings, [settings.prompt, *(getattr(args, "prompts", None) or [])])
+    return settings
+
+
+def check_prompts(settings: Settings, names: list[str | None]) -> None:
+    """Every prompt file parses and every name asked for exists, before anything starts (PromptError: one
+    line naming the file, exit 2)."""
+    from nuanu_tui.core.llm.prompt_files import choose_prompt, prompts_for
+
+    prompts = prompts_for(settings)
+    for name in names or [None]:
+        choose_prompt(prompts, name, settings.lang)
 
 
 def quiet_device_noise(settings: Settings, audio: str | None) -> None:

@@ -111,6 +111,10 @@ def _run(args: argparse.Namespace, out: JsonOut) -> int:
         from nuanu_tui.cli import doctor
 
         return asyncio.run(doctor.run(settings))
+    if args.command == "prompts":
+        from nuanu_tui.cli import prompts
+
+        return prompts.run(settings)
     from nuanu_tui.cli import tui
 
     return tui.run(args, settings)

@@ -21,9 +21,19 @@ def _common(p: argparse.ArgumentParser, *, many_llms: bool = False) -> None:
 
     if many_llms:
         p.add_argument("--llm", dest="llms", action="append", help="LLM spec (repeat for several)")
+        p.add_argument(
+            "--prompt",
+            dest="prompts",
+            action="append",
+            metavar="NAME",
+            help="prompt file by name (repeat to compare; crossed with --llm); see `nuanu-tui prompts`",
+        )
     else:
         p.add_argument(
             "--llm", help="LLM spec PROVIDER/MODEL, e.g. groq/llama-3.1-8b-instant or offline/phrasebook"
+        )
+        p.add_argument(
+            "--prompt", metavar="NAME", help="the character's prompt file by name (see `nuanu-tui prompts`)"
         )
     p.add_argument("--tts", help="TTS: elevenlabs[/MODEL] or espeak[/VOICE]")
     p.add_argument(
@@ -137,5 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     ratings.add_argument("--import", dest="import_path", metavar="FILE", help="merge votes from a JSONL file")
     ratings.add_argument(
         "--export", dest="export_path", metavar="FILE", help="write every vote to a JSONL file"
+    )
+    sub.add_parser(
+        "prompts",
+        help="the prompt files: name, version, source file, approximate tokens (DATA_DIR/prompts wins)",
     )
     return parser

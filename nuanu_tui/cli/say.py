@@ -69,6 +69,9 @@ async def run(args: argparse.Namespace, settings: Settings, out: JsonOut) -> int
         print(f"  ws_reused         {result.ws_reused}")
         print(f"  served_by         {result.served_by or '—'}")
         print(f"  voiced_by         {', '.join(result.voiced_by) or '—'}")
+        print(f"  prompt            {result.prompt or '—'}")
+        flags = "—" if result.quality is None else " ".join(result.quality.flags) or "clean"
+        print(f"  quality           {flags}")
     if not result.ok:
         return fail(result.error or "failed")
     return 0

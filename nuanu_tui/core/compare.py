@@ -27,6 +27,7 @@ from nuanu_tui.core.config import LLM_PRESETS, parse_llm_spec
 from nuanu_tui.core.errors import ConfigError, NuanuError
 from nuanu_tui.core.events import PipelineEvent, UtteranceStarted
 from nuanu_tui.core.llm.prompts import clean_trigger
+from nuanu_tui.core.quality import RemarkSession
 from nuanu_tui.core.stats import StageStats, summarize
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
 
@@ -59,6 +60,8 @@ class CompareConfig:
     # Per lane: an interjection before the remark. Off by default: a lane that reacts first takes the audible
     # output at its trigger, and its remark waits behind the interjection, which is not the LLM's doing.
     instant: tuple[bool, bool] = (False, False)
+    # Per lane: the prompt file by name (None: the engine's current prompt), so prompts can race too.
+    prompts: tuple[str | None, str | None] = (None, None)
 
     def validate(self) -> None:
         """Raise a one-line ConfigError before anything is spoken."""
@@ -70,6 +73,8 @@ class CompareConfig:
             raise ConfigError(f"compare audible lane must be 0, 1 or unset (got {self.audible!r})")
         if self.tie_ms < 0:
             raise ConfigError(f"compare tie margin must not be negative (got {self.tie_ms})")
+        if len(self.prompts) != 2:
+            raise ConfigError(f"compare needs a prompt (or None) per lane (got {len(self.prompts)})")
 
 
 class CompareEngine(Protocol):
@@ -93,6 +98,8 @@ class CompareEngine(Protocol):
         queue: bool = True,
         failover: bool = True,
         instant: bool | None = None,
+        prompt: str | None = None,
+        remarks: RemarkSession | None = None,
     ) -> UtteranceResult: ...
 
 
@@ -329,6 +336,7 @@ class CompareSession:
         self.config.validate()
         self.tally = Tally(self.config.lanes, tie_ms=self.config.tie_ms)
         self.rounds: list[CompareRound] = []
+        self.remarks = (RemarkSession(), RemarkSession())  # each lane is a session for the rubric's `repeats`
         self._lock = asyncio.Lock()
         self._warmed: set[str] = set()
         self._sequential_rounds = 0
@@ -339,7 +347,11 @@ class CompareSession:
     def configure(self, config: CompareConfig) -> None:
         """Change lanes / audible lane / mode for the next round. New lanes start a new tally."""
         config.validate()
-        if config.lanes != self.config.lanes or config.tie_ms != self.config.tie_ms:
+        if (config.lanes, config.prompts, config.tie_ms) != (
+            self.config.lanes,
+            self.config.prompts,
+            self.config.tie_ms,
+        ):
             self.reset(config)
         self.config = config
 
@@ -348,6 +360,7 @@ class CompareSession:
         config = config or self.config
         self.tally = Tally(config.lanes, tie_ms=config.tie_ms)
         self.rounds = []
+        self.remarks = (RemarkSession(), RemarkSession())
         self._sequential_rounds = 0
 
     @property
@@ -427,6 +440,8 @@ class CompareSession:
                     queue=False,
                     failover=False,  # a lane must be answered by its own provider, or lose
                     instant=config.instant[lane],
+                    prompt=config.prompts[lane],
+                    remarks=self.remarks[lane],
                 )
             finally:
                 end_ns[lane] = time.perf_counter_ns()

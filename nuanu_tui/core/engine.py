@@ -27,10 +27,12 @@ from nuanu_tui.core.failover import FailoverPolicy
 from nuanu_tui.core.health import HealthBoard
 from nuanu_tui.core.instant import Clip, Instant, voice_key
 from nuanu_tui.core.llm.base import LLMProvider, LLMRequest
+from nuanu_tui.core.llm.prompt_files import Prompt, choose_prompt, prompts_for
 from nuanu_tui.core.llm.prompts import clean_trigger
 from nuanu_tui.core.netprobe import HttpRttProbe, NetMonitor
 from nuanu_tui.core.pipeline import UtteranceJob, run_utterance
 from nuanu_tui.core.providers import make_llm, make_tts
+from nuanu_tui.core.quality import Remark, RemarkSession, Thresholds, rate
 from nuanu_tui.core.redact import scrub
 from nuanu_tui.core.safety import DEFAULT_BLOCKLISTS, FilterConfig
 from nuanu_tui.core.timeline import UtteranceResult
@@ -142,6 +144,12 @@ class Engine(ProviderLinks):
         # all use this one moment (the console's EngineReady follows it).
         self.ready = asyncio.Event()
         self.ready_at: float | None = None  # wall clock, when `ready` was set
+        # The character's prompt files (PromptError for a bad one: the command lines check first) and the
+        # rubric every remark gets after it has played; `remarks` is the console's session for `repeats`.
+        self.prompts = prompts_for(settings)
+        self.prompt: Prompt = choose_prompt(self.prompts, settings.prompt, settings.lang)
+        self.quality_limits = Thresholds.from_settings(settings)
+        self.remarks = RemarkSession()
 
     # --- construction ---------------------------------------------------------------------------
     @classmethod
@@ -274,11 +282,15 @@ class Engine(ProviderLinks):
         instant: bool | None = None,
         label: str | None = None,
         accepted_ns: int | None = None,
+        prompt: str | None = None,
+        remarks: RemarkSession | None = None,
     ) -> UtteranceResult:
         """Speak one remark about `trigger`. Never raises for provider faults: see `result.error`.
 
         `instant` overrides the engine's setting for this call (a compare lane); `label` is a ride event's
-        category for the interjection (typed triggers are classified by keywords)."""
+        category for the interjection (typed triggers are classified by keywords). `prompt` names the
+        prompt file (None: the engine's current one); `remarks` is the session the rubric's `repeats`
+        looks back in (None: the console's)."""
         spec = llm or self.llm_spec
         uid = f"u{self._session}-{next(self._ids)}"
         text, was_cut = clean_trigger(trigger)
@@ -288,17 +300,24 @@ class Engine(ProviderLinks):
         try:
             if not text:
                 raise NuanuError("input", "empty trigger: type what the camera sees")
+            chosen = (
+                self.prompt if prompt is None else choose_prompt(self.prompts, prompt, self.settings.lang)
+            )
             provider = self.llm_chain(spec) if failover else self.llm(spec)
         except NuanuError as exc:
             return self._finish_early(uid, trigger, spec, exc, on_event, source, run_id)
         request = LLMRequest(
             trigger=text,
             lang=self.settings.lang,
-            max_tokens=self.settings.max_tokens,
-            temperature=self.settings.temperature,
+            # the prompt file's own limits win: they are part of what its version names
+            max_tokens=chosen.max_tokens or self.settings.max_tokens,
+            temperature=self.settings.temperature if chosen.temperature is None else chosen.temperature,
             seed=seed,
             recent=tuple(recent),
+            system=chosen.system,
+            prompt=chosen.label,
         )
+        session = self.remarks if remarks is None else remarks
         job = UtteranceJob(
             utterance_id=uid,
             trigger=text,
@@ -337,6 +356,7 @@ class Engine(ProviderLinks):
         def tap(event: PipelineEvent) -> None:
             if isinstance(event, UtteranceFinished):
                 event.result.net_rtt_ms = net_rtt  # before the front ends see the finished result
+                self._rate(event.result, session)  # the remark has played: off the audio path
                 finished.append(event.result)
             if on_event is not None:
                 on_event(event)
@@ -446,7 +466,38 @@ class Engine(ProviderLinks):
             on_event(UtteranceFinished(result))
         return self._record(result)
 
+    def _rate(self, result: UtteranceResult, session: RemarkSession | None = None) -> None:
+        """The quality rubric on a finished remark (once; None when it has no text), in `session`."""
+        if result.quality is not None:
+            return
+        result.quality = rate(
+            Remark(
+                text=result.text,
+                trigger=result.trigger,
+                utterance_id=result.utterance_id,
+                seconds=result.audio_seconds or None,
+                finish_reason=result.finish_reason,
+                blocked=result.blocked,
+                stripped=result.markup,
+                lang=self.settings.lang,
+            ),
+            self.remarks if session is None else session,
+            self.quality_limits,
+        )
+
+    def use_prompt(self, name: str) -> str:
+        """The prompt file for the next utterances (console picker); returns its NAME@VERSION."""
+        self.prompt = choose_prompt(self.prompts, name, self.settings.lang)
+        return self.prompt.label
+
+    def prompt_label(self, name: str | None) -> str:
+        """NAME@VERSION of a prompt by name (None: the current one), for bench summaries."""
+        return (
+            self.prompt.label if name is None else choose_prompt(self.prompts, name, self.settings.lang).label
+        )
+
     def _record(self, result: UtteranceResult) -> UtteranceResult:
+        self._rate(result)
         secrets = self.settings.secrets()
         result.error = scrub(result.error, secrets)
         result.notices = [scrub(n, secrets) or "" for n in result.notices]

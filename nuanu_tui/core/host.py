@@ -197,6 +197,8 @@ class Host:
             self._run(rid, say)
         elif op == "use_llm":
             self._run(rid, ops.use_llm(args[0]))
+        elif op == "use_prompt":
+            self._run(rid, ops.use_prompt(args[0]))
         elif op == "use_net":
             self._run(rid, ops.use_net(args[0]))
         elif op == "use_tts":

@@ -68,6 +68,10 @@ class EngineOps:
         self.engine.llm(spec)  # validates the spec (ConfigError) before switching
         await self.engine.use_llm(spec)
 
+    async def use_prompt(self, name: str) -> str:
+        """The prompt file from the next utterance; returns its NAME@VERSION (PromptError: unknown)."""
+        return str(self.engine.use_prompt(name))
+
     async def use_net(self, spec: str) -> str:
         """Switch the emulated network profile (demo); returns its label."""
         return str(self.engine.use_net(spec))

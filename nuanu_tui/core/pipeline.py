@@ -123,6 +123,8 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
                 result.notices.append(note)
                 emit(Notice(uid, note))
             chunk = verdict.text
+            result.blocked = result.blocked or verdict.blocked
+            result.markup = result.markup or verdict.stripped
         if not chunk:
             return
         spoken.append(chunk)
@@ -261,6 +263,9 @@ async def run_utterance(job: UtteranceJob, on_event: EventSink | None = None) ->
         # Who really spoke: the LLM that wrote the text and the voices heard, not the ones asked for.
         served_offline = job.llm.offline if stats.served_offline is None else stats.served_offline
         result.served_by = (stats.served_by or job.llm.spec) if parts else None
+        result.finish_reason = stats.finish_reason
+        # The phrasebook reads no prompt: a remark it wrote (or would have written) records none.
+        result.prompt = None if (served_offline if parts else job.llm.offline) else job.request.prompt
         result.voiced_by = [v.spec for v in voices]
         if parts or voices:  # nothing spoke: keep what was planned
             result.offline = bool(parts and served_offline) or any(v.offline for v in voices)

@@ -254,6 +254,7 @@ class Subject:
     keyword: Any = None
 
 
+@lru_cache(maxsize=4096)
 def subject_of(trigger: str) -> Subject | None:
     """The trigger's subject noun («две собаки слева» → собака), or None when it names none («жарко»)."""
     from nuanu_tui.core.llm.phrasebook import keyword_of, parse_trigger

@@ -365,6 +365,9 @@ class RemoteOps:
     async def use_net(self, spec: str) -> str:
         return str(await self._remote.call("use_net", spec))
 
+    async def use_prompt(self, name: str) -> str:
+        return str(await self._remote.call("use_prompt", name))
+
     async def use_tts(self, spec: str, output_format: str | None) -> str | None:
         warm_error: str | None = await self._remote.call("use_tts", spec, output_format)
         if warm_error:

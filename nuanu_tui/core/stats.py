@@ -70,6 +70,49 @@ def summarize(values: Iterable[float | None]) -> StageStats:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class QualitySummary:
+    """The rubric over a group of utterances: how many remarks were judged, how many had no flag, each
+    flag's count (in the rubric's order), and the median length in words and audio seconds."""
+
+    n: int
+    clean: int
+    flags: dict[str, int] = field(default_factory=dict)
+    words_p50: float | None = None
+    seconds_p50: float | None = None
+
+    @property
+    def clean_share(self) -> float | None:
+        return self.clean / self.n if self.n else None
+
+    def to_json(self) -> dict[str, Any]:
+        share = self.clean_share
+        return {
+            "n": self.n,
+            "clean": self.clean,
+            "clean_share": None if share is None else round(share, 4),
+            "flags": dict(self.flags),
+            "words_p50": _round(self.words_p50),
+            "seconds_p50": _round(self.seconds_p50),
+        }
+
+
+def summarize_quality(results: Iterable[UtteranceResult]) -> QualitySummary:
+    """Rubric counts over the results that carry a verdict (a result with no text has none). A remark
+    another LLM wrote (failover) is left out: it says nothing about the LLM this group is for."""
+    from nuanu_tui.core.quality import FLAGS
+
+    judged = [r.quality for r in results if r.quality is not None and r.served_by in (None, r.llm)]
+    counts = Counter(flag for q in judged for flag in q.flags)
+    return QualitySummary(
+        n=len(judged),
+        clean=sum(1 for q in judged if not q.flags),
+        flags={flag: counts[flag] for flag in FLAGS if counts[flag]},
+        words_p50=summarize(q.words for q in judged).p50,
+        seconds_p50=summarize(q.seconds for q in judged).p50,
+    )
+
+
 @dataclass(slots=True)
 class SpecSummary:
     """Rollup for one LLM spec.
@@ -87,6 +130,7 @@ class SpecSummary:
     errors_by_kind: dict[str, int] = field(default_factory=dict)
     degraded: int = 0
     gap: StageStats | None = None  # silence between an interjection and its remark (instant reactions)
+    quality: QualitySummary | None = None  # the rubric over every judged remark (failed ones included)
 
     @property
     def success_rate(self) -> float:
@@ -104,6 +148,8 @@ class SpecSummary:
         )
         if self.gap is not None and self.gap.n:
             out["gap_ms"] = self.gap.to_json()
+        if self.quality is not None:
+            out["quality"] = self.quality.to_json()
         return out
 
 
@@ -129,6 +175,7 @@ def summarize_runs(
             errors_by_kind=dict(sorted(kinds.items())),
             degraded=sum(1 for r in group if r.ok and r.degraded),
             gap=summarize(r.gap_ms for r in clean),
+            quality=summarize_quality(group),
         )
     return summaries
 

@@ -317,6 +317,9 @@ class Store:
             r.gap_ms,
             r.net_rtt_ms.get("llm"),
             r.net_rtt_ms.get("tts"),
+            r.prompt,
+            None if r.quality is None else self._json(r.quality.to_json()),
+            None if r.quality is None else f" {' '.join(r.quality.flags)} ",
         )
         placeholders = ", ".join("?" * len(UTTERANCE_COLUMNS))
         conn.execute(
@@ -490,13 +493,14 @@ class Store:
         run_id: str | None = None,
         provider: str | None = None,
         limit: int | None = None,
+        flag: str | None = None,
     ) -> list[dict[str, Any]]:
         """Flat rows in the order they were recorded (the latest `limit` when given).
 
         `provider` matches an exact LLM/TTS spec (`groq/llama-3.1-8b-instant`) or a provider prefix
-        (`groq`, `elevenlabs`).
+        (`groq`, `elevenlabs`); `flag` keeps the remarks the quality rubric gave that flag.
         """
-        where, params = _filters(session_id, run_id, provider)
+        where, params = _filters(session_id, run_id, provider, flag)
         sql = f"SELECT rowid AS _seq, * FROM utterances{where} ORDER BY rowid DESC"
         if limit is not None:
             sql, params = sql + " LIMIT ?", [*params, int(limit)]
@@ -516,7 +520,9 @@ class Store:
         return write_json(path, self.utterances(**filters))
 
 
-def _filters(session_id: str | None, run_id: str | None, provider: str | None) -> tuple[str, list[Any]]:
+def _filters(
+    session_id: str | None, run_id: str | None, provider: str | None, flag: str | None = None
+) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if session_id is not None:
@@ -529,4 +535,7 @@ def _filters(session_id: str | None, run_id: str | None, provider: str | None) -
         like = provider.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
         clauses.append("(llm = ? OR tts = ? OR llm LIKE ? ESCAPE '\\' OR tts LIKE ? ESCAPE '\\')")
         params += [provider, provider, like, like]
+    if flag is not None:
+        clauses.append("quality_flags LIKE ?")  # flags are stored space-delimited: " too_long cut_off "
+        params.append(f"% {flag} %")
     return ((" WHERE " + " AND ".join(clauses)) if clauses else ""), params

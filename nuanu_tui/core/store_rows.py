@@ -13,11 +13,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from nuanu_tui.core.quality import Quality
 from nuanu_tui.core.store_schema import UTTERANCE_COLUMNS
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
 
 _BOOL_COLUMNS = ("offline", "simulated", "ok", "degraded", "filtered")
 _JSON_COLUMNS = {"provider_timings": dict, "notices": list, "voiced_by": list}
+_NULLABLE_JSON = ("quality",)  # NULL stays None: not judged
 
 
 def decode_row(row: sqlite3.Row) -> dict[str, Any]:
@@ -28,6 +30,8 @@ def decode_row(row: sqlite3.Row) -> dict[str, Any]:
         item["ws_reused"] = bool(item["ws_reused"])
     for key, kind in _JSON_COLUMNS.items():
         item[key] = json.loads(item[key]) if item[key] else kind()
+    for key in _NULLABLE_JSON:
+        item[key] = json.loads(item[key]) if item[key] else None
     return item
 
 
@@ -68,6 +72,8 @@ def row_to_result(row: Mapping[str, Any]) -> UtteranceResult:
         interjection_ms=row["interjection_ms"],
         gap_ms=row["gap_ms"],
         net_rtt_ms={"llm": row.get("net_rtt_llm_ms"), "tts": row.get("net_rtt_tts_ms")},
+        prompt=row.get("prompt"),
+        quality=Quality.from_json(row["quality"]) if row.get("quality") else None,
     )
 
 

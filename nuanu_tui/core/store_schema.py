@@ -153,6 +153,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX idx_utterance_ratings_config ON utterance_ratings(config)",
     ),
+    # v10: which prompt file spoke ("NAME@VERSION") and the quality rubric's verdict (JSON), with its flags
+    # again as " flag flag " text so history can filter by one (issue 19).
+    (
+        "ALTER TABLE utterances ADD COLUMN prompt TEXT",
+        "ALTER TABLE utterances ADD COLUMN quality TEXT",
+        "ALTER TABLE utterances ADD COLUMN quality_flags TEXT",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -188,6 +195,9 @@ UTTERANCE_COLUMNS = (
     "gap_ms",
     "net_rtt_llm_ms",
     "net_rtt_tts_ms",
+    "prompt",
+    "quality",
+    "quality_flags",
 )
 
 

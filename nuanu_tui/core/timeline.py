@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nuanu_tui.core.clock import ms_between, now_ns
+
+if TYPE_CHECKING:
+    from nuanu_tui.core.quality import Quality
 
 # `first_sound`: the first audible sample of anything for this trigger (an interjection or the remark);
 # `first_audio` stays the remark's own first sample.
@@ -122,6 +125,11 @@ class UtteranceResult:
     interjection_ms: float | None = None  # its length: the waterfall's span starts at first_sound
     gap_ms: float | None = None  # silence between the interjection's last sample and the remark's first
     interjection_wait_ms: float | None = None  # the remark's audio was ready but waited this long behind it
+    prompt: str | None = None  # "NAME@VERSION" of the prompt file the text was asked with (None: phrasebook)
+    finish_reason: str | None = None  # the LLM's ("length": it hit max_tokens)
+    blocked: bool = False  # the safety filter replaced a blocked word with its safe phrase
+    markup: bool = False  # the safety filter stripped markdown, emoji or asides before the TTS
+    quality: Quality | None = None  # the rubric, computed after the remark (None: no text to judge)
 
     @property
     def ok(self) -> bool:
@@ -152,4 +160,6 @@ class UtteranceResult:
             "degraded": self.degraded,
             "notices": list(self.notices),
             "net_rtt_ms": dict(self.net_rtt_ms),
+            "prompt": self.prompt,
+            "quality": self.quality.to_json() if self.quality is not None else None,
         }

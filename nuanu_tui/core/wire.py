@@ -47,6 +47,8 @@ WIRE_TYPES: dict[str, str] = {
     "BenchResult": "nuanu_tui.core.bench",
     "SpecSummary": "nuanu_tui.core.stats",
     "StageStats": "nuanu_tui.core.stats",
+    "QualitySummary": "nuanu_tui.core.stats",
+    "Quality": "nuanu_tui.core.quality",
     "CompareConfig": "nuanu_tui.core.compare",
     "CompareStarted": "nuanu_tui.core.compare",
     "LaneEvent": "nuanu_tui.core.compare",

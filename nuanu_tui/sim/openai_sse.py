@@ -157,6 +157,17 @@ class ChatAPI:
             or body.get("include_reasoning") is False
         )
         reasoning = tokenize(REASONING) if "gpt-oss" in model and not hide else []
+        # As the providers do: reasoning and content together stop at max_tokens, with finish_reason "length".
+        finish = "stop"
+        limit = body.get("max_completion_tokens", body.get("max_tokens"))
+        if (
+            isinstance(limit, int)
+            and not isinstance(limit, bool)
+            and 0 < limit < len(tokens) + len(reasoning)
+        ):
+            reasoning = reasoning[:limit]
+            tokens = tokens[: limit - len(reasoning)]
+            finish = "length"
         prof = self.server.profile.llm_for(model, flavor)
         ttft_at = t0 + prof.ttft_ms / 1000.0
         step = prof.token_interval_ms / 1000.0
@@ -178,7 +189,7 @@ class ChatAPI:
                 "object": "chat.completion",
                 "created": created,
                 "model": model,
-                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
+                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
                 "usage": usage,
                 "system_fingerprint": "fp_sim",
             }
@@ -186,7 +197,7 @@ class ChatAPI:
                 result["x_groq"] = {"id": f"req_{uuid.uuid4().hex[:26]}"}
             return json_response(200, result, self._rate_headers(flavor))
         return await self._stream(
-            request, flavor, body, model, tokens, reasoning, usage, cid, created, t0, fault
+            request, flavor, body, model, tokens, reasoning, usage, cid, created, t0, fault, finish
         )
 
     async def _stream(
@@ -202,6 +213,7 @@ class ChatAPI:
         created: int,
         t0: float,
         fault: LLMFault | None,
+        finish: str = "stop",
     ) -> web.StreamResponse:
         prof = self.server.profile.llm_for(model, flavor)
         ttft_at = t0 + prof.ttft_ms / 1000.0
@@ -274,7 +286,7 @@ class ChatAPI:
                         **usage,
                     },
                 }
-            await resp.write(chunk(final_extra, {}, "stop"))
+            await resp.write(chunk(final_extra, {}, finish))
             if include_usage:
                 obj = {**head, "choices": [], "usage": usage}
                 await resp.write(b"data: " + orjson.dumps(obj) + b"\n\n")

@@ -78,6 +78,8 @@ class LaneEngine(FakeEngine):
         failover: bool = True,
         seed: int | None = None,
         instant: bool | None = None,
+        prompt: str | None = None,
+        remarks: Any = None,
     ) -> UtteranceResult:
         emit = on_event or (lambda _e: None)
         self._n += 1
@@ -86,7 +88,14 @@ class LaneEngine(FakeEngine):
         spec = llm or self.llm_spec
         self.calls.append(trigger)
         self.kwargs.append(
-            {"llm": spec, "source": source, "run_id": run_id, "queue": queue, "player": player}
+            {
+                "llm": spec,
+                "source": source,
+                "run_id": run_id,
+                "queue": queue,
+                "player": player,
+                "prompt": prompt,
+            }
         )
         result = UtteranceResult(
             trigger=trigger,

@@ -17,6 +17,7 @@ class LLMRequest:
     recent: tuple[str, ...] = ()  # on a ride: the last remarks, so the character does not repeat itself
     interjection: str | None = None  # already said aloud: the remark must not repeat it or open with another
     system: str | None = None  # the chosen prompt file's text, verbatim (None: the shipped default for lang)
+    prompt: str | None = None  # its "NAME@VERSION", recorded with the utterance
 
 
 @dataclass(slots=True)

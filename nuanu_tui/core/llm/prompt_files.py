@@ -18,7 +18,7 @@ from typing import Any
 
 from nuanu_tui.core.assets import asset
 from nuanu_tui.core.config import PROMPT_NAME
-from nuanu_tui.core.errors import ConfigError
+from nuanu_tui.core.errors import NuanuError
 
 SHIPPED_DIR = "prompts"  # under assets/
 USER_DIR = "prompts"  # under DATA_DIR
@@ -53,8 +53,12 @@ class Prompt:
         return approx_tokens(self.system)
 
 
-class PromptError(ConfigError):
-    """A prompt file that cannot be read, parsed or used: one line that names the file."""
+class PromptError(NuanuError):
+    """A prompt file that cannot be read, parsed or used, or an unknown prompt name: one line, naming the
+    file (a usage mistake: the commands exit 2)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("prompt", message)
 
 
 def approx_tokens(text: str) -> int:
@@ -193,7 +197,14 @@ def choose_prompt(prompts: dict[str, Prompt], name: str | None, lang: str = "ru"
     wanted = name or default_prompt_name(lang)
     prompt = prompts.get(wanted)
     if prompt is None:
-        raise ConfigError(
+        raise PromptError(
             f"unknown prompt {wanted!r}: available: {', '.join(prompts)} (see `nuanu-tui prompts`)"
         )
     return prompt
+
+
+def prompts_for(settings: Any) -> dict[str, Prompt]:
+    """Every prompt a configured nuanu-tui can use: shipped, and the user's in DATA_DIR/prompts."""
+    from nuanu_tui.core.store_schema import default_db_path
+
+    return load_prompts(default_db_path(getattr(settings, "data_dir", None)).parent)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from nuanu_tui.core.events import PipelineEvent, StageReached, UtteranceStarted
+from nuanu_tui.core.quality import RemarkSession
 from nuanu_tui.core.ride.director import Director, Verdict
 from nuanu_tui.core.ride.events import Rejection, RideEvent, parse_event, trigger_of
 from nuanu_tui.core.ride.feeds import Feed, Inbox
@@ -255,6 +256,7 @@ class RideSession:
         self.decisions: deque[RideDecision] = deque(maxlen=keep_decisions)  # for the report; counts are apart
         self.results: list[UtteranceResult] = []
         self.recent: deque[str] = deque(maxlen=RECENT_REMARKS)
+        self.remarks = RemarkSession()  # the ride is one session for the quality rubric's `repeats`
         self.recent_in_prompt = recent_in_prompt
         self._on_decision = on_decision
         self._on_event = on_event
@@ -426,6 +428,8 @@ class RideSession:
             kwargs["recent"] = tuple(self.recent)
         if d.event is not None and d.event.label is not None:
             kwargs["label"] = d.event.label  # the instant interjection's category comes from the label
+        if getattr(self.speaker, "remarks", None) is not None:  # an engine that rates its remarks
+            kwargs["remarks"] = self.remarks
         try:
             result = await self.speaker.say(trigger, on_event=on_event, source="ride", **kwargs)
         except asyncio.CancelledError:
