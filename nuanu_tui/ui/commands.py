@@ -30,6 +30,8 @@ DISCOVERABLE = (
     "Clear the queue",
     "Compare: speak",
     "Compare: heard",
+    "Compare: lane",
+    "Prompt: ",
     "Compare: toggle",
     "Compare: reset",
     "Compare: stop",
@@ -64,6 +66,15 @@ def _mode_commands(screen: object) -> list[tuple[str, str, Callable[[], object]]
                         f"Compare: lane {name} → {spec}",
                         f"LLM of lane {name} from the next round",
                         partial(screen.set_lane, lane, spec),
+                    )
+                )
+        for lane, name in ((0, "A"), (1, "B")):
+            for prompt in screen.link.catalog.prompts:
+                out.append(
+                    (
+                        f"Compare: lane {name} prompt → {prompt}",
+                        f"Prompt file of lane {name} from the next round (prompts race too)",
+                        partial(screen.set_lane_prompt, lane, prompt),
                     )
                 )
         for value, label in ((None, "first to audio"), (0, "lane A"), (1, "lane B")):
@@ -135,6 +146,17 @@ def _mode_commands(screen: object) -> list[tuple[str, str, Callable[[], object]]
             )
         )
         out.append(("History: all providers", "Clear the provider filter", partial(screen.filter, None)))
+        out.append(
+            ("History: any quality", "Clear the quality-flag filter", partial(screen.filter_flag, None))
+        )
+        for flag in screen.link.catalog.quality_flags:
+            out.append(
+                (
+                    f"History: flagged {flag}",
+                    "Only remarks the rubric flagged so",
+                    partial(screen.filter_flag, flag),
+                )
+            )
         for provider in screen.data.get("providers", []):
             out.append(
                 (f"History: only {provider}", "Filter by provider or spec", partial(screen.filter, provider))
@@ -179,6 +201,14 @@ class NuanuCommands(Provider):
                     f"Switch TTS: {spec}",
                     "Use this voice/model from the next utterance",
                     partial(console.switch_tts, spec),
+                )
+            )
+        for name in console.link.catalog.prompts:
+            out.append(
+                (
+                    f"Prompt: {name}",
+                    "Ask the character with this prompt file from the next utterance",
+                    partial(console.switch_prompt, name),
                 )
             )
         for fmt in picker.formats:

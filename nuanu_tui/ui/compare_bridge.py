@@ -37,11 +37,12 @@ class CompareBridge:
         screen: MessagePump,
         lane_targets: tuple[MessagePump, MessagePump],
         instant: tuple[bool, bool] = (False, False),
+        prompts: tuple[str | None, str | None] = (None, None),
     ) -> concurrent.futures.Future[None]:
         """One compare round. Lane events go to `lane_targets` (coalesced like the console's), round events
         (RoundBegan, LaneHeard, RoundDone) to `screen`. Raises NuanuError for a bad config or an interrupt."""
         return self.link.submit(
-            self._compare_round(trigger, lanes, audible, sequential, screen, lane_targets, instant)
+            self._compare_round(trigger, lanes, audible, sequential, screen, lane_targets, instant, prompts)
         )
 
     async def _compare_round(
@@ -53,10 +54,13 @@ class CompareBridge:
         screen: MessagePump,
         lane_targets: tuple[MessagePump, MessagePump],
         instant: tuple[bool, bool] = (False, False),
+        prompts: tuple[str | None, str | None] = (None, None),
     ) -> None:
         if self.link.engine is None:
             raise NuanuError("engine", "the engine is not running")
-        config = CompareConfig(lanes=lanes, audible=audible, sequential=sequential, instant=instant)
+        config = CompareConfig(
+            lanes=lanes, audible=audible, sequential=sequential, instant=instant, prompts=prompts
+        )
         config.validate()
         relays = (self.link.relay(lane_targets[0]), self.link.relay(lane_targets[1]))
         post = screen.post_message

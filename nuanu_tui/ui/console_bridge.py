@@ -127,6 +127,14 @@ class ConsoleBridge:
 
         return self._switch("llm", spec, change, target)
 
+    def use_prompt(self, name: str, target: MessagePump) -> concurrent.futures.Future[None]:
+        """The character's prompt file from the next utterance; the notice names its NAME@VERSION."""
+
+        async def change() -> ProviderSwitched:
+            return ProviderSwitched("prompt", await self.link.ops.use_prompt(name))
+
+        return self._switch("prompt", name, change, target)
+
     def use_net(self, spec: str, target: MessagePump) -> concurrent.futures.Future[None]:
         """Switch the emulator's network profile live (demo mode)."""
 

@@ -21,14 +21,16 @@ class HistoryBridge:
     def __init__(self, link: EngineLink) -> None:
         self.link = link
 
-    def history(self, provider: str | None = None, limit: int = 500) -> dict[str, Any]:
+    def history(
+        self, provider: str | None = None, limit: int = 500, flag: str | None = None
+    ) -> dict[str, Any]:
         """Sessions, bench runs and the latest utterances (plain dicts), optionally for one provider
-        (`groq`) or spec (`groq/llama-3.1-8b-instant`); plus the providers seen, for the filter."""
+        (`groq`) or spec (`groq/llama-3.1-8b-instant`) and one quality flag; plus the providers seen."""
         store = self.link.open_store()
         if store is None:
             raise NuanuError("store", self.link.store_error or "no database configured")
         provider = provider or None
-        utterances = store.utterances(provider=provider, limit=limit)
+        utterances = store.utterances(provider=provider, limit=limit, flag=flag or None)
         all_specs = {r["llm"] for r in store.utterances(limit=5000)} | {r["tts"] for r in utterances}
         runs = store.bench_runs()
         sessions = store.sessions()
@@ -80,15 +82,15 @@ class HistoryBridge:
         store = self.link.open_store()
         return [] if store is None else store.bench_runs()
 
-    def export(self, path: str, fmt: str, provider: str | None = None) -> int:
+    def export(self, path: str, fmt: str, provider: str | None = None, flag: str | None = None) -> int:
         """Write the (filtered) utterances to `path` as CSV or JSON; returns the row count."""
         store = self.link.open_store()
         if store is None:
             raise NuanuError("store", self.link.store_error or "no database configured")
         try:
             if fmt == "json":
-                return store.export_json(path, provider=provider or None)
-            return store.export_csv(path, provider=provider or None)
+                return store.export_json(path, provider=provider or None, flag=flag or None)
+            return store.export_csv(path, provider=provider or None, flag=flag or None)
         except OSError as exc:
             raise NuanuError("export", f"cannot write {path}: {exc.strerror or exc}") from None
 

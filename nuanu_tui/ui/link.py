@@ -85,7 +85,7 @@ class EngineLink:
         self._closed = False
         self.engine: Any = None
         self.output_format = output_format
-        self.catalog = catalog()
+        self.catalog = catalog(settings)
         self._target: MessagePump | None = None  # where engine-wide messages go (the console)
         self._watchers: list[MessagePump] = []  # views told when the engine goes down and comes back
         self._supervisor = EngineSupervisor(factory)

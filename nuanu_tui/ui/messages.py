@@ -27,6 +27,9 @@ class Catalog:
     trigger_sets: tuple[str, ...] = ("seed", "ride")
     # The emulated networks a --demo console can switch to: (name, RTT ms, jitter ms, loss %).
     net_profiles: tuple[tuple[str, float, float, float], ...] = ()
+    prompts: tuple[str, ...] = ("default",)  # prompt files by name (shipped and the user's)
+    prompt: str = "default"  # the one in use at start (NUANU_PROMPT / --prompt, else the lang's default)
+    quality_flags: tuple[str, ...] = ()  # the rubric's flags, for the history filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,8 @@ class UtteranceView:
     net_split: dict[str, float] | None = (
         None  # TTFA split: network / provider / rest (core.timeline.split_ms)
     )
+    prompt: str | None = None  # "NAME@VERSION" the remark was asked with (final views only)
+    flags: tuple[str, ...] | None = None  # the quality rubric's flags; None: not judged (no text)
 
     @property
     def ttfa(self) -> float | None:

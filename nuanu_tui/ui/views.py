@@ -8,6 +8,7 @@ from typing import Any
 
 from nuanu_tui.core.compare import Tally, default_lanes
 from nuanu_tui.core.config import LLM_PRESETS, OUTPUT_FORMATS
+from nuanu_tui.core.errors import NuanuError
 from nuanu_tui.core.netprofile import NET_PROFILES
 from nuanu_tui.core.stats import compare_runs, summarize_runs
 from nuanu_tui.core.timeline import STAGE_LABELS, STAGES, UtteranceResult, provider_floor_ms, split_ms
@@ -23,8 +24,21 @@ TTS_CHOICES = (
 )
 
 
-def catalog() -> Catalog:
+def catalog(settings: Any = None) -> Catalog:
+    from nuanu_tui.core.llm.prompt_files import choose_prompt, load_prompts, prompts_for
+    from nuanu_tui.core.quality import FLAGS
+
+    try:  # the command line has already refused a bad prompt file; this is only the list to offer
+        found = prompts_for(settings) if settings is not None else load_prompts(None)
+        current = choose_prompt(
+            found, getattr(settings, "prompt", None), getattr(settings, "lang", None) or "ru"
+        ).name
+    except NuanuError:
+        found, current = load_prompts(None), "default"
     return Catalog(
+        prompts=tuple(found),
+        prompt=current,
+        quality_flags=FLAGS,
         stages=tuple(STAGES),
         stage_labels=dict(STAGE_LABELS),
         seeds=tuple(SEED_TRIGGERS),
@@ -68,6 +82,8 @@ def view_of(result: UtteranceResult) -> UtteranceView:
         net_split=split_ms(
             result.stages_ms.get("first_audio"), result.net_rtt_ms, floor_ms(result.provider_timings or {})
         ),
+        prompt=result.prompt,
+        flags=None if result.quality is None else tuple(result.quality.flags),
     )
 
 

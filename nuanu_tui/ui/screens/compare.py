@@ -71,6 +71,7 @@ class CompareScreen(Screen[None]):
         self.arena_rng = random.Random()
         self.votes_cast = 0
         self.round_running = False
+        self.lane_prompt: list[str | None] = [None, None]  # per lane: the prompt file (None: the engine's)
 
     @property
     def nuanu(self) -> NuanuHost:
@@ -161,6 +162,12 @@ class CompareScreen(Screen[None]):
             self.query_one("#lane-b" if lane == 0 else "#lane-a", Select).value = value
         select.value = spec
 
+    def set_lane_prompt(self, lane: int, name: str) -> None:
+        """The prompt file one lane asks with, from the next round (a new prompt starts a new tally)."""
+        self.lane_prompt[lane] = name
+        self.query_one(f"#lane-{self.shown.index(lane)}", CompareLane).set_prompt(name)  # its widget
+        self.notify(f"Lane {'AB'[lane]}: prompt {name} (next round)", timeout=3)
+
     def toggle_instant(self, lane: int) -> None:
         """Instant reaction on or off for one lane, from the next round."""
         self.lane_instant[lane] = not self.lane_instant[lane]
@@ -211,6 +218,7 @@ class CompareScreen(Screen[None]):
                 self,
                 targets,
                 instant=(self.lane_instant[0], self.lane_instant[1]),
+                prompts=(self.lane_prompt[0], self.lane_prompt[1]),
             )
             await asyncio.wrap_future(round_)
         except Exception as exc:  # provider faults are lane errors; this is config, interrupt or a bug

@@ -93,6 +93,8 @@ class ConsoleScreen(RemarkScreen):
                 cat.output_formats,
                 interrupt=self.interrupt_mode,
                 instant=self.nuanu.instant,
+                prompts=cat.prompts,
+                prompt=cat.prompt,
                 id="picker",
             )
         yield TriggerBar(cat.seeds, id="trigger-bar")
@@ -199,6 +201,11 @@ class ConsoleScreen(RemarkScreen):
         if self.link.ready:
             self.bridge.use_llm(spec, self)
 
+    def switch_prompt(self, name: str) -> None:
+        """The prompt file the character is asked with, from the next utterance (palette: Prompt: NAME)."""
+        if self.link.ready:
+            self.bridge.use_prompt(name, self)
+
     def switch_net(self, spec: str) -> None:
         """Demo mode: switch the emulated network live (loopback, wifi, lte, bad)."""
         if self.link.ready:
@@ -233,6 +240,8 @@ class ConsoleScreen(RemarkScreen):
     def on_provider_picker_changed(self, event: ProviderPicker.Changed) -> None:
         if event.kind == "llm":
             self.switch_llm(event.value)
+        elif event.kind == "prompt":
+            self.switch_prompt(event.value)
         elif event.kind == "tts":
             self.switch_tts(event.value)
         elif event.kind == "format":

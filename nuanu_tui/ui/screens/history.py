@@ -38,6 +38,13 @@ def ms(value: Any) -> str:
     return "—" if value is None else f"{float(value):,.0f}"
 
 
+def quality_cell(quality: dict[str, Any] | None) -> str:
+    """The rubric's verdict in one cell: its flags, a tick when it had none, a dash when not judged."""
+    if not quality:
+        return "—"
+    return " ".join(quality.get("flags") or []) or "✓"
+
+
 class HistoryScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "refresh", "Refresh", id="history-refresh"),
@@ -51,6 +58,7 @@ class HistoryScreen(Screen[None]):
         super().__init__()
         self.data: dict[str, Any] = {}
         self.provider: str | None = None
+        self.flag: str | None = None  # only remarks the quality rubric flagged so (None: any)
         self.last_export: tuple[str, int] | None = None
 
     @property
@@ -72,6 +80,13 @@ class HistoryScreen(Screen[None]):
         with Horizontal(id="history-controls"):
             yield Select(
                 [("all providers", ALL)], value=ALL, id="history-provider", allow_blank=False, compact=True
+            )
+            yield Select(
+                [("any quality", ALL)] + [(f, f) for f in self.link.catalog.quality_flags],
+                value=ALL,
+                id="history-flag",
+                allow_blank=False,
+                compact=True,
             )
             yield Button("Refresh", id="history-refresh", compact=True)
             yield Input(f"{DEFAULT_EXPORT}.csv", placeholder="export path", id="history-path", compact=True)
@@ -95,7 +110,7 @@ class HistoryScreen(Screen[None]):
         )
         self.query_one("#history-sessions", DataTable).add_columns("started", "kind", "label", "utterances")
         self.query_one("#history-utterances", DataTable).add_columns(
-            "time", "source", "LLM", "TTFA ms", "ok", "trigger"
+            "time", "source", "LLM", "TTFA ms", "ok", "quality", "trigger"
         )
         self.query_one("#history-runs", DataTable).focus()
         self.action_refresh()
@@ -111,7 +126,7 @@ class HistoryScreen(Screen[None]):
     @work(thread=True, group=QUERY_GROUP, exclusive=True, exit_on_error=False, description="read history")
     def load(self, provider: str | None) -> dict[str, Any] | None:
         try:
-            data = self.store_view.history(provider)
+            data = self.store_view.history(provider, flag=self.flag)
         except Exception as exc:
             message = getattr(exc, "message", None) or str(exc)
             self.app.call_from_thread(self.notify, message, title="History", severity="error", timeout=8)
@@ -156,10 +171,12 @@ class HistoryScreen(Screen[None]):
                 spoke(u),
                 ms(u["first_audio_ms"]),
                 "✓" if u["ok"] else f"✖ {u.get('mark') or u['error_kind'] or ''}",  # interrupted / dropped
+                quality_cell(u.get("quality")),
                 u["trigger"],
                 key=u["id"],
             )
         what = f" for {escape(provider)}" if provider else ""
+        what += f" flagged {escape(self.flag)}" if self.flag else ""
         self.query_one("#history-status", Static).update(
             f"{len(data['bench_runs'])} bench runs · {len(data['sessions'])} sessions · "
             f"{len(data['utterances'])} utterances{what}  [dim]Enter opens a run or an utterance[/]"
@@ -169,6 +186,17 @@ class HistoryScreen(Screen[None]):
         if event.select.id == "history-provider":
             value = event.value
             self.filter(None if value in (ALL, Select.BLANK) else str(value))
+        elif event.select.id == "history-flag":
+            value = event.value
+            self.filter_flag(None if value in (ALL, Select.BLANK) else str(value))
+
+    def filter_flag(self, flag: str | None) -> None:
+        """Only the remarks the quality rubric gave `flag` (None: any), in the table and in exports."""
+        self.flag = flag
+        select = self.query_one("#history-flag", Select)
+        with self.prevent(Select.Changed):
+            select.value = flag or ALL
+        self.load(self.provider)
 
     def filter(self, provider: str | None) -> None:
         self.provider = provider
@@ -219,7 +247,7 @@ class HistoryScreen(Screen[None]):
     @work(thread=True, group="history-export", exit_on_error=False, description="export history")
     def export(self, path: str, fmt: str, provider: str | None) -> int | None:
         try:
-            n = self.store_view.export(path, fmt, provider)
+            n = self.store_view.export(path, fmt, provider, flag=self.flag)
         except Exception as exc:
             message = getattr(exc, "message", None) or str(exc)
             self.app.call_from_thread(

@@ -21,6 +21,7 @@ from nuanu_tui.ui.messages import (
     UtteranceDone,
     UtteranceView,
 )
+from nuanu_tui.ui.widgets.transcript import flag_badges
 from nuanu_tui.ui.widgets.waterfall import Waterfall
 
 
@@ -33,7 +34,7 @@ class CompareLane(Vertical):
     CompareLane.-heard > .lane--head { background: $success 30%; }
     CompareLane.-winner > .lane--head { text-style: bold; }
     CompareLane > .lane--text { height: auto; min-height: 3; max-height: 8; color: $text; }
-    CompareLane > .lane--foot { height: 1; color: $text-muted; }
+    CompareLane > .lane--foot { height: auto; max-height: 2; color: $text-muted; }
     CompareLane.-error > .lane--foot { color: $error; }
     CompareLane > Waterfall { min-height: 10; }
     """
@@ -51,6 +52,7 @@ class CompareLane(Vertical):
         self.heard = False
         self.sequential = False
         self.hidden = False  # arena: who speaks here stays unknown until the operator votes
+        self.prompt: str | None = None  # the prompt file this lane asks with (None: the engine's)
 
     def compose(self) -> ComposeResult:
         yield Static(self._head(), classes="lane--head")
@@ -72,7 +74,7 @@ class CompareLane(Vertical):
             heard = " [dim]silent[/]"
         if self.hidden:
             return f" [b]{self.lane_name}[/] [dim]hidden until you vote[/]{heard}"
-        prompt = getattr(self.view, "prompt", None) if self.view is not None else None
+        prompt = (getattr(self.view, "prompt", None) if self.view is not None else None) or self.prompt
         shown = self.spec + (f" · {prompt}" if prompt else "")
         return f" [b]{self.lane_name}[/] {escape(shown)}{heard}"
 
@@ -82,7 +84,8 @@ class CompareLane(Vertical):
             return ""
         if v.done and v.error:  # hidden: the kind only, a provider's message could name it
             detail = "" if self.hidden else ": " + v.error
-            return f"✖ {escape((v.error_kind or 'error') + detail)}"
+            badges = flag_badges(v.flags)
+            return f"✖ {escape((v.error_kind or 'error') + detail)}" + (f"\n{badges}" if badges else "")
         ttfa, byte = v.stages_ms.get("first_audio"), v.stages_ms.get("first_audio_byte")
         ttft = v.stages_ms.get("ttft")
         parts = []
@@ -94,10 +97,17 @@ class CompareLane(Vertical):
             parts.append(f"first byte {byte:,.0f} ms")
         if not v.done:
             parts.append("streaming…")
-        return " · ".join(parts)
+        elif v.prompt:
+            parts.append(escape(v.prompt))
+        badges = flag_badges(v.flags) if v.done else ""
+        return " · ".join(parts) + (f"\n{badges}" if badges else "")
 
     def set_spec(self, spec: str) -> None:
         self.spec = spec
+        self.query_one(".lane--head", Static).update(self._head())
+
+    def set_prompt(self, name: str | None) -> None:
+        self.prompt = name
         self.query_one(".lane--head", Static).update(self._head())
 
     def set_heard(self, heard: bool, *, sequential: bool = False) -> None:

@@ -37,7 +37,7 @@ class ProviderPicker(VerticalScroll):
     class Changed(Message):
         def __init__(self, kind: str, value: str) -> None:
             super().__init__()
-            self.kind = kind  # "llm" | "tts" | "format" | "interrupt" | "instant" | "audio" | "audio_lost"
+            self.kind = kind  # "llm" | "prompt" | "tts" | "format" | "interrupt" | "instant" | "audio" | …
             self.value = value
 
     def __init__(
@@ -48,22 +48,34 @@ class ProviderPicker(VerticalScroll):
         *,
         interrupt: bool = False,
         instant: bool = True,
+        prompts: tuple[str, ...] = (),
+        prompt: str | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.prompts = list(prompts)
         self.llms = list(llm_presets)
         self.tts_choices = list(tts_choices)
         self.formats = list(formats)
         self.devices: list[str] = []
         self.interrupt = interrupt
         self.instant = instant
-        self.current: dict[str, str] = {}
+        self.current: dict[str, str] = {"prompt": prompt} if prompt else {}
 
     def compose(self) -> ComposeResult:
         yield Label("LLM provider/model")
         yield Select(
             [(s, s) for s in self.llms], id="pick-llm", allow_blank=True, prompt="(starting…)", compact=True
         )
+        if self.prompts:
+            yield Label("Prompt")
+            yield Select(
+                [(p, p) for p in self.prompts],
+                id="pick-prompt",
+                allow_blank=False,
+                value=self.current.get("prompt", self.prompts[0]),
+                compact=True,
+            )
         yield Label("TTS voice/model")
         yield Select(
             [(s, s) for s in self.tts_choices],
@@ -162,8 +174,11 @@ class ProviderPicker(VerticalScroll):
             "pick-format": "format",
             "pick-audio": "audio",
             "pick-audio-lost": "audio_lost",
+            "pick-prompt": "prompt",
         }.get(event.select.id or "")
         if kind and isinstance(event.value, str) and event.value != self.current.get(kind):
+            if kind == "prompt":
+                self.current["prompt"] = event.value
             self.post_message(self.Changed(kind, event.value))
 
     def on_switch_changed(self, event: Switch.Changed) -> None:

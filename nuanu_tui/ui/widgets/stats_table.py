@@ -1,4 +1,6 @@
-"""Benchmark statistics: per LLM spec a success line, then per stage n, mean, p50, p90, p95, min, max, stdev.
+"""Benchmark statistics: per LLM spec a success line (with the quality rubric's flag counts), then per stage
+n, mean, p50, p90, p95, min, max, stdev, with the spec's quality (clean share, median words and seconds)
+in a column of its own on its first row.
 
 Takes the bench JSON summary shape (live from the bridge or stored in history), so one widget serves both.
 Rows are keyed by spec and stage; a refresh only rewrites cells whose text changed.
@@ -20,6 +22,7 @@ from nuanu_tui.ui.messages import StageDeltaView
 
 STAT_COLUMNS = ("n", "mean", "p50", "p90", "p95", "min", "max", "stdev")
 SPEC_W = 20
+QUALITY_W = 13
 
 
 def short(spec: str, width: int = SPEC_W) -> str:
@@ -35,6 +38,20 @@ def fmt(value: Any) -> str:
     return f"{value:.1f}" if abs(value) < 100 else f"{value:.0f}"
 
 
+def quality_cell(item: Mapping[str, Any]) -> str:
+    """ "70% 12w 3.4s": the share of clean remarks, median words and audio seconds ("—" before any)."""
+    q = item.get("quality") or {}
+    if not q.get("n"):
+        return "—"
+    share = q.get("clean_share")
+    words, seconds = q.get("words_p50"), q.get("seconds_p50")
+    return (
+        f"{'—' if share is None else f'{100.0 * share:.0f}%'}"
+        f" {'—' if words is None else f'{words:g}'}w"
+        f" {'—' if seconds is None else f'{seconds:.1f}'}s"
+    )
+
+
 def success_line(spec: str, item: Mapping[str, Any]) -> str:
     total, ok = int(item.get("total", 0)), int(item.get("ok", 0))
     rate = f"{100.0 * ok / total:.0f}%" if total else "—"
@@ -44,6 +61,9 @@ def success_line(spec: str, item: Mapping[str, Any]) -> str:
         line += "  [$error]errors: " + escape(", ".join(f"{k}×{n}" for k, n in kinds.items())) + "[/]"
     if item.get("degraded"):
         line += f"  [$warning]degraded {item['degraded']} (not in stats)[/]"
+    flags = (item.get("quality") or {}).get("flags") or {}
+    if flags:
+        line += "  [$warning]" + escape(", ".join(f"{k}×{n}" for k, n in flags.items())) + "[/]"
     return line
 
 
@@ -64,6 +84,7 @@ class StatsTable(Vertical):
         yield Static("[dim]no results yet[/]", id="stats-success")
         table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
         table.add_column("spec", key="spec", width=SPEC_W)
+        table.add_column("quality", key="quality", width=QUALITY_W)  # clean share, median words, seconds
         table.add_column("stage", key="stage", width=16)
         for col in STAT_COLUMNS:
             table.add_column(col, key=col)
@@ -82,13 +103,20 @@ class StatsTable(Vertical):
                 st = item.get(stage) or {}
                 label = labels.get(stage, stage) + (" ★" if stage == "first_audio" else "")
                 first = stage == stages[0]
-                cells = [short(spec) if first else "", label, *(fmt(st.get(c)) for c in STAT_COLUMNS)]
+                cells = [
+                    short(spec) if first else "",
+                    quality_cell(item) if first else "",
+                    label,
+                    *(fmt(st.get(c)) for c in STAT_COLUMNS),
+                ]
                 try:
                     row = table.get_row(key)
                 except RowDoesNotExist:
                     table.add_row(*cells, key=key)
                     continue
-                for col, old, new in zip(("spec", "stage", *STAT_COLUMNS), row, cells, strict=True):
+                for col, old, new in zip(
+                    ("spec", "quality", "stage", *STAT_COLUMNS), row, cells, strict=True
+                ):
                     if str(old) != new:
                         table.update_cell(key, col, new)
         for row_key in list(table.rows):

@@ -29,6 +29,15 @@ def ttfa_badge(ms: float | None) -> str:
     return "❌"
 
 
+def flag_badges(flags: tuple[str, ...] | None) -> str:
+    """The quality rubric's flags as small badges (markup); "" when not judged, a quiet tick when clean."""
+    if flags is None:
+        return ""
+    if not flags:
+        return "[dim]✓ clean[/]"
+    return " ".join(f"[reverse $warning] {flag} [/]" for flag in flags)
+
+
 def spoke_line(v: UtteranceView) -> str:
     """`llm → tts` as asked; once done, who really spoke, with what was asked when that differs."""
     asked = f"{v.llm} → {v.tts}"
@@ -110,14 +119,17 @@ class UtteranceCard(Widget, can_focus=True):
             badges += (
                 " [reverse $success] + liked [/]" if self.rating > 0 else " [reverse $error] − disliked [/]"
             )
+        prompt = f" [dim]· {escape(v.prompt)}[/]" if v.prompt else ""
         return (
             f"[dim]{clock_time(v.started_at)}[/]  [b]«{escape(v.trigger)}»[/]\n"
-            f"[dim]{escape(spoke_line(v))}[/]{badges}"
+            f"[dim]{escape(spoke_line(v))}[/]{prompt}{badges}"
         )
 
     def _foot(self) -> str:
         v = self.view
         notes = "".join(f"\n[dim]note: {escape(n)}[/]" for n in self.notices)
+        badges = flag_badges(v.flags) if v.done else ""
+        notes = f"\n{badges}{notes}" if badges else notes
         if v.done and v.error:
             kind = f"{v.error_kind}: " if v.error_kind else ""
             ttfa = f"  TTFA {v.ttfa:.0f} ms" if v.ttfa is not None else ""
