@@ -463,23 +463,24 @@ def test_rtt_series_round_trip(store: Store) -> None:
     assert len(store.rtt_series()) == 4
 
 
-def test_v9_keeps_prompt_and_quality_and_filters_by_flag(tmp_path: Path) -> None:
-    """A v8 database upgrades in one step (its rows: no prompt, not judged); new rows keep both."""
+def test_the_quality_step_keeps_prompt_and_quality_and_filters_by_flag(tmp_path: Path) -> None:
+    """A database from just before the prompt/quality step upgrades (its rows: no prompt, not judged); new
+    rows keep both."""
     from nuanu_tui.core.store_schema import MIGRATIONS
 
+    step_index = next(i for i, step in enumerate(MIGRATIONS) if any("ADD COLUMN quality " in s for s in step))
     path = tmp_path / "nuanu.db"
     conn = sqlite3.connect(path)
-    for step in MIGRATIONS[:8]:
+    for step in MIGRATIONS[:step_index]:
         for statement in step:
             conn.execute(statement)
     conn.execute(
         "INSERT INTO utterances (id, source, started_at, trigger, llm, tts, text) VALUES "
         "('u-v8', 'console', 1700000001.0, 'две собаки', 'groq/x', 'elevenlabs', 'Гав!')"
     )
-    conn.execute("PRAGMA user_version = 8")
+    conn.execute(f"PRAGMA user_version = {step_index}")
     conn.commit()
     conn.close()
-    assert SCHEMA_VERSION == 9
     with Store(path) as store:
         (old,) = store.results()
         assert old.prompt is None and old.quality is None

@@ -100,7 +100,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def check_prompts(settings: Settings, names: list[str | None]) -> None:
     """Every prompt file parses and every name asked for exists, before anything starts (PromptError: one
     line naming the file, exit 2)."""
-    from nuanu_tui.core.llm.prompt_files import choose_prompt, prompts_for
+    from nuanu_tui.core.llm.prompt_files import choose_prompt
+    from nuanu_tui.core.providers import prompts_for
 
     prompts = prompts_for(settings)
     for name in names or [None]:

@@ -9,7 +9,8 @@ if TYPE_CHECKING:
 
 
 def run(settings: Settings) -> int:
-    from nuanu_tui.core.llm.prompt_files import choose_prompt, prompts_for
+    from nuanu_tui.core.llm.prompt_files import choose_prompt
+    from nuanu_tui.core.providers import prompts_for
 
     prompts = prompts_for(settings)
     current = choose_prompt(prompts, settings.prompt, settings.lang).name

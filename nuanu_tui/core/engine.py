@@ -27,11 +27,11 @@ from nuanu_tui.core.failover import FailoverPolicy
 from nuanu_tui.core.health import HealthBoard
 from nuanu_tui.core.instant import Clip, Instant, voice_key
 from nuanu_tui.core.llm.base import LLMProvider, LLMRequest
-from nuanu_tui.core.llm.prompt_files import Prompt, choose_prompt, prompts_for
+from nuanu_tui.core.llm.prompt_files import Prompt, choose_prompt
 from nuanu_tui.core.llm.prompts import clean_trigger
 from nuanu_tui.core.netprobe import HttpRttProbe, NetMonitor
 from nuanu_tui.core.pipeline import UtteranceJob, run_utterance
-from nuanu_tui.core.providers import make_llm, make_tts
+from nuanu_tui.core.providers import make_llm, make_tts, prompts_for
 from nuanu_tui.core.quality import Remark, RemarkSession, Thresholds, rate
 from nuanu_tui.core.redact import scrub
 from nuanu_tui.core.safety import DEFAULT_BLOCKLISTS, FilterConfig

@@ -25,7 +25,8 @@ TTS_CHOICES = (
 
 
 def catalog(settings: Any = None) -> Catalog:
-    from nuanu_tui.core.llm.prompt_files import choose_prompt, load_prompts, prompts_for
+    from nuanu_tui.core.llm.prompt_files import choose_prompt, load_prompts
+    from nuanu_tui.core.providers import prompts_for
     from nuanu_tui.core.quality import FLAGS
 
     try:  # the command line has already refused a bad prompt file; this is only the list to offer

@@ -201,10 +201,3 @@ def choose_prompt(prompts: dict[str, Prompt], name: str | None, lang: str = "ru"
             f"unknown prompt {wanted!r}: available: {', '.join(prompts)} (see `nuanu-tui prompts`)"
         )
     return prompt
-
-
-def prompts_for(settings: Any) -> dict[str, Prompt]:
-    """Every prompt a configured nuanu-tui can use: shipped, and the user's in DATA_DIR/prompts."""
-    from nuanu_tui.core.store_schema import default_db_path
-
-    return load_prompts(default_db_path(getattr(settings, "data_dir", None)).parent)
