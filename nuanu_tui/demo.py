@@ -59,6 +59,21 @@ class SimEmulator:
             self._thread = None
 
 
+def _quoted_trigger(message: str) -> str:
+    """The trigger inside the LLM's user message («Сообщение камеры (данные): "…"»): the phrasebook must
+    read what the camera saw, not the prefix (it took «сообщение» for the thing seen)."""
+    import json
+
+    start = message.find('"')
+    if start < 0:
+        return message
+    try:
+        value, _ = json.JSONDecoder().raw_decode(message, start)
+    except ValueError:
+        return message
+    return value if isinstance(value, str) else message
+
+
 def _demo_content() -> dict[str, object]:
     """The emulator speaks phrasebook text with real espeak-ng audio, so demo runs sound like the product."""
     kwargs: dict[str, object] = {}
@@ -66,7 +81,7 @@ def _demo_content() -> dict[str, object]:
         from nuanu_tui.core.llm.phrasebook import PhrasebookLLM
 
         book = PhrasebookLLM()
-        kwargs["reply_fn"] = lambda trigger, model: book.compose(trigger)
+        kwargs["reply_fn"] = lambda message, model: book.compose(_quoted_trigger(message))
     except Exception:
         pass
     try:

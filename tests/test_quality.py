@@ -254,3 +254,16 @@ def test_a_clean_remark_has_no_flags_and_flags_keep_their_order() -> None:
     many = flags("Look, **cats** и", seconds=0.4, blocked=True)
     assert many == ["too_short", "not_russian", "off_topic", "cut_off", "blocked", "markup"]
     assert [f for f in FLAGS if f in many] == many
+
+
+def test_the_demo_emulator_answers_about_the_trigger_not_the_message_prefix() -> None:
+    """The rubric found it: --demo's phrasebook read «Сообщение камеры (данные): …» and spoke about «сообщение»."""
+    from nuanu_tui.core.llm.prompts import build_messages
+    from nuanu_tui.demo import _demo_content, _quoted_trigger
+
+    trigger = "на дороге подношение канан сари, объезжаем"
+    message = build_messages(trigger, "ru", interjection="Ого!")[1]["content"]
+    assert _quoted_trigger(message) == trigger and _quoted_trigger("без кавычек") == "без кавычек"
+    reply = _demo_content()["reply_fn"](message, "llama-3.1-8b-instant")  # type: ignore[operator]
+    quality = rate(Remark(reply, trigger))
+    assert quality is not None and quality.on_topic is True, reply
