@@ -466,7 +466,10 @@ async def test_csv_carries_prompt_and_quality(tmp_path: Path) -> None:
         "",
     )
     assert rows[1]["quality_flags"] == rows[1]["quality_words"] == ""  # no text, no verdict
-    assert list(result.summary) == [f"{A} · minimal@1", f"{B} · minimal@1"]  # a prompt named: it is in the key
+    assert list(result.summary) == [
+        f"{A} · minimal@1",
+        f"{B} · minimal@1",
+    ]  # a prompt named: it is in the key
 
 
 async def test_duplicate_prompts_are_refused() -> None:
