@@ -318,6 +318,7 @@ class Engine(ProviderLinks):
             prompt=chosen.label,
         )
         session = self.remarks if remarks is None else remarks
+        asked = None if provider.offline else request.prompt  # for records of remarks that never ran
         job = UtteranceJob(
             utterance_id=uid,
             trigger=text,
@@ -343,7 +344,7 @@ class Engine(ProviderLinks):
         try:
             await lock.__aenter__()  # type: ignore[attr-defined]
         except asyncio.CancelledError:  # dropped from the queue before it started: recorded, not lost
-            dropped = self._blank(uid, text, spec, source, run_id, accepted_at)
+            dropped = self._blank(uid, text, spec, source, run_id, accepted_at, asked)
             dropped.mark, dropped.notices = "dropped", notices
             dropped.error, dropped.error_kind = "dropped from the queue by the operator", "cancelled"
             if on_event is not None:
@@ -376,7 +377,7 @@ class Engine(ProviderLinks):
                             f"dropped: the speaker is lost ({why}); the remark went stale after "
                             f"{self.settings.audio_stale_s:g} s",
                         )
-                        return self._finish_early(uid, text, spec, stale, on_event, source, run_id)
+                        return self._finish_early(uid, text, spec, stale, on_event, source, run_id, asked)
                     job.player = speaker
                     if not speaker.heard:
                         notices.append("not heard: the speaker was lost; audio went to a silent stand-in")
@@ -391,7 +392,9 @@ class Engine(ProviderLinks):
                 result = await run_utterance(job, tap)
             except asyncio.CancelledError:  # what it had said and reached so far, with its real start
                 interrupted = (
-                    finished[0] if finished else self._blank(uid, text, spec, source, run_id, accepted_at)
+                    finished[0]
+                    if finished
+                    else self._blank(uid, text, spec, source, run_id, accepted_at, asked)
                 )
                 interrupted.error, interrupted.error_kind = "interrupted by the operator", "cancelled"
                 interrupted.mark = "interrupted"
@@ -438,9 +441,17 @@ class Engine(ProviderLinks):
         return emit
 
     def _blank(
-        self, uid: str, trigger: str, spec: str, source: str, run_id: str | None, started_at: float
+        self,
+        uid: str,
+        trigger: str,
+        spec: str,
+        source: str,
+        run_id: str | None,
+        started_at: float,
+        prompt: str | None = None,
     ) -> UtteranceResult:
-        """A record for an utterance that never ran (or never finished) its pipeline."""
+        """A record for an utterance that never ran (or never finished) its pipeline; `prompt` is the
+        NAME@VERSION it was to be asked with (None: not chosen yet)."""
         return UtteranceResult(
             trigger=trigger,
             llm=spec,
@@ -450,10 +461,13 @@ class Engine(ProviderLinks):
             source=source,
             run_id=run_id,
             started_at=started_at,
+            prompt=prompt,
         )
 
-    def _finish_early(self, uid, trigger, spec, exc, on_event, source, run_id) -> UtteranceResult:  # type: ignore[no-untyped-def]
-        result = self._blank(uid, trigger, spec, source, run_id, time.time())
+    def _finish_early(
+        self, uid, trigger, spec, exc, on_event, source, run_id, prompt=None
+    ) -> UtteranceResult:  # type: ignore[no-untyped-def]
+        result = self._blank(uid, trigger, spec, source, run_id, time.time(), prompt)
         result.offline = bool(self.offline_reasons())
         result.error, result.error_kind = exc.message, exc.kind
         result.net_rtt_ms = self.net.snapshot()
