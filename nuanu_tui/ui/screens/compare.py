@@ -165,7 +165,7 @@ class CompareScreen(Screen[None]):
     def set_lane_prompt(self, lane: int, name: str) -> None:
         """The prompt file one lane asks with, from the next round (a new prompt starts a new tally)."""
         self.lane_prompt[lane] = name
-        self.query_one(f"#lane-{self.shown.index(lane)}", CompareLane).set_prompt(name)  # its widget
+        self.widget_of(lane).set_prompt(name)
         self.notify(f"Lane {'AB'[lane]}: prompt {name} (next round)", timeout=3)
 
     def toggle_instant(self, lane: int) -> None:
