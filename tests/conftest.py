@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,19 +81,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if in_timing_group(item):
             item.add_marker(pytest.mark.xdist_group(TIMING_GROUP))
-    if hasattr(config, "workerinput"):  # an xdist worker: hand out the heavy files first
-        heaviest_files_first(items)
-
-
-def heaviest_files_first(items: list[pytest.Item]) -> None:
-    """Files with the most `slow` tests first, each file's tests kept together and in order: xdist deals
-    tests out in this order, so the run does not end with one worker alone on a 20-second test while the
-    other idles. (Every worker sorts the same way, as xdist requires.)"""
-    slow: Counter[str] = Counter(
-        item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow") is not None
-    )
-    order = {id(item): i for i, item in enumerate(items)}
-    items.sort(key=lambda item: (-slow[item.nodeid.split("::")[0]], order[id(item)]))
 
 
 @pytest.fixture(autouse=True)
