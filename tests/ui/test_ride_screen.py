@@ -130,3 +130,29 @@ async def test_a_ride_comes_back_live_after_its_engine_process_is_killed(sim: An
         )
         send(udp, {"label": "dog", "count": 2, "side": "left", "confidence": 0.9})
         await messages.wait_for(lambda m: isinstance(m, RideBatch) and m.counters.spoken == 1)
+
+
+@pytest.mark.slow
+async def test_f3_with_no_ride_picked_replays_the_first_sample(sim: Any) -> None:
+    """The picker's no-selection sentinel once reached the bridge ("ride file 'Select.NULL' not found")."""
+    app, _ = ride_app(sim)
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await pilot.press("ctrl+y")
+        screen: Any = app.screen
+        await messages.wait_for(lambda m: isinstance(m, RideStarted) and m.what == "live")
+        await pilot.pause()
+        pick = screen.query_one("#ride-pick", Select)
+        assert pick.is_blank() and screen.ride_options
+        first_label, first = screen.ride_options[0]
+        assert first_label.startswith("sample: ")
+        screen.query_one("#ride-speed", Select).value = "max"
+        await pilot.press("f3")
+        started = await messages.wait_for(
+            lambda m: isinstance(m, RideStarted) and m.what.startswith("replay")
+        )
+        assert first in started.what and pick.value == first
+        stopped = await messages.wait_for(
+            lambda m: isinstance(m, RideStopped) and m.what.startswith("replay"), timeout=90
+        )
+        assert stopped.error is None and "Select.NULL" not in str(stopped.what)

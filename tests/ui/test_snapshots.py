@@ -169,3 +169,101 @@ def test_ride_small(snap_compare: Any, size: tuple[int, int]) -> None:
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+# --- every view after a remark at the sizes people use: 80x24, 100x30, 120x40 ---------------------------
+SIZES = ((80, 24), (100, 30), (120, 40))
+
+
+def size_id(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+async def console_remark(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await pilot.press("f1")
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=size_id)
+def test_console_sizes(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert snap_compare(fake_app(FakeEngine()), terminal_size=size, run_before=console_remark)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=size_id)
+def test_compare_sizes(snap_compare: Any, size: tuple[int, int]) -> None:
+    from mode_fakes import LaneEngine, lane_app
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await compare_rounds(pilot, "f1")
+
+    assert snap_compare(lane_app(LaneEngine()), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=size_id)
+def test_bench_sizes(snap_compare: Any, size: tuple[int, int]) -> None:
+    from mode_fakes import FAST, SLOW, LaneEngine, lane_app
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        pilot.app.screen.set_config(triggers="seed", llms=[FAST, SLOW], runs=2, pause=0)  # type: ignore[attr-defined]
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+
+    assert snap_compare(lane_app(LaneEngine(vary_ms=5.0)), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=size_id)
+def test_history_sizes(snap_compare: Any, size: tuple[int, int]) -> None:
+    from history_data import fill_store
+
+    fill_store()
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await console_remark(pilot)
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+
+    assert snap_compare(fake_app(FakeEngine()), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=size_id)
+def test_ride_sizes(snap_compare: Any, size: tuple[int, int]) -> None:
+    """The ride view (listeners off) after a remark, drawn from the bridge's messages with fixed times."""
+    import dataclasses
+
+    from ui_fakes import FIXED_STAGES, FIXED_START
+
+    from nuanu_tui.core.config import Settings
+    from nuanu_tui.ui.app import make_app
+    from nuanu_tui.ui.messages import StageArrived, TextArrived, UtteranceBegan, UtteranceDone, UtteranceView
+
+    engine = FakeEngine()
+
+    async def factory() -> FakeEngine:
+        return engine
+
+    settings = Settings().model_copy(update={"ride_udp_port": 0, "ride_ws_port": 0})
+    app = make_app(settings, factory=factory, live_status=False, output_format="pcm_24000")
+    view = UtteranceView(
+        utterance_id="ride-1", trigger="две собаки слева", llm="groq/llama-3.1-8b-instant",
+        tts="elevenlabs/eleven_flash_v2_5", started_at=FIXED_START, simulated=True,
+    )  # fmt: skip
+    text = "Слева две собаки — провожают нас взглядом."
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        await pilot.press("ctrl+y")
+        await settle(pilot)
+        screen = pilot.app.screen
+        screen.post_message(UtteranceBegan(view))
+        screen.post_message(TextArrived(view.utterance_id, text))
+        for stage, ms in FIXED_STAGES.items():
+            screen.post_message(StageArrived(view.utterance_id, stage, ms))
+        done = dataclasses.replace(view, done=True, text=text, stages_ms=dict(FIXED_STAGES), ws_reused=True)
+        screen.post_message(UtteranceDone(done))
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

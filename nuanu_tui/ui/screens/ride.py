@@ -33,9 +33,9 @@ READY_POLL_S = 0.25
 SPEEDS = (("4×", "4"), ("1×", "1"), ("max", "max"))
 KNOBS = (  # (setting, label, width)
     ("stale_ms", "stale ms", 8),
-    ("min_confidence", "min conf", 6),
+    ("min_confidence", "conf ≥", 6),
     ("dedup_s", "dedup s", 6),
-    ("cooldown_s", "cooldown s", 6),
+    ("cooldown_s", "cool s", 6),
     ("max_per_min", "max/min", 5),
 )
 
@@ -58,6 +58,7 @@ class RideScreen(RemarkScreen):
         self.what = "idle"
         self.paused = False
         self.settings: dict[str, Any] = {}
+        self.ride_options: list[tuple[str, str]] = []  # (label, what to replay), as listed in the picker
         self._rides: RideBridge | None = None
 
     @property
@@ -126,10 +127,13 @@ class RideScreen(RemarkScreen):
         self.go_live()
 
     def action_replay(self) -> None:
+        """Replay the picked ride; with none picked, the first in the list (a sample ride)."""
         pick = self.query_one("#ride-pick", Select)
-        if pick.value is Select.BLANK:
-            self.notify("Pick a ride to replay first.", timeout=3)
-            return
+        if pick.is_blank():  # the widget's no-selection sentinel is never a ride's name
+            if not self.ride_options:
+                self.notify("Pick a ride to replay: none is listed yet.", timeout=4)
+                return
+            pick.value = self.ride_options[0][1]
         speed = self.query_one("#ride-speed", Select).value
         if not self.rides.ready:
             self.notify("The engine is still starting.", severity="warning", timeout=3)
@@ -197,7 +201,13 @@ class RideScreen(RemarkScreen):
         self.app.call_from_thread(self._show_rides, options)
 
     def _show_rides(self, options: list[tuple[str, str]]) -> None:
-        self.query_one("#ride-pick", Select).set_options(options)
+        """Relisted after each recorded ride: what the operator picked stays picked."""
+        self.ride_options = options
+        pick = self.query_one("#ride-pick", Select)
+        kept = None if pick.is_blank() else pick.value
+        pick.set_options(options)
+        if kept is not None and any(value == kept for _, value in options):
+            pick.value = kept
 
     def _fill_knobs(self, settings: dict[str, Any]) -> None:
         self.settings = settings
