@@ -21,9 +21,10 @@ from nuanu_tui.core.chain_builder import PendingLLM
 from nuanu_tui.core.config import choose_defaults, failover_chain
 from nuanu_tui.core.engine import Engine
 from nuanu_tui.core.providers import make_tts
+from nuanu_tui.core.ride.decisions import RideDecision
 from nuanu_tui.core.ride.director import Director, DirectorConfig
 from nuanu_tui.core.ride.feeds import UdpFeed
-from nuanu_tui.core.ride.session import RideDecision, RideSession
+from nuanu_tui.core.ride.session import RideSession
 from tests.ride_helpers import GROQ, sim_settings
 from tests.waiting import until
 

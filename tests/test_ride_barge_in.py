@@ -15,9 +15,10 @@ from nuanu_tui.core.audio.player import Player
 from nuanu_tui.core.config import choose_defaults
 from nuanu_tui.core.engine import Engine
 from nuanu_tui.core.providers import make_tts
+from nuanu_tui.core.ride.decisions import RideDecision
 from nuanu_tui.core.ride.director import Director
 from nuanu_tui.core.ride.events import parse_event
-from nuanu_tui.core.ride.session import RideDecision, RideSession
+from nuanu_tui.core.ride.session import RideSession
 from tests.ride_helpers import GROQ, sim_settings
 from tests.waiting import until
 

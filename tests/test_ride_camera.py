@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from nuanu_tui.core.ride.clock import RideClock
+from nuanu_tui.core.ride.decisions import RideDecision
 from nuanu_tui.core.ride.director import Director, DirectorConfig
 from nuanu_tui.core.ride.events import parse_event
 from nuanu_tui.core.ride.feeds import Inbox, UdpFeed
 from nuanu_tui.core.ride.recording import RideRecorder, load_replay, replay_items
-from nuanu_tui.core.ride.session import RideClock, RideDecision, RideSession
+from nuanu_tui.core.ride.session import RideSession
 from tests.ride_helpers import adds_up, sim_engine
 
 T0 = 1_796_160_000.0

@@ -15,11 +15,12 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from nuanu_tui.core.errors import ConfigError
+from nuanu_tui.core.ride.decisions import RideDecision
 from nuanu_tui.core.ride.director import Director, DirectorConfig
 from nuanu_tui.core.ride.events import MAX_EVENT_BYTES
 from nuanu_tui.core.ride.events import parse_event as parse
 from nuanu_tui.core.ride.feeds import Inbox, LineFeed, UdpFeed, WebSocketFeed
-from nuanu_tui.core.ride.session import RideDecision, RideSession
+from nuanu_tui.core.ride.session import RideSession
 from tests.ride_helpers import adds_up, sim_engine
 
 TOKEN = "feed-token-0123456789"

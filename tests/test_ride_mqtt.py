@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.ride.decisions import RideDecision
 from nuanu_tui.core.ride.director import Director, DirectorConfig
 from nuanu_tui.core.ride.feeds import UdpFeed
 from nuanu_tui.core.ride.mqtt import MqttFeed, MqttStatus, MqttTarget, parse_mqtt_url, target_from
-from nuanu_tui.core.ride.session import RideDecision, RideSession
+from nuanu_tui.core.ride.session import RideSession
 from tests.mosquitto import MOSQUITTO, MOSQUITTO_PASSWD, Broker, needs_mosquitto
 from tests.ride_helpers import sim_engine
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from nuanu_tui.core.ride.clock import RideClock
 from nuanu_tui.core.ride.director import Director
 from nuanu_tui.core.ride.recording import RideRecorder, load_replay, replay_items, sample_rides
-from nuanu_tui.core.ride.session import RideClock, RideSession
+from nuanu_tui.core.ride.session import RideSession
 from nuanu_tui.core.store import Store
 from tests.ride_helpers import SAMPLE_COUNTS, adds_up, sim_engine
 

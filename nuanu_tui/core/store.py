@@ -327,7 +327,7 @@ class Store:
         )
 
     def record_ride_decision(self, decision: Any, session_id: str | None = None) -> None:
-        """One ride event and its decision (`core.ride.session.RideDecision`); never the raw message."""
+        """One ride event and its decision (`core.ride.decisions.RideDecision`); never the raw message."""
         self.record_ride_decisions([(decision, session_id)])
 
     def record_ride_decisions(self, batch: Sequence[tuple[Any, str | None]]) -> None:

@@ -61,7 +61,7 @@ WIRE_TYPES: dict[str, str] = {
     "RideRequest": "nuanu_tui.core.ride.compose",
     "RideUpdate": "nuanu_tui.core.ride.compose",
     "DirectorConfig": "nuanu_tui.core.ride.director",
-    "RideDecision": "nuanu_tui.core.ride.session",
+    "RideDecision": "nuanu_tui.core.ride.decisions",
     "RideEvent": "nuanu_tui.core.ride.events",
     "Origin": "nuanu_tui.core.ride.events",
     "CameraView": "nuanu_tui.core.ride.tracker",

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from nuanu_tui.core.events import PipelineEvent
+from nuanu_tui.core.ride.clock import RideClock
+from nuanu_tui.core.ride.decisions import RideDecision
 from nuanu_tui.core.ride.director import Director, DirectorConfig
 from nuanu_tui.core.ride.feeds import Feed, UdpFeed, WebSocketFeed
 from nuanu_tui.core.ride.recording import RideRecorder, load_replay, new_ride_path
-from nuanu_tui.core.ride.session import RideClock, RideDecision, RideSession, RideStore
+from nuanu_tui.core.ride.session import RideSession, RideStore
 from nuanu_tui.core.ride.tracker import CameraView, Tracker, tracker_config
 
 UPDATE_INTERVAL_S = 0.1

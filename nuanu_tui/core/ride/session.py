@@ -21,13 +21,15 @@ import asyncio
 import contextlib
 import inspect
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from nuanu_tui.core.events import PipelineEvent, StageReached, UtteranceStarted
 from nuanu_tui.core.quality import RemarkSession
+from nuanu_tui.core.ride.clock import RideClock
+from nuanu_tui.core.ride.decisions import RideDecision, RideTally
 from nuanu_tui.core.ride.director import Director, Verdict
 from nuanu_tui.core.ride.events import Rejection, RideEvent, parse_event, trigger_of
 from nuanu_tui.core.ride.feeds import Feed, Inbox
@@ -35,7 +37,6 @@ from nuanu_tui.core.ride.frames import Frame
 from nuanu_tui.core.ride.recording import ReplayItem, RideRecorder
 from nuanu_tui.core.ride.tracker import Tracker, tracker_config
 from nuanu_tui.core.ride.vocab import vocabulary
-from nuanu_tui.core.stats import summarize
 from nuanu_tui.core.store_rows import result_json
 from nuanu_tui.core.timeline import STAGES, UtteranceResult
 
@@ -62,136 +63,6 @@ class RideStore(Protocol):
     def record(
         self, result: UtteranceResult, session_id: str | None = None, run_id: str | None = None
     ) -> str: ...
-
-
-@dataclass(slots=True)
-class RideDecision:
-    """One event's outcome. `to_json` is the `ride --json` event object."""
-
-    id: str
-    received_at: float
-    source: str
-    decision: str  # spoken | skipped | rejected
-    reason: str
-    event: RideEvent | None = None
-    trigger: str | None = None
-    detail: str = ""
-    utterance_id: str | None = None
-    event_age_ms: float | None = None
-    raw: str | None = None  # a malformed message's text, recorded so a replay meets it again
-    final: bool = False  # everything about it is known (a spoken one: once its utterance has ended)
-    frame: bool = False  # a camera frame refused (counted with frames, not events)
-
-    def to_json(self) -> dict[str, Any]:
-        e = self.event
-        return {
-            "id": self.id,
-            "received_at": self.received_at,
-            "label": e.label if e else None,
-            "count": e.count if e else None,
-            "side": e.side if e else None,
-            "confidence": e.confidence if e else None,
-            "priority": e.priority if e else None,
-            "source": self.source,
-            "trigger": self.trigger,
-            "decision": self.decision,
-            "reason": self.reason,
-            "detail": self.detail or None,
-            "utterance_id": self.utterance_id,
-            "event_age_ms": None if self.event_age_ms is None else round(self.event_age_ms, 3),
-            **({"ts": e.ts, "origin": e.origin.to_json()} if e is not None and e.origin is not None else {}),
-            **({"frame": True} if self.frame else {}),
-        }
-
-    def record_line(self) -> dict[str, Any]:
-        """The recording's line: the event with its original timestamp, so the ride replays as it was."""
-        line = self.to_json()
-        line["event"] = self.event.to_json() if self.event is not None else None
-        return line
-
-
-@dataclass(slots=True)
-class RideTally:
-    """Counts that always add up: received = spoken + skipped + rejected."""
-
-    received: int = 0
-    spoken: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    rejected: Counter[str] = field(default_factory=Counter)
-    spoken_reasons: Counter[str] = field(default_factory=Counter)
-    event_to_first_audio: list[float] = field(default_factory=list)
-    frames_received: int = 0  # camera frames, apart from events: received = taken + rejected
-    frames_rejected: Counter[str] = field(default_factory=Counter)
-    tracker: Tracker | None = None  # for the frames' unmapped and low-confidence counts
-
-    def add(self, d: RideDecision) -> None:
-        if d.frame:
-            self.frames_received += 1
-            self.frames_rejected[d.reason] += 1
-            return
-        self.received += 1
-        if d.decision == "spoken":
-            self.spoken += 1
-            self.spoken_reasons[d.reason] += 1
-        elif d.decision == "skipped":
-            self.skipped[d.reason] += 1
-        else:
-            self.rejected[d.reason] += 1
-
-    def summary(self) -> dict[str, Any]:
-        s = summarize(self.event_to_first_audio)
-        return {
-            "received": self.received,
-            "spoken": self.spoken,
-            "spoken_by_reason": dict(sorted(self.spoken_reasons.items())),
-            "skipped": dict(sorted(self.skipped.items())),
-            "rejected": dict(sorted(self.rejected.items())),
-            "event_to_first_audio": {"n": s.n, "p50": _r(s.p50), "p95": _r(s.p95), "max": _r(s.max)},
-            "frames": self.frames_summary(),
-        }
-
-    def frames_summary(self) -> dict[str, Any]:
-        t = self.tracker
-        return {
-            "received": self.frames_received,
-            "rejected": dict(sorted(self.frames_rejected.items())),
-            "unmapped": sum(t.unmapped.values()) if t is not None else 0,
-            "low_confidence": t.low_confidence if t is not None else 0,
-            "cameras": {v.camera: v.frames for v in t.cameras()} if t is not None else {},
-        }
-
-
-def _r(v: float | None) -> float | None:
-    return None if v is None else round(v, 3)
-
-
-class RideClock:
-    """Ride time in seconds (epoch-like). Live: wall time. Replay: recording time at `speed`. Virtual: set."""
-
-    def __init__(self, speed: float | None = 1.0, origin: float | None = None) -> None:
-        self.speed = speed  # None: virtual (--speed max)
-        self._origin = origin
-        self._t0 = time.monotonic()
-        self._virtual = origin or 0.0
-
-    @property
-    def virtual(self) -> bool:
-        return self.speed is None
-
-    def now(self) -> float:
-        if self.speed is None:
-            return self._virtual
-        if self._origin is None:
-            return time.time()
-        return self._origin + (time.monotonic() - self._t0) * self.speed
-
-    def advance_to(self, t: float) -> None:
-        if self.speed is None and t > self._virtual:
-            self._virtual = t
-
-    def real_s(self, ride_s: float) -> float:
-        """How long `ride_s` of ride time lasts in real time."""
-        return ride_s / self.speed if self.speed else 0.0
 
 
 @dataclass(slots=True)
