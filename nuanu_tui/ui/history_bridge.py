@@ -41,7 +41,14 @@ class HistoryBridge:
         for run in runs:
             all_specs.update(run["config"].get("llms", []))
         providers = sorted({provider_of(s) for s in all_specs if s} | {s for s in all_specs if s})
-        return {"sessions": sessions, "bench_runs": runs, "utterances": utterances, "providers": providers}
+        rtt = store.rtt_series()  # the console's net readings, every session's, oldest first
+        return {
+            "sessions": sessions,
+            "bench_runs": runs,
+            "utterances": utterances,
+            "providers": providers,
+            "rtt": rtt,
+        }
 
     def bench_run(self, run_id: str) -> tuple[dict[str, Any] | None, list[UtteranceView]]:
         """One stored bench run (config, summary, status) and its counted utterances in order."""

@@ -208,3 +208,37 @@ async def test_the_llm_column_says_who_really_wrote_the_remark() -> None:
         table = screen.query_one("#history-utterances", DataTable)
         assert table.get_row("rescued")[2] == "↪ offline/phrasebook"
         assert table.get_row("own")[2] == GROQ
+
+
+async def test_the_network_tab_draws_the_stored_rtt_series() -> None:
+    """The console's net readings (table net_rtt) are drawn: the last session's, one line per provider."""
+    from nuanu_tui.core.config import Settings
+    from nuanu_tui.core.store import Store
+    from nuanu_tui.ui.widgets.latency_plot import RttPlot
+
+    fill_store()
+    store = Store.from_settings(Settings()).open()
+    try:
+        old = store.start_session("console", "earlier")
+        store.record_rtt(1000.0, [("groq", 500.0)], old)  # another session's: not drawn
+        now = store.start_session("console", "today")
+        for i, (groq, eleven) in enumerate([(84.0, 91.0), (90.0, None), (120.0, 95.0)]):
+            store.record_rtt(2000.0 + 5 * i, [("groq", groq), ("elevenlabs", eleven)], now)
+        store.flush()
+    finally:
+        store.close()
+    app = fake_app(FakeEngine())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        screen = await open_history(pilot)
+        plot = screen.query_one(RttPlot)
+        await shown(pilot, lambda: bool(plot.series), "the RTT series")
+        assert plot.series == {"groq": [84.0, 90.0, 120.0], "elevenlabs": [91.0, 95.0]}
+        assert plot.times == {"groq": [0.0, 5.0, 10.0], "elevenlabs": [0.0, 10.0]}
+        screen.query_one("#history-tabs").active = "tab-network"  # type: ignore[attr-defined]
+        await pilot.pause()
+        plot.replot()
+        await pilot.pause()
+        drawn = "\n".join(s.text for s in plot.render_lines(plot.content_region.reset_offset))
+        assert "net round trip" in drawn and "groq" in drawn and "elevenlabs" in drawn
+        assert any(ch in drawn for ch in "⠁⠂⠄⡀⠈⠐⠠⢀")  # braille points: the lines are plotted

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Select, Static, TabbedContent, TabPane
 
 from nuanu_tui.ui.screens.modals import RunReportModal, WaterfallModal
+from nuanu_tui.ui.widgets.latency_plot import RttPlot
 
 if TYPE_CHECKING:
     from nuanu_tui.ui.history_bridge import HistoryBridge
@@ -101,6 +102,8 @@ class HistoryScreen(Screen[None]):
                 yield DataTable(id="history-sessions", cursor_type="row", zebra_stripes=True)
             with TabPane("Utterances", id="tab-utterances"):
                 yield DataTable(id="history-utterances", cursor_type="row", zebra_stripes=True)
+            with TabPane("Network", id="tab-network"):
+                yield RttPlot(id="history-rtt")
         yield Static("[dim]loading…[/]", id="history-status")
         yield Footer()
 
@@ -158,6 +161,7 @@ class HistoryScreen(Screen[None]):
                 str(config.get("label", "")),
                 key=r["id"],
             )
+        self.query_one(RttPlot).set_readings(data.get("rtt", []))
         sessions = self.query_one("#history-sessions", DataTable)
         sessions.clear()
         for s in data["sessions"]:

@@ -1,4 +1,4 @@
-"""plotext charts of TTFA: the distribution per LLM spec (box plot) and TTFA of every run in order.
+"""plotext charts of latency: TTFA per LLM spec (box plot), TTFA of every run in order, net round trips.
 
 Each plot owns its figure; `set_data` only stores the numbers and marks the plot dirty, a slow timer
 replots (≤ 2 Hz), so a fast benchmark never rebuilds a figure per utterance.
@@ -95,6 +95,43 @@ class TtfaRunsPlot(_TtfaPlot):
         for spec, values in self.series.items():
             plt.plot(self.order[spec], values, marker="braille", label=short_spec(spec))
         plt.xlabel("run")
+
+
+class RttPlot(_TtfaPlot):
+    """Network round trips over the latest session that measured them, one line per provider."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("net round trip per provider (ms)", **kwargs)
+        self.times: dict[str, list[float]] = {}
+
+    def set_readings(self, rows: Sequence[Mapping[str, object]]) -> None:
+        """`net_rtt` rows (session_id, at, provider, rtt_ms), oldest first: the last session's are drawn,
+        against seconds since its first reading."""
+        if not rows:
+            self.times = {}
+            self.set_data({})
+            return
+        session = rows[-1]["session_id"]
+        mine = [r for r in rows if r["session_id"] == session and r["rtt_ms"] is not None]
+        start = min((float(str(r["at"])) for r in mine), default=0.0)
+        series: dict[str, list[float]] = {}
+        times: dict[str, list[float]] = {}
+        for r in mine:
+            name = str(r["provider"])
+            series.setdefault(name, []).append(float(str(r["rtt_ms"])))
+            times.setdefault(name, []).append(float(str(r["at"])) - start)
+        self.times = times
+        self.set_data(series)
+
+    def draw(self) -> None:
+        plt = self.plt
+        if not any(self.series.values()):
+            plt.xlabel("no round trips measured yet")
+            return
+        for name, values in self.series.items():
+            plt.plot(self.times[name], values, marker="braille", label=name)
+        plt.xlabel("s into the session")
+        plt.ylabel("ms")
 
 
 def short_spec(spec: str, width: int = 18) -> str:
