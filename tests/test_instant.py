@@ -574,3 +574,27 @@ def test_trimmed_clip_starts_and_ends_in_silence() -> None:
     )  # lead-in and tail cut, 10 ms kept each side
     assert abs(int(clip[0])) < 50 and abs(int(clip[-1])) < 50  # faded: no click at either end
     assert np.abs(clip).max() > 11000  # the sound itself untouched
+
+
+def test_a_stored_clip_loads_at_the_next_start_without_numpy_or_soxr(tmp_path: Path) -> None:
+    """A clip is written at the output's rate (here 48 kHz from a 24 kHz voice), so the next start-up reads it
+    as it plays: loading it before ready imports neither numpy nor soxr (~0.1-0.2 s of CPU on that path)."""
+    import subprocess
+    import sys
+
+    from nuanu_tui.core.instant import ClipCache, VoiceKey
+
+    key = VoiceKey("elevenlabs", "v", "m", "pcm_24000")
+    pcm = b"\x00\x40" * 2400  # 100 ms, loud throughout
+    stored = ClipCache(tmp_path, key, 48000).store("Ого!", pcm, 24000)
+    assert stored is not None and stored.sample_rate == 48000 and len(stored.pcm) == 2 * len(pcm)
+    assert decode_clip(ClipCache(tmp_path, key, 48000).path("Ого!").read_bytes())[1] == 48000  # type: ignore[index]
+    probe = (
+        "import sys, pathlib; from nuanu_tui.core.instant import ClipCache, VoiceKey;"
+        f" c = ClipCache(pathlib.Path({str(tmp_path)!r}), VoiceKey('elevenlabs', 'v', 'm', 'pcm_24000'), 48000);"
+        " clip = c.load('Ого!'); print(clip.sample_rate, len(clip.pcm),"
+        " ','.join(sorted({'numpy', 'soxr'} & {m.split('.')[0] for m in sys.modules})) or '-')"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["48000", str(len(stored.pcm)), "-"]
