@@ -156,3 +156,35 @@ async def test_f3_with_no_ride_picked_replays_the_first_sample(sim: Any) -> None
             lambda m: isinstance(m, RideStopped) and m.what.startswith("replay"), timeout=90
         )
         assert stopped.error is None and "Select.NULL" not in str(stopped.what)
+
+
+@pytest.mark.slow
+async def test_the_ride_views_decisions_are_exported_to_opentelemetry(
+    sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the headless `ride` does: the engine (in its own process) counts each director decision by
+    outcome and reason, and a local OTLP/HTTP receiver gets them when the view closes."""
+    from tests.test_telemetry import Receiver, _attrs
+
+    receiver = Receiver()
+    try:
+        endpoint = f"http://127.0.0.1:{receiver.port}/v1/metrics"
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", endpoint)
+        app, udp = ride_app(sim)
+        messages = Messages()
+        async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+            await pilot.press("ctrl+y")
+            await messages.wait_for(
+                lambda m: isinstance(m, RideBatch) and "udp" in " ".join(m.counters.listening)
+            )
+            send(udp, {"label": "dog", "count": 2, "side": "left", "confidence": 0.9})
+            send(udp, {"label": "cow", "confidence": 0.2})
+            await messages.wait_for(lambda m: isinstance(m, RideBatch) and m.counters.received == 2)
+            await messages.wait_for(lambda m: isinstance(m, RideBatch) and m.counters.spoken == 1)
+            await pilot.press("ctrl+q")  # closing the engine flushes its export
+        points: dict[tuple[str, str], int] = {}
+        for p in receiver.metric("nuanu.director.decisions"):  # cumulative: the last point per series
+            points[(_attrs(p)["nuanu.decision"], _attrs(p)["nuanu.reason"])] = p.as_int
+        assert points == {("spoken", "ok"): 1, ("skipped", "low_confidence"): 1}
+    finally:
+        receiver.close()
