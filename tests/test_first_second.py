@@ -141,6 +141,36 @@ async def test_a_link_still_building_is_a_placeholder_that_waits_off_the_loop(si
         await engine.aclose()
 
 
+async def test_a_one_shot_say_is_ready_without_waiting_for_the_spare_links(sim: Any) -> None:
+    """`say` (network in background) starts its remark while a spare (here OpenAI, held) is still building:
+    a spare matters only if the primary fails, and a one-shot has no feeds for a build to stall."""
+    import threading
+
+    engine = chain_engine(sim)
+    gate = threading.Event()
+    make = engine.chain_builder._make
+
+    def held(spec: str) -> Any:
+        if spec.startswith("openai/"):
+            gate.wait(30)
+        return make(spec)
+
+    engine.chain_builder._make = held
+    try:
+        await engine.warm(network_in_background=True)
+        assert engine.ready.is_set() and engine.chain_builder.building  # ready, the spare still building
+        result = await engine.say("две собаки слева")
+        assert result.ok and result.served_by == GROQ
+        assert engine.chain_builder.building  # the remark never waited for it
+        gate.set()
+        await engine.chain_builder.wait()
+        openai = next(s for s in failover_chain(engine.settings, GROQ) if s.startswith("openai/"))
+        assert engine.chain_builder.link(openai) is engine._llms[openai]
+    finally:
+        gate.set()
+        await engine.aclose()
+
+
 @pytest.mark.slow
 async def test_a_safety_event_stops_the_first_remark_and_starts_its_own_at_once(sim: Any) -> None:
     sink = StampSink()

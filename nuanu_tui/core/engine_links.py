@@ -58,7 +58,7 @@ class ProviderLinks:
         `network_in_background`: return without waiting for the LLM (a host that never answers would hold the
         first utterance for the whole connect timeout); an LLM that fails warm-up while a failover chain
         stands behind it is marked unavailable at once, so utterances start on the next link while the
-        health probe waits for it to come back."""
+        health probe waits for it to come back. Nor for the spare links' builds (one-shot `say`)."""
 
         async def warm_llm() -> None:
             spec = self.llm_spec
@@ -128,7 +128,11 @@ class ProviderLinks:
         # The spare links were building in threads all along; waiting for them here costs start-up only what
         # the network half did not already cover. Left running past ready, an SDK import in a thread held the
         # GIL against the first remark's callbacks (a 197 ms stall measured), so ready means built.
-        await self.chain_builder.wait()
+        # A one-shot `say` (network in background) is the exception: it has no feeds for a stall to delay, and
+        # a spare is needed only if the primary fails, when its `PendingLLM` waits for the build off the loop;
+        # waiting here put `import openai` (~0.7 s of CPU) before the remark whenever both keys were set.
+        if not network_in_background:
+            await self.chain_builder.wait()
         if not self.ready.is_set():
             self.ready_at = time.time()
             self.ready.set()
