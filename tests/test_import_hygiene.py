@@ -94,3 +94,18 @@ def test_the_offline_path_to_the_first_sound_loads_no_heavy_library() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == ""
+
+
+def test_the_ride_and_cloud_say_paths_load_only_the_primary_sdk() -> None:
+    """`ride` and `say` with keys import the primary's SDK (groq) on the way to ready; the OpenAI SDK (~0.7 s
+    of CPU, a spare link's, built in a thread), numpy/soxr (clips are stored at the output's rate),
+    OpenTelemetry (after ready), num2words and the UI stay off the import path."""
+    probe = (
+        "import sys, nuanu_tui.cli.entry, nuanu_tui.cli.ride, nuanu_tui.cli.say, nuanu_tui.core.ride.compose,"
+        " nuanu_tui.core.ride.session, nuanu_tui.core.engine, nuanu_tui.core.llm.cloud, nuanu_tui.core.instant,"
+        " nuanu_tui.core.tts.elevenlabs; heavy = {'numpy', 'soxr', 'openai', 'opentelemetry', 'num2words',"
+        " 'textual', 'rich', 'aiohttp'}; print(','.join(sorted(heavy & {m.split('.')[0] for m in sys.modules})))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == ""
