@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,6 +82,46 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if in_timing_group(item):
             item.add_marker(pytest.mark.xdist_group(TIMING_GROUP))
+
+
+# Real-time sound (the private PulseAudio server, the speaker) needs the machine to itself: under xdist a
+# plain test on the other worker takes CPU that the device's feeder needs, and the recording then has underruns.
+# So those tests run alone: every other test holds a shared lock for its whole run, a sound test an exclusive
+# one. A gate file gives the sound test priority (plain tests wait at the gate while a sound test is queued),
+# so it never starves behind a stream of plain tests. POSIX only; elsewhere the tests simply overlap.
+SOUND_FIXTURES = frozenset({"speaker", "pulse_server"})
+SOUND_FILES = ("tests/test_speaker.py",)
+
+
+def needs_machine_alone(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return bool(fixtures & SOUND_FIXTURES) or item.nodeid.startswith(SOUND_FILES)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None  # type: ignore[assignment]
+    if run_id is None or fcntl is None:
+        yield
+        return
+    base = Path(tempfile.gettempdir()) / f"nuanu-pytest-{run_id}"
+    with open(f"{base}.gate", "a+b") as gate, open(f"{base}.run", "a+b") as run:
+        if needs_machine_alone(item):
+            fcntl.flock(gate, fcntl.LOCK_EX)  # new plain tests now wait at the gate
+            fcntl.flock(run, fcntl.LOCK_EX)  # ... and the running ones finish
+            fcntl.flock(gate, fcntl.LOCK_UN)
+        else:
+            fcntl.flock(gate, fcntl.LOCK_SH)
+            fcntl.flock(gate, fcntl.LOCK_UN)
+            fcntl.flock(run, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(run, fcntl.LOCK_UN)
 
 
 @pytest.fixture(autouse=True)
