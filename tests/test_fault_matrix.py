@@ -601,3 +601,23 @@ async def test_sample_rate_mismatch_is_resampled(fsim: SimServer, engines: list[
     assert sent_s > 0.5
     assert abs(played_s - sent_s) / sent_s < 0.02
     assert abs(result.audio_seconds - sent_s) / sent_s < 0.02
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_key_refused_at_warm_up_is_named_when_the_voice_is_skipped(
+    status: int, fsim: SimServer, engines: list[Engine]
+) -> None:
+    """With espeak behind it, a voice whose key was refused at warm-up is skipped at once. The remark must
+    still say why, as an auth failure naming the variable: `say` prints the warm-up errors it has seen when
+    it starts, and a refusal landing just after that was reported only as 'marked unavailable'."""
+    fsim.faults.tts = TTSFault("reject", status=status)
+    engine = await build_engine(field_settings(fsim, strict=False))
+    engines.append(engine)
+    assert engine.tts.spec in engine.status().unavailable  # warm-up tripped it: the skip path, every time
+    result = await engine.say("камера, слон на мопеде")
+    assert result.ok and result.voiced_by == ["espeak/ru"], result.error
+    assert result.error_kind == "tts_auth", (result.error_kind, result.notices)
+    note = next(n for n in result.notices if "marked unavailable" in n)
+    assert str(status) in note and "ELEVENLABS_API_KEY" in note, note
+    for key in FAKE_KEYS.values():
+        assert key not in note

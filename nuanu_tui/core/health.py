@@ -23,6 +23,7 @@ class Health:
     available: bool = True
     consecutive_failures: int = 0
     last_error: str | None = None
+    last_fault: NuanuError | None = None  # the fault itself, so a skip can still say (and classify) why
     last_change: float = field(default_factory=time.time)
     probes: int = 0
 
@@ -71,6 +72,7 @@ class HealthBoard:
         item = self.get(name)
         item.consecutive_failures += 1
         item.last_error = error.message
+        item.last_fault = error
         if item.available and (trip or item.consecutive_failures >= FAILURES_TO_TRIP):
             item.available = False
             item.last_change = time.time()

@@ -68,10 +68,13 @@ class FallbackUtterance:
         self.voice: TTSProvider = primary  # the provider whose audio `audio()` is yielding now
 
     async def open(self) -> FallbackUtterance:
-        if not self._health.available(self._primary_provider.spec):
-            await self._switch(
-                NuanuError("tts_unavailable", f"{self._primary_provider.spec} is marked unavailable")
-            )
+        spec = self._primary_provider.spec
+        if not self._health.available(spec):
+            # Say why, as the fault that tripped it: a key refused during warm-up is still an auth failure
+            # here, whether the refusal landed before or after the caller looked at the warm-up errors.
+            cause = self._health.get(spec).last_fault
+            kind, why = ("tts_unavailable", "") if cause is None else (cause.kind, f" ({cause.message})")
+            await self._switch(NuanuError(kind, f"{spec} is marked unavailable{why}"), count=False)
             return self
         starting = asyncio.ensure_future(self._primary_provider.start(self._id))
         done, _ = await asyncio.wait({starting}, timeout=self._open_budget_s)
@@ -91,14 +94,16 @@ class FallbackUtterance:
     def degraded(self) -> bool:
         return self._fallback is not None
 
-    async def _switch(self, fault: NuanuError) -> None:
+    async def _switch(self, fault: NuanuError, *, count: bool = True) -> None:
+        """`count=False`: the board already holds this fault (skipping a tripped voice is not a new one)."""
         if self._switching is not None:
             await self._switching.wait()
             return
         self._switching = asyncio.Event()  # set before any await: concurrent senders wait for the understudy
         try:
             self.fault = fault
-            self._health.failure(self._primary_provider.spec, fault, probe=self._primary_provider.connect)
+            if count:
+                self._health.failure(self._primary_provider.spec, fault, probe=self._primary_provider.connect)
             self._on_fault(fault)
             primary, self._primary = self._primary, None
             chars = getattr(primary, "chars_spoken", None) if primary is not None else None
