@@ -223,8 +223,9 @@ class EngineLink:
             if self.engine is not None:
                 await self.engine.aclose()
 
-        with contextlib.suppress(Exception, asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.wrap_future(self.submit(shutdown())), timeout)
+        with contextlib.suppress(Exception):  # TimeoutError included: the loop is stopped either way
+            async with asyncio.timeout(timeout):
+                await asyncio.wrap_future(self.submit(shutdown()))
         self.loop.call_soon_threadsafe(self.loop.stop)
         await asyncio.to_thread(self._thread.join, 2.0)
         await asyncio.to_thread(self.close_store)
