@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 # Exit statuses: a usage or settings mistake is 2 (argparse's convention), Ctrl+C is 128 + SIGINT.
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_PIPE = 141  # stdout's reader went away (`| head`): 128 + SIGPIPE, as a tool killed by it reports
 USAGE_KINDS = frozenset({"usage", "settings", "input", "prompt"})
 
 

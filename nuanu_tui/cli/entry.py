@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from nuanu_tui.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
+    EXIT_PIPE,
     EXIT_USAGE,
     USAGE_KINDS,
     JsonOut,
@@ -42,7 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             args = build_parser().parse_args(argv)
             args.accepted_ns = accepted_ns
-            return _run(args, out)
+            code = _run(args, out)
+            sys.stdout.flush()  # a reader gone (`| head`) shows here, not as noise at interpreter exit
+            return code
         except NuanuError as exc:
             from nuanu_tui.core.config import SettingsError, secret_values
             from nuanu_tui.core.redact import scrub
@@ -54,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     fail(line)
                 return EXIT_USAGE
             return fail(message, EXIT_USAGE if exc.kind in USAGE_KINDS else EXIT_FAILED)
+        except BrokenPipeError:
+            return _stdout_closed()
         except Exception as exc:  # last resort: one line, no traceback, no secrets
             from nuanu_tui.core.config import secret_values
             from nuanu_tui.core.redact import scrub
@@ -63,6 +68,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             return fail(message)
     except KeyboardInterrupt:
         return _interrupted(out, args)
+
+
+def _stdout_closed() -> int:
+    """Stdout's reader went away (`nuanu-tui prompts | head -1`): stop quietly with 141, what a tool killed by
+    SIGPIPE reports, so `set -o pipefail` still sees the output was cut. Stdout then points at devnull, so
+    the interpreter's last flush has nowhere left to fail."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_PIPE
 
 
 def _interrupted(out: JsonOut, args: argparse.Namespace | None) -> int:
