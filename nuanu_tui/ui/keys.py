@@ -45,7 +45,9 @@ CONSOLE_KEYS: tuple[Key, ...] = (
         "F10 / Ctrl+B",
         "toggle_panels",
         "Panels",
-        "show / hide the side panel and the waterfall (hidden at first below 100×32)",
+        "show / hide the side panel (hidden at first below 100×32) and the waterfall (shown wherever the"
+        " transcript keeps five rows; its four main stages when the full one does not fit; every card shows"
+        " `TTFT · flush · audio · done` anyway)",
         "toggle-panels",
     ),
     Key(
