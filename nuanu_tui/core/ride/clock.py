@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
+from typing import Any
 
 
 class RideClock:
@@ -32,3 +34,12 @@ class RideClock:
     def real_s(self, ride_s: float) -> float:
         """How long `ride_s` of ride time lasts in real time."""
         return ride_s / self.speed if self.speed else 0.0
+
+
+def epoch_seconds(value: Any) -> float | None:
+    """An event's or frame's `ts`: absent, or positive finite wall-clock seconds (a bool is not a number)."""
+    if isinstance(value, bool) or (value is not None and not isinstance(value, int | float)):
+        raise ValueError("must be a number (seconds since the epoch)")
+    if value is not None and (not math.isfinite(value) or value <= 0):
+        raise ValueError("must be a positive finite number")
+    return None if value is None else float(value)

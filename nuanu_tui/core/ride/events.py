@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import itertools
-import math
 import os
 import re
 import time
@@ -21,6 +20,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from nuanu_tui.core.llm.prompts import clean_trigger
+from nuanu_tui.core.ride.clock import epoch_seconds
 from nuanu_tui.core.ride.frames import Frame, frame_from, is_frame
 from nuanu_tui.core.ride.vocab import SIDES, vocabulary
 
@@ -114,11 +114,7 @@ class _Schema(BaseModel):
     @field_validator("ts", mode="before")
     @classmethod
     def _ts(cls, value: Any) -> Any:
-        if isinstance(value, bool) or (value is not None and not isinstance(value, int | float)):
-            raise ValueError("must be a number (seconds since the epoch)")
-        if value is not None and (not math.isfinite(value) or value <= 0):
-            raise ValueError("must be a positive finite number")
-        return None if value is None else float(value)
+        return epoch_seconds(value)
 
     @field_validator("confidence", mode="before")
     @classmethod

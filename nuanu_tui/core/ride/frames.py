@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nuanu_tui.core.cameras import CAMERA_NAME_PATTERN
+from nuanu_tui.core.ride.clock import epoch_seconds
 
 FRAME_TYPE = "detections"
 
@@ -117,11 +118,7 @@ class _FrameSchema(BaseModel):
     @field_validator("ts", mode="before")
     @classmethod
     def _ts(cls, value: Any) -> Any:
-        if isinstance(value, bool) or (value is not None and not isinstance(value, int | float)):
-            raise ValueError("must be a number (seconds since the epoch)")
-        if value is not None and (not math.isfinite(value) or value <= 0):
-            raise ValueError("must be a positive finite number")
-        return None if value is None else float(value)
+        return epoch_seconds(value)
 
     @model_validator(mode="after")
     def _boxes_inside(self) -> _FrameSchema:
