@@ -21,7 +21,9 @@ Times are on the shared monotonic clock (`perf_counter_ns`), from just before `P
   LLM request arriving at the emulator. The trigger is typed (after Ctrl+U clears the input) every
   `--retype` seconds until one is accepted, so an engine that drops early triggers costs up to that much.
 - `collector` (`say` offline, `--audio null`): launch -> exit with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing to
-  a closed port, paired with the same launch without it; the figure is the pair's difference.
+  a closed port, paired with the same launch without it; the figure is the pair's difference, after each
+  launch's own remark (t0 -> playback done in its JSON; the phrasebook's line differs launch by launch) is
+  taken out.
 
 Reported per case: median and p95 over the counted runs (and every run). The machine is shared: compare
 numbers from one run of this script, not across runs. `--base DIR` launches a second source tree (say, `git
@@ -314,10 +316,18 @@ def collector(ctx: Context, folder: Path, env: dict[str, str]) -> dict[str, Any]
     for name, dead in order:
         launched = now_ns()
         extra = {"OTEL_EXPORTER_OTLP_ENDPOINT": ctx.dead_collector} if dead else {}
-        _, err = finish(run_proc(args, {**env, **extra}, folder))
-        walls[name] = (now_ns() - launched) / 1e6
+        out, err = finish(run_proc(args, {**env, **extra}, folder))
+        walls[name] = wall = (now_ns() - launched) / 1e6
+        # The phrasebook picks a different line each launch (no repeats within ten), and `--audio null` plays
+        # it in real time, so the remark's own length (t0 -> playback done, from its JSON) is taken out:
+        # what is left is start-up plus shutdown, the part a collector can cost.
+        remark = (_json(out).get("stages_ms") or {}).get("playback_done")
+        if remark is None:
+            raise RuntimeError(f"say printed no playback_done: {err.strip().splitlines()[-1:]}")
+        walls[f"{name}_remark"] = remark
+        walls[f"{name}_rest"] = wall - remark
         walls[f"{name}_stderr"] = err.strip().splitlines()[-1:]
-    walls["ms"] = walls["dead"] - walls["plain"]
+    walls["ms"] = walls["dead_rest"] - walls["plain_rest"]
     return walls
 
 
@@ -348,7 +358,7 @@ CASE_FUNCS = {
     "collector": (
         collector,
         "launch -> exit of `say` offline with OTEL_EXPORTER_OTLP_ENDPOINT at a closed port minus the same "
-        "launch without it (paired, order alternating)",
+        "launch without it (paired, order alternating), each less its remark's own t0 -> playback done",
     ),
 }
 

@@ -90,3 +90,7 @@ def test_startup_benchmark_times_launches_from_outside(tmp_path: Path) -> None:
     run = collector["runs"][0]
     assert "unreachable" in run["dead_stderr"][0]
     assert not any("collector" in line for line in run["plain_stderr"])
+    for name in ("dead", "plain"):  # the remark's own time is taken out of each wall, and is less than it
+        assert 0 < run[f"{name}_remark"] < run[name]
+        assert run[f"{name}_rest"] == pytest.approx(run[name] - run[f"{name}_remark"])
+    assert run["ms"] == pytest.approx(run["dead_rest"] - run["plain_rest"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import pytest
 from pydantic import SecretStr
 
 from nuanu_tui.core.clock import now_ns
@@ -31,6 +32,7 @@ def black_hole_settings(port: int, **update: object) -> Settings:
     )
 
 
+@pytest.mark.slow
 async def test_warm_up_never_holds_the_first_utterance(silent_port: int) -> None:
     # The warm-up may wait 30 s for the black hole; the first utterance must not wait for it.
     settings = black_hole_settings(silent_port, connect_timeout=30.0)
@@ -45,6 +47,7 @@ async def test_warm_up_never_holds_the_first_utterance(silent_port: int) -> None
     assert any("no first token within 300 ms" in n for n in result.notices)
 
 
+@pytest.mark.slow
 async def test_failed_warm_up_skips_the_provider_until_the_probe_brings_it_back() -> None:
     hole = socket.socket()
     hole.bind(("127.0.0.1", 0))
@@ -74,6 +77,7 @@ async def test_failed_warm_up_skips_the_provider_until_the_probe_brings_it_back(
         await engine.aclose()
 
 
+@pytest.mark.slow
 async def test_t0_is_when_the_trigger_was_accepted() -> None:
     settings = Settings()
     engine = await Engine.create(settings, llm=OFFLINE, tts="espeak", audio="null")
@@ -100,6 +104,7 @@ def black_hole_tts_settings(port: int, **update: object) -> Settings:
     )
 
 
+@pytest.mark.slow
 async def test_a_dead_tts_host_never_holds_the_first_utterance(silent_port: int) -> None:
     settings = black_hole_tts_settings(silent_port, connect_timeout=30.0)
     engine = await Engine.create(
@@ -115,6 +120,7 @@ async def test_a_dead_tts_host_never_holds_the_first_utterance(silent_port: int)
     assert any("not open within 300 ms" in n for n in result.notices), result.notices
 
 
+@pytest.mark.slow
 async def test_a_tts_that_failed_warm_up_is_skipped_at_once(silent_port: int) -> None:
     settings = black_hole_tts_settings(silent_port, connect_timeout=0.3)
     engine = await Engine.create(settings, llm=OFFLINE, tts="elevenlabs", audio="null")

@@ -54,6 +54,7 @@ def contexts_since(sim: object, before: set[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("llm", ["groq/llama-3.1-8b-instant", "openai/gpt-4o-mini"])
+@pytest.mark.slow
 def test_say_json_groq_and_openai(llm: str, sim: object, sim_env: dict[str, str], tmp_path: Path) -> None:
     before = set(sim.sent_audio)  # type: ignore[attr-defined]
     out = tmp_path / "out.wav"
@@ -130,6 +131,7 @@ def test_say_json_groq_and_openai(llm: str, sim: object, sim_env: dict[str, str]
     assert len(frames) > 24000  # more than half a second of speech
 
 
+@pytest.mark.slow
 def test_say_with_failover_on_healthy_hosts_is_not_degraded(sim_env: dict[str, str], tmp_path: Path) -> None:
     """Default mode (warm-up in the background): healthy hosts still serve it, nothing is marked degraded."""
     proc = run_cli(
@@ -155,6 +157,7 @@ def test_say_with_failover_on_healthy_hosts_is_not_degraded(sim_env: dict[str, s
     assert data["stages_ms"]["ttft"] - data["wait_ms"] >= TTFT_MS
 
 
+@pytest.mark.slow
 async def test_second_utterance_reuses_socket(sim: object) -> None:
     settings = Settings().model_copy(
         update={
@@ -190,6 +193,7 @@ def test_empty_trigger_is_an_error(sim_env: dict[str, str], tmp_path: Path) -> N
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_long_trigger_is_cut_with_notice(sim_env: dict[str, str], tmp_path: Path) -> None:
     long = "собака " * 120
     proc = run_cli(
@@ -213,6 +217,7 @@ def test_missing_key_names_variable_and_env(sim_env: dict[str, str], tmp_path: P
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_missing_key_with_failover_falls_back_and_speaks(sim_env: dict[str, str], tmp_path: Path) -> None:
     env = dict(sim_env)
     del env["GROQ_API_KEY"]
@@ -244,6 +249,7 @@ def test_missing_key_strict_is_one_line_naming_the_env_file(sim_env: dict[str, s
     ]
 
 
+@pytest.mark.slow
 def test_missing_tts_key_with_fallback_speaks_with_espeak(sim_env: dict[str, str], tmp_path: Path) -> None:
     env = dict(sim_env)
     del env["ELEVENLABS_API_KEY"]
@@ -340,6 +346,7 @@ def test_secrets_never_printed(sim_env: dict[str, str], tmp_path: Path) -> None:
         assert key not in proc.stdout and key not in proc.stderr
 
 
+@pytest.mark.slow
 def test_unreachable_llm_and_tts_fail_over_and_keep_talking(
     sim_env: dict[str, str], tmp_path: Path, silent_port: int
 ) -> None:
@@ -383,6 +390,7 @@ def test_retired_model_names_the_available_ones(sim_env: dict[str, str], tmp_pat
     assert "llama-2-retired" in line and "available:" in line and "llama-3.1-8b-instant" in line
 
 
+@pytest.mark.slow
 def test_stream_input_mode_and_mp3_output(sim: object, sim_env: dict[str, str], tmp_path: Path) -> None:
     """`--ws-mode single` (stream-input, one socket per utterance) with MP3 decoded by the continuous decoder."""
     before = set(sim.sent_audio)  # type: ignore[attr-defined]

@@ -312,6 +312,7 @@ def black_hole_url() -> Iterator[str]:
         pytest.param("black_hole_url", "llm_timeout", ("Groq", "timed out", "connect"), id="connect-timeout"),
     ],
 )
+@pytest.mark.slow
 async def test_llm_unreachable_host(
     url_fixture: str | None,
     kind: str,
@@ -446,6 +447,7 @@ async def test_tts_connection_faults(
         pytest.param({"kind": "input_timeout", "after_s": 0.0}, "tts_input_timeout", id="input-timeout"),
     ],
 )
+@pytest.mark.slow
 async def test_error_frame_retires_the_socket_before_its_close_arrives(
     fault: dict[str, Any],
     kind: str,

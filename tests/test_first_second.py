@@ -65,6 +65,7 @@ def chain_engine(sim: Any, sink: NullSink | None = None) -> Engine:
     return Engine(settings, selection, player, tts)
 
 
+@pytest.mark.slow
 async def test_events_before_ready_wait_and_are_judged_with_their_real_age(sim: Any) -> None:
     engine = chain_engine(sim)
     decided: list[tuple[float, RideDecision]] = []
@@ -141,6 +142,7 @@ async def test_a_link_still_building_is_a_placeholder_that_waits_off_the_loop(si
         await engine.aclose()
 
 
+@pytest.mark.slow
 async def test_a_one_shot_say_is_ready_without_waiting_for_the_spare_links(sim: Any) -> None:
     """`say` (network in background) starts its remark while a spare (here OpenAI, held) is still building:
     a spare matters only if the primary fails, and a one-shot has no feeds for a build to stall."""
@@ -236,6 +238,7 @@ def test_no_callback_stalls_the_loop_after_ready() -> None:
     assert set(phases(run)) == {"start-up", "first remark", "steady state"}
 
 
+@pytest.mark.slow
 async def test_a_typed_trigger_before_ready_is_kept_and_spoken_at_ready(sim: Any) -> None:
     engine = chain_engine(sim)
     decided: list[tuple[float, RideDecision]] = []

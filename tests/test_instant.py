@@ -240,6 +240,7 @@ def wav_frames(path: Path) -> bytes:
         return w.readframes(w.getnframes())
 
 
+@pytest.mark.slow
 async def test_cache_fills_once_per_voice_and_serves_every_utterance(
     isim: Any, engines: list[Engine], tmp_path: Path
 ) -> None:
@@ -267,6 +268,7 @@ async def test_cache_fills_once_per_voice_and_serves_every_utterance(
     assert fill_contexts(isim) == asked
 
 
+@pytest.mark.slow
 async def test_voice_change_fills_the_new_voice(isim: Any, engines: list[Engine], tmp_path: Path) -> None:
     engine = await build(settings_for(isim, tmp_path), engines)
     await engine.instant.wait_filled(30)
@@ -282,6 +284,7 @@ async def test_voice_change_fills_the_new_voice(isim: Any, engines: list[Engine]
     assert len({old.path(t) for t in old.clips} & {new.path(t) for t in new.clips}) == 0
 
 
+@pytest.mark.slow
 async def test_corrupt_cache_file_is_ignored_and_rebuilt(
     isim: Any, engines: list[Engine], tmp_path: Path
 ) -> None:
@@ -301,6 +304,7 @@ async def test_corrupt_cache_file_is_ignored_and_rebuilt(
     assert decode_clip(path.read_bytes()) is not None
 
 
+@pytest.mark.slow
 async def test_unwritable_data_dir_turns_the_feature_off_and_says_why(
     isim: Any, engines: list[Engine], tmp_path: Path
 ) -> None:
@@ -338,6 +342,7 @@ SLOW_LLM = ProfileSet(  # the remark's first audio ~0.7 s after the trigger: aft
 
 
 @pytest.mark.parametrize("late", [False, True], ids=["remark-early", "remark-late"])
+@pytest.mark.slow
 async def test_wav_holds_interjection_pause_remark_as_heard(
     late: bool, isim: Any, engines: list[Engine], tmp_path: Path
 ) -> None:
@@ -419,6 +424,7 @@ async def test_interrupt_stops_interjection_and_remark(
         )
 
 
+@pytest.mark.slow
 async def test_offline_voice_has_espeak_interjections(engines: list[Engine], tmp_path: Path) -> None:
     settings = Settings().model_copy(update={"data_dir": tmp_path, "instant": True})
     engine = await build(settings, engines, tts="espeak", llm="offline/phrasebook")
@@ -430,6 +436,7 @@ async def test_offline_voice_has_espeak_interjections(engines: list[Engine], tmp
     assert result.stages_ms["first_sound"] is not None and result.gap_ms is not None
 
 
+@pytest.mark.slow
 async def test_cloud_voice_interjections_serve_while_the_cloud_is_down(
     isim: Any, engines: list[Engine], tmp_path: Path
 ) -> None:
@@ -455,6 +462,7 @@ async def test_cloud_voice_interjections_serve_while_the_cloud_is_down(
     assert result.degraded  # the remark itself came from the offline voice
 
 
+@pytest.mark.slow
 async def test_instant_off_by_setting_and_per_call(isim: Any, engines: list[Engine], tmp_path: Path) -> None:
     settings = settings_for(isim, tmp_path)
     engine = await build(settings, engines)
@@ -467,6 +475,7 @@ async def test_instant_off_by_setting_and_per_call(isim: Any, engines: list[Engi
     assert (await engine.say(DOGS, instant=True)).interjection is not None
 
 
+@pytest.mark.slow
 async def test_bench_reports_first_sound_interjection_and_gap(
     isim: Any, engines: list[Engine], tmp_path: Path
 ) -> None:
@@ -528,6 +537,7 @@ def test_benchmark_table_renders_the_committed_results() -> None:
     assert all(v["pairs_with_interjection"] == v["pairs"] > 0 for v in data.values())
 
 
+@pytest.mark.slow
 async def test_compare_turns_instant_reactions_on_per_lane(
     isim: Any, engines: list[Engine], tmp_path: Path
 ) -> None:
@@ -543,6 +553,7 @@ async def test_compare_turns_instant_reactions_on_per_lane(
     assert [r.interjection for r in off.results] == [None, None]  # off by default, whatever the engine says
 
 
+@pytest.mark.slow
 async def test_a_remark_cancels_an_interjection_being_synthesised(
     isim: Any, engines: list[Engine], tmp_path: Path
 ) -> None:

@@ -52,6 +52,7 @@ def sent_text(server: object, context_id: str) -> str:
     return "".join(m.get("text", "") for m in msgs)
 
 
+@pytest.mark.slow
 async def test_blocked_word_never_reaches_the_tts(sim_server: object) -> None:
     engine = await make_engine(sim_server)
     try:
@@ -67,6 +68,7 @@ async def test_blocked_word_never_reaches_the_tts(sim_server: object) -> None:
     assert "сук" not in result.text.lower()
 
 
+@pytest.mark.slow
 async def test_clean_text_reaches_the_tts_unchanged(sim_server: object) -> None:
     engine = await make_engine(sim_server)
     try:

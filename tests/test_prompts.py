@@ -218,6 +218,7 @@ def test_an_unknown_prompt_name_is_a_usage_error(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_say_with_a_user_prompt_sends_its_text_and_records_its_label(
     sim: object, sim_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -245,6 +246,7 @@ def test_say_with_a_user_prompt_sends_its_text_and_records_its_label(
     assert (body["max_tokens"], body["temperature"]) == (33, 0.2)  # the file's own limits
 
 
+@pytest.mark.slow
 def test_a_prompt_whose_max_tokens_cuts_the_answer_is_flagged_cut_off(
     sim: object, sim_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -63,6 +63,7 @@ def test_config_of_names_the_llm_that_wrote_the_text() -> None:
 
 
 # --- the Bradley–Terry fit ----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_three_wins_to_one_is_the_textbook_ratio() -> None:
     """Bare maximum likelihood (no prior): strength ratio 3:1, split evenly around 1000."""
     ratings = rate(
@@ -76,6 +77,7 @@ def test_three_wins_to_one_is_the_textbook_ratio() -> None:
     assert (worst.wins, worst.losses, worst.ties, worst.votes) == (1, 3, 0, 4)
 
 
+@pytest.mark.slow
 def test_the_prior_pulls_three_to_one_to_a_known_ratio() -> None:
     """With choix's alpha, LSR's fixed point for two configurations is (w/2 + α) / (l/2 + α)."""
     ratings = rate(votes_of(*[(FAST, BIG, "a")] * 3, (FAST, BIG, "b")), rounds=0)
@@ -109,6 +111,7 @@ def test_three_configurations_in_a_cycle_of_strengths() -> None:
     assert sum(scores.values()) / 3 == pytest.approx(1000, abs=1e-6)  # geometric mean of strengths is 1
 
 
+@pytest.mark.slow
 def test_bootstrap_interval_is_seeded_and_brackets_the_score() -> None:
     votes = votes_of(*[(FAST, BIG, "a")] * 6, *[(FAST, BIG, "b")] * 3, (FAST, BIG, "tie"))
     first = rate(votes, rounds=300)

@@ -53,6 +53,7 @@ def camera_rows(decisions: list[RideDecision] | Any) -> list[tuple[Any, ...]]:
     ]
 
 
+@pytest.mark.slow
 async def test_frames_over_udp_are_spoken_recorded_and_replay_the_same(sim: Any, tmp_path: Path) -> None:
     engine = await sim_engine(sim)
     decisions: list[RideDecision] = []
@@ -196,6 +197,7 @@ async def test_the_sample_camera_ride_replays_the_same_twice(sim: Any) -> None:
     assert adds_up(a.tally.summary())
 
 
+@pytest.mark.slow
 async def test_frames_over_websocket_and_stdin_are_tracked_too(sim: Any) -> None:
     import io
 

@@ -78,6 +78,7 @@ async def engine(sim: Any) -> AsyncIterator[Any]:
     await e.aclose()
 
 
+@pytest.mark.slow
 async def test_websocket_feed(engine: Any) -> None:
     feed = WebSocketFeed(0, token=TOKEN)
     async with Ride(engine, [feed]) as ride:
@@ -199,6 +200,7 @@ def test_overflow_drops_the_oldest_non_safety_event() -> None:
     assert [inbox.get_nowait().id for _ in range(3)] == ["s1", "c", "s2"]  # type: ignore[union-attr]
 
 
+@pytest.mark.slow
 async def test_a_typed_trigger_always_speaks_even_when_paused(engine: Any) -> None:
     async with Ride(engine, []) as ride:
         ride.session.director.config.paused = True

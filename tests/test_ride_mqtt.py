@@ -160,6 +160,7 @@ async def test_a_wrong_password_is_one_line_naming_the_broker(broker: Broker) ->
 
 
 @needs_mosquitto
+@pytest.mark.slow
 async def test_frames_and_events_over_mqtt_survive_a_broker_restart(engine: Any, broker: Broker) -> None:
     watch = Watch()
     director = Director(DirectorConfig(cooldown_s=0.0, stale_ms=10**12, dedup_s=0.0))

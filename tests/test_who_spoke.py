@@ -52,6 +52,7 @@ def assert_fallback_spoke(item: dict[str, object]) -> None:
     assert "TTS fell back to espeak/ru" in notices
 
 
+@pytest.mark.slow
 def test_say_json_names_who_spoke(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "nuanu_tui", "say", "две собаки", "--llm", GROQ, "--audio", "null", "--json"],
@@ -104,6 +105,7 @@ def test_bench_database_and_exports_name_who_spoke(tmp_path: Path) -> None:
         assert json.loads(row["voiced_by"]) == ["espeak/ru"]
 
 
+@pytest.mark.slow
 async def test_ui_card_names_who_spoke() -> None:
     settings = Settings().model_copy(
         update={

@@ -41,6 +41,7 @@ def spoken(screen: CompareScreen, p: int) -> str:
 
 
 @pytest.mark.parametrize(("key", "winner"), [("left", "a"), ("right", "b"), ("down", "tie")])
+@pytest.mark.slow
 async def test_arena_hides_identities_until_the_vote(
     key: str, winner: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -84,6 +85,7 @@ async def test_arena_hides_identities_until_the_vote(
         assert b_llm in str(position(screen, 1).query_one(".lane--head").render())
 
 
+@pytest.mark.slow
 async def test_arena_order_is_random_and_skip_stores_nothing() -> None:
     engine = LaneEngine()
     app = lane_app(engine)
@@ -108,6 +110,7 @@ async def test_arena_order_is_random_and_skip_stores_nothing() -> None:
         assert screen.pending is None and screen.query_one(TallyPanel).display
 
 
+@pytest.mark.slow
 async def test_bench_ratings_panel_shows_scores_and_like_rate() -> None:
     from test_bench_screen import open_bench
     from textual.widgets import DataTable, TabbedContent

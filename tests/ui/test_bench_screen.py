@@ -35,6 +35,7 @@ async def settle(pilot: Any) -> None:
     await pilot.pause()
 
 
+@pytest.mark.slow
 async def test_run_fills_progress_table_and_store() -> None:
     engine = LaneEngine()
     app = lane_app(engine)
@@ -72,6 +73,7 @@ async def test_run_fills_progress_table_and_store() -> None:
         assert screen.query_one("#bench-waterfall", Waterfall).view.ttfa == 384.0  # type: ignore[union-attr]
 
 
+@pytest.mark.slow
 async def test_cancel_keeps_finished_runs() -> None:
     engine = LaneEngine(hold_call=4)  # 2 warm-ups, 1 counted run, then the 4th call hangs mid-audio
     app = lane_app(engine)
@@ -129,6 +131,7 @@ async def test_slowest_list_opens_a_waterfall() -> None:
         assert isinstance(app.screen, WaterfallModal) and app.screen.view.ttfa == 404.0
 
 
+@pytest.mark.slow
 async def test_bad_settings_are_reported_not_fatal(tmp_path: Any) -> None:
     engine = LaneEngine()
     app = lane_app(engine)
@@ -146,6 +149,7 @@ async def test_bad_settings_are_reported_not_fatal(tmp_path: Any) -> None:
         assert not screen.running
 
 
+@pytest.mark.slow
 async def test_compare_with_an_earlier_run() -> None:
     engine = LaneEngine()
     app = lane_app(engine)

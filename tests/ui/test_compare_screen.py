@@ -36,6 +36,7 @@ def lane(screen: CompareScreen, i: int) -> CompareLane:
     return screen.query_one(f"#lane-{i}", CompareLane)
 
 
+@pytest.mark.slow
 async def test_round_shows_both_lanes_and_the_tally() -> None:
     engine = LaneEngine()
     app = lane_app(engine)
@@ -69,6 +70,7 @@ async def test_round_shows_both_lanes_and_the_tally() -> None:
         assert rendered  # the panel renders without error
 
 
+@pytest.mark.slow
 async def test_auto_audible_gives_the_speaker_to_the_first_lane_to_audio() -> None:
     engine = LaneEngine()
     app = lane_app(engine)
@@ -83,6 +85,7 @@ async def test_auto_audible_gives_the_speaker_to_the_first_lane_to_audio() -> No
         assert lane(screen, 0).has_class("-heard") and not lane(screen, 1).has_class("-heard")
 
 
+@pytest.mark.slow
 async def test_chosen_audible_lane_is_passed_through() -> None:
     engine = LaneEngine()
     app = lane_app(engine)
@@ -99,6 +102,7 @@ async def test_chosen_audible_lane_is_passed_through() -> None:
         assert messages.of(RoundDone)[-1].winner == 0  # the win is still on TTFA
 
 
+@pytest.mark.slow
 async def test_sequential_runs_lanes_one_after_the_other_both_heard() -> None:
     engine = LaneEngine()
     app = lane_app(engine)
@@ -117,6 +121,7 @@ async def test_sequential_runs_lanes_one_after_the_other_both_heard() -> None:
         assert lane(screen, 0).has_class("-heard") and lane(screen, 1).has_class("-heard")
 
 
+@pytest.mark.slow
 async def test_lane_choice_and_a_failing_lane() -> None:
     other = "groq/llama-3.1-8b-instant"
     engine = LaneEngine(
@@ -143,6 +148,7 @@ async def test_lane_choice_and_a_failing_lane() -> None:
         assert app.is_running
 
 
+@pytest.mark.slow
 async def test_compare_and_console_utterances_are_stored_in_their_sessions() -> None:
     engine = LaneEngine()
     app = lane_app(engine)

@@ -193,6 +193,7 @@ async def test_deltas_are_coalesced_not_posted_per_token() -> None:
         assert len(texts) <= 3  # 300 deltas in one burst: the first at once, the rest batched
 
 
+@pytest.mark.slow
 async def test_history_walks_with_up_and_down() -> None:
     app = fake_app(FakeEngine())
     async with app.run_test(size=SIZE) as pilot:
@@ -211,6 +212,7 @@ async def test_history_walks_with_up_and_down() -> None:
         await app.workers.wait_for_complete()
 
 
+@pytest.mark.slow
 async def test_selecting_an_earlier_card_shows_its_waterfall() -> None:
     app = fake_app(FakeEngine())
     messages = Messages()
@@ -365,6 +367,7 @@ async def test_a_damaged_database_is_moved_aside_and_said_in_one_line(tmp_path: 
 
 
 # --- Esc and the queue (one behaviour, one key each) ------------------------------------------------------
+@pytest.mark.slow
 async def test_esc_stops_the_current_remark_and_the_queue_plays_on() -> None:
     engine = FakeEngine(hold_after="first_audio")
     app = fake_app(engine)
@@ -465,6 +468,7 @@ def transcript_rows(app: NuanuApp) -> int:
 
 
 @pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+@pytest.mark.slow
 async def test_transcript_keeps_five_rows_on_small_terminals(size: tuple[int, int]) -> None:
     engine = FakeEngine(offline_reasons=("LLM offline: no GROQ_API_KEY",))
     engine.unavailable = ("elevenlabs/eleven_flash_v2_5",)  # three banners, each one line
@@ -490,6 +494,7 @@ async def test_transcript_keeps_five_rows_on_small_terminals(size: tuple[int, in
         assert not app.screen.query_one("#picker").display
 
 
+@pytest.mark.slow
 async def test_shrinking_while_speaking_keeps_the_transcript() -> None:
     engine = FakeEngine(hold_after="first_audio")
     app = fake_app(engine)

@@ -7,6 +7,7 @@ import asyncio
 import threading
 from typing import Any
 
+import pytest
 from textual.notifications import Notify
 from ui_fakes import FakeEngine, Messages
 
@@ -36,6 +37,7 @@ def status_text(app: Any) -> str:
     return str(app.screen.query_one(StatusBar).query_one("#status-line").render())
 
 
+@pytest.mark.slow
 async def test_a_trigger_typed_while_starting_is_kept_and_spoken_at_ready() -> None:
     gate, engine = threading.Event(), FakeEngine()
     app = gated_app(gate, engine)
@@ -66,6 +68,7 @@ async def test_a_trigger_typed_while_starting_is_kept_and_spoken_at_ready() -> N
         gate.set()
 
 
+@pytest.mark.slow
 async def test_a_trigger_typed_while_starting_goes_back_to_the_input_when_the_engine_fails() -> None:
     gate = threading.Event()
     app = gated_app(gate, None)

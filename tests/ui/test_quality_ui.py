@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from test_compare_screen import lane, open_compare, settle
 from test_console import SIZE, sim_settings
 from textual.widgets import Select
@@ -27,6 +28,7 @@ def console_app(sim: Any) -> Any:
     )
 
 
+@pytest.mark.slow
 async def test_the_console_picker_switches_the_prompt_and_the_card_says_so(sim: Any) -> None:
     """Real engine on the emulator: pick «minimal», speak, and the request carried its text verbatim."""
     app = console_app(sim)
@@ -51,6 +53,7 @@ async def test_the_console_picker_switches_the_prompt_and_the_card_says_so(sim: 
         assert "minimal@1" in card._head() and flag_badges(view.flags) in card._foot()
 
 
+@pytest.mark.slow
 async def test_compare_lanes_ask_with_their_own_prompts(sim: Any) -> None:
     app = make_app(
         sim_settings(sim), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", live_status=False

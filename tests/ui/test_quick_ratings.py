@@ -23,6 +23,7 @@ def head(card: Any) -> str:
     return str(card.query_one(".card--head").render())
 
 
+@pytest.mark.slow
 async def test_console_plus_and_minus_rate_the_newest_then_the_selected_card(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

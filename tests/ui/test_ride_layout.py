@@ -22,6 +22,7 @@ def ride_fake_app(engine: FakeEngine) -> Any:
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.slow
 async def test_the_directors_rules_show_their_whole_values(size: tuple[int, int]) -> None:
     app = ride_fake_app(FakeEngine())
     async with app.run_test(size=size) as pilot:

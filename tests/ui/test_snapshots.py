@@ -23,6 +23,7 @@ def test_idle(snap_compare: Any) -> None:
     assert snap_compare(fake_app(FakeEngine()), terminal_size=SIZE, run_before=ready)
 
 
+@pytest.mark.slow
 def test_mid_stream(snap_compare: Any) -> None:
     engine = FakeEngine(hold_after="first_audio")
 
@@ -37,6 +38,7 @@ def test_mid_stream(snap_compare: Any) -> None:
     assert snap_compare(fake_app(engine), terminal_size=SIZE, run_before=run_before)
 
 
+@pytest.mark.slow
 def test_finished_with_waterfall(snap_compare: Any) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await ready(pilot)
@@ -46,6 +48,7 @@ def test_finished_with_waterfall(snap_compare: Any) -> None:
     assert snap_compare(fake_app(FakeEngine()), terminal_size=SIZE, run_before=run_before)
 
 
+@pytest.mark.slow
 def test_error(snap_compare: Any) -> None:
     engine = FakeEngine(
         error=("network", "openai/gpt-4o-mini: connection refused (127.0.0.1:9)"), simulated=False
@@ -75,6 +78,7 @@ async def compare_rounds(pilot: Pilot[Any], *keys: str) -> None:
 
 
 # --- compare / bench / history ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_compare_after_two_rounds(snap_compare: Any) -> None:
     from mode_fakes import LaneEngine, lane_app
 
@@ -84,6 +88,7 @@ def test_compare_after_two_rounds(snap_compare: Any) -> None:
     assert snap_compare(lane_app(LaneEngine()), terminal_size=SIZE, run_before=run_before)
 
 
+@pytest.mark.slow
 def test_bench_finished(snap_compare: Any) -> None:
     from mode_fakes import FAST, SLOW, LaneEngine, lane_app
 
@@ -98,6 +103,7 @@ def test_bench_finished(snap_compare: Any) -> None:
     assert snap_compare(lane_app(LaneEngine(vary_ms=5.0)), terminal_size=SIZE, run_before=run_before)
 
 
+@pytest.mark.slow
 def test_history_list(snap_compare: Any) -> None:
     from history_data import fill_store
 
@@ -140,6 +146,7 @@ def test_console_small_with_panels(snap_compare: Any, size: tuple[int, int]) -> 
 
 
 @pytest.mark.parametrize("size", SMALL, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.slow
 def test_compare_small(snap_compare: Any, size: tuple[int, int]) -> None:
     from mode_fakes import LaneEngine, lane_app
 
@@ -150,6 +157,7 @@ def test_compare_small(snap_compare: Any, size: tuple[int, int]) -> None:
 
 
 @pytest.mark.parametrize("size", SMALL, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.slow
 def test_ride_small(snap_compare: Any, size: tuple[int, int]) -> None:
     """The ride view with its listeners off (ports 0: nothing bound, nothing time- or port-dependent)."""
     from nuanu_tui.core.config import Settings
@@ -191,6 +199,7 @@ def test_console_sizes(snap_compare: Any, size: tuple[int, int]) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=size_id)
+@pytest.mark.slow
 def test_compare_sizes(snap_compare: Any, size: tuple[int, int]) -> None:
     from mode_fakes import LaneEngine, lane_app
 
@@ -201,6 +210,7 @@ def test_compare_sizes(snap_compare: Any, size: tuple[int, int]) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=size_id)
+@pytest.mark.slow
 def test_bench_sizes(snap_compare: Any, size: tuple[int, int]) -> None:
     from mode_fakes import FAST, SLOW, LaneEngine, lane_app
 
@@ -216,6 +226,7 @@ def test_bench_sizes(snap_compare: Any, size: tuple[int, int]) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=size_id)
+@pytest.mark.slow
 def test_history_sizes(snap_compare: Any, size: tuple[int, int]) -> None:
     from history_data import fill_store
 
@@ -230,6 +241,7 @@ def test_history_sizes(snap_compare: Any, size: tuple[int, int]) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=size_id)
+@pytest.mark.slow
 def test_ride_sizes(snap_compare: Any, size: tuple[int, int]) -> None:
     """The ride view (listeners off) after a remark, drawn from the bridge's messages with fixed times."""
     import dataclasses
