@@ -18,8 +18,9 @@ Times are on the shared monotonic clock (`perf_counter_ns`), from just before `P
 - `ride` (`ride --demo --udp PORT`, stopped by SIGINT): the first output line containing `ready` (older builds: `listening`,
   labelled as such in the results).
 - `console` (`nuanu-tui` in a pseudo-terminal of 120x40, keys pointed at the emulator): the typed trigger's
-  LLM request arriving at the emulator. The trigger is typed (after Ctrl+U clears the input) every
-  `--retype` seconds until one is accepted, so an engine that drops early triggers costs up to that much.
+  LLM request arriving at the emulator. The trigger is typed once, as an operator would, the moment the
+  console has drawn its header (`starting…`, or `engine idle` if the engine was first); a trigger typed
+  while the engine starts is kept and sent at ready, so the figure is launch -> ready -> the request.
 - `collector` (`say` offline, `--audio null`): launch -> exit with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing to
   a closed port, paired with the same launch without it; the figure is the pair's difference, after each
   launch's own remark (t0 -> playback done in its JSON; the phrasebook's line differs launch by launch) is
@@ -62,6 +63,7 @@ KEYS = {
     "ELEVENLABS_API_KEY": "xi_bench_startup_0123456789abcdef",
 }
 LAUNCH_TIMEOUT_S = 60.0
+HEADER_MARKS = (b"starting", b"idle")  # the console's header: `starting…`, then `engine idle` at ready
 LISTENING_GRACE_S = 10.0  # ride: how long after launch to wait for `ready` once `listening` is out
 
 
@@ -143,8 +145,7 @@ def finish(proc: subprocess.Popen[bytes], timeout: float = LAUNCH_TIMEOUT_S) -> 
 class Context:
     """What the cases share in one benchmark run: the emulator, a PulseAudio server, the folders."""
 
-    def __init__(self, cases: list[str], retype_s: float) -> None:
-        self.retype_s = retype_s
+    def __init__(self, cases: list[str]) -> None:
         self.flip = False  # collector: which of the pair goes first
         self.sim = Emulator() if {"say-cloud", "console"} & set(cases) else None
         self.pulse: Any = None
@@ -278,18 +279,19 @@ def console(ctx: Context, folder: Path, env: dict[str, str]) -> dict[str, Any]:
         start_new_session=True,
     )
     os.close(slave)
-    stop = threading.Event()
-    drained = threading.Thread(target=_drain, args=(master, stop), daemon=True)
+    stop, shown = threading.Event(), threading.Event()
+    drained = threading.Thread(target=_drain, args=(master, stop, shown), daemon=True)
     drained.start()
-    arrived = None
+    arrived = typed = None
     deadline = time.monotonic() + LAUNCH_TIMEOUT_S
     try:
         while arrived is None and time.monotonic() < deadline and proc.poll() is None:
-            with contextlib.suppress(OSError):
-                os.write(master, b"\x15" + TRIGGER.encode() + b"\r")  # Ctrl+U clears the input first
-            end = time.monotonic() + ctx.retype_s
-            while time.monotonic() < end and arrived is None:
-                arrived = sim.first_after(launched)
+            if typed is None and shown.wait(0.002):
+                # Once, as an operator would: the moment the console has drawn its header (and input).
+                os.write(master, TRIGGER.encode() + b"\r")
+                typed = now_ns()
+            arrived = sim.first_after(launched)
+            if typed is not None and arrived is None:
                 time.sleep(0.002)
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -304,7 +306,8 @@ def console(ctx: Context, folder: Path, env: dict[str, str]) -> dict[str, Any]:
         drained.join(2)
     if arrived is None:
         raise RuntimeError("the console never sent the typed trigger's LLM request")
-    return {"ms": (arrived - launched) / 1e6}
+    assert typed is not None
+    return {"ms": (arrived - launched) / 1e6, "typed_ms": (typed - launched) / 1e6}
 
 
 def collector(ctx: Context, folder: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -331,14 +334,21 @@ def collector(ctx: Context, folder: Path, env: dict[str, str]) -> dict[str, Any]
     return walls
 
 
-def _drain(fd: int, stop: threading.Event) -> None:
-    """Read the terminal's output as a terminal would, so the app never blocks writing its screen."""
+def _drain(fd: int, stop: threading.Event, shown: threading.Event) -> None:
+    """Read the terminal's output as a terminal would (so the app never blocks writing its screen), and set
+    `shown` once the console's header is on it."""
+    seen = b""
     while not stop.is_set():
         try:
-            if not os.read(fd, 65536):
-                return
+            data = os.read(fd, 65536)
         except OSError:
             return
+        if not data:
+            return
+        if not shown.is_set():
+            seen = seen[-64:] + data
+            if any(mark in seen for mark in HEADER_MARKS):
+                shown.set()
 
 
 def _json(out: str) -> dict[str, Any]:
@@ -354,7 +364,7 @@ CASE_FUNCS = {
     "say-offline": (say_offline, "launch -> first non-silent sample on the PulseAudio monitor"),
     "say-cloud": (say_cloud, "launch -> the LLM request arrives at the emulator"),
     "ride": (ride, "launch -> the first output line containing `ready` (`listening` where noted)"),
-    "console": (console, "launch -> a typed trigger's LLM request at the emulator"),
+    "console": (console, "launch -> the LLM request of a trigger typed once when the header is drawn"),
     "collector": (
         collector,
         "launch -> exit of `say` offline with OTEL_EXPORTER_OTLP_ENDPOINT at a closed port minus the same "
@@ -393,7 +403,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="counted launches per case (plus one uncounted)")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated: {', '.join(CASES)}")
-    parser.add_argument("--retype", type=float, default=0.1, help="console: seconds between typed triggers")
     parser.add_argument(
         "--base",
         metavar="DIR",
@@ -409,7 +418,7 @@ def main() -> None:
     if opts.base:
         trees["base"] = str(Path(opts.base).resolve())
     results: dict[str, Any] = {"runs": opts.runs, "load_before": os.getloadavg()[0], "trees": trees}
-    ctx = Context(cases, opts.retype)
+    ctx = Context(cases)
     try:
         for case in cases:
             results[case] = result = run_case(ctx, case, opts.runs, trees)
