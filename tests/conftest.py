@@ -59,6 +59,9 @@ TIMING_TESTS = (
     "tests/test_offline_e2e.py::test_demo_say_follows_profile",
     "tests/test_compare.py::test_parallel_rounds_start_together_fast_lane_wins_and_is_heard",
     "tests/test_failover.py::test_deadline_fires_and_offline_answers_within_budget",
+    "tests/test_telemetry.py::test_collector_down_costs_a_status_line_not_latency",
+    "tests/test_sim_network.py",
+    "tests/ui/test_console_net.py",
 )
 TIMING_FIXTURES = frozenset({"speaker", "pulse_server"})
 # `-n auto`: two workers per core, at most four. Most of a test is waiting (injected latencies, real-time
