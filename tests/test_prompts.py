@@ -218,6 +218,23 @@ def test_an_unknown_prompt_name_is_a_usage_error(tmp_path: Path) -> None:
     )
 
 
+def test_an_unknown_prompt_setting_leaves_doctor_and_prompts_working(tmp_path: Path) -> None:
+    """The commands an operator runs to find what is wrong must not be stopped by it."""
+    listed = cli("--prompt", "nope", "prompts", data=tmp_path)
+    names = [line.split()[0] for line in listed.stdout.splitlines()[1:4]]
+    assert names == ["default", "default-en", "minimal"] and "Traceback" not in listed.stderr
+    assert listed.stdout.splitlines()[-1].startswith("! none in use: unknown prompt 'nope'")
+    assert listed.returncode == 2
+    doctor = subprocess.run(
+        [sys.executable, "-m", "nuanu_tui", "doctor"],
+        env={**os.environ, "NUANU_DATA_DIR": str(tmp_path), "NUANU_PROMPT": "nope"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert doctor.returncode == 0 and "unknown prompt" not in doctor.stderr, doctor.stderr
+
+
 @pytest.mark.slow
 def test_say_with_a_user_prompt_sends_its_text_and_records_its_label(
     sim: object, sim_env: dict[str, str], tmp_path: Path

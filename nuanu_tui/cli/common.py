@@ -93,9 +93,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     prompt = getattr(args, "prompt", None)
     if prompt:
         update["prompt"] = prompt
-    settings = settings.model_copy(update=update) if update else settings
-    check_prompts(settings, [settings.prompt, *(getattr(args, "prompts", None) or [])])
-    return settings
+    return settings.model_copy(update=update) if update else settings
 
 
 def check_prompts(settings: Settings, names: list[str | None]) -> None:

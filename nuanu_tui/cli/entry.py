@@ -18,11 +18,16 @@ from nuanu_tui.cli.common import (
     EXIT_USAGE,
     USAGE_KINDS,
     JsonOut,
+    check_prompts,
     fail,
     settings_from,
 )
 from nuanu_tui.cli.parser import build_parser
 from nuanu_tui.core.errors import NuanuError
+
+# Commands that speak nothing: a bad prompt setting or file must not stop them (doctor and prompts are where
+# an operator looks to find out what is wrong).
+DIAGNOSTIC_COMMANDS = frozenset({"doctor", "prompts", "ratings", "models"})
 
 
 def _wants_json(argv: Sequence[str]) -> bool:
@@ -102,6 +107,8 @@ def _run(args: argparse.Namespace, out: JsonOut) -> int:
 
     # Every other command reads settings: a bad one is reported before anything runs.
     settings = settings_from(args)
+    if args.command not in DIAGNOSTIC_COMMANDS:  # they must work to show what is wrong with the prompts
+        check_prompts(settings, [settings.prompt, *(getattr(args, "prompts", None) or [])])
     if getattr(args, "demo", False):
         from nuanu_tui.demo import install  # --demo is composed here, not in the engine
 

@@ -9,11 +9,15 @@ if TYPE_CHECKING:
 
 
 def run(settings: Settings) -> int:
-    from nuanu_tui.core.llm.prompt_files import choose_prompt
+    from nuanu_tui.core.llm.prompt_files import PromptError, choose_prompt
     from nuanu_tui.core.providers import prompts_for
 
-    prompts = prompts_for(settings)
-    current = choose_prompt(prompts, settings.prompt, settings.lang).name
+    prompts = prompts_for(settings)  # a file that does not parse: its one line (file and line), exit 2
+    try:
+        current = choose_prompt(prompts, settings.prompt, settings.lang).name
+        unknown = None
+    except PromptError as exc:  # NUANU_PROMPT names none of them: list them anyway, then say so
+        current, unknown = "", exc
     rows = [("", "name", "version", "~tokens", "source")]
     for prompt in prompts.values():
         source = prompt.source + (f" (overrides {prompt.overrides})" if prompt.overrides else "")
@@ -30,5 +34,8 @@ def run(settings: Settings) -> int:
         if settings.prompt
         else f"the default for NUANU_LANG={settings.lang}"
     )
+    if unknown is not None:
+        print(f"! none in use: {unknown.message} (default: {default})")
+        return 2
     print(f"* in use: {current} ({how}; default: {default})")
     return 0
