@@ -18,6 +18,7 @@ from nuanu_tui.core.bench import (
     schedule,
 )
 from nuanu_tui.core.errors import NuanuError
+from nuanu_tui.core.llm.prompt_files import PromptError
 from nuanu_tui.core.quality import Remark, RemarkSession, rate
 from nuanu_tui.core.stats import STAT_FIELDS
 from nuanu_tui.core.store import Store
@@ -352,6 +353,22 @@ async def test_uses_given_session(tmp_path: Path) -> None:
         result = await run_bench(FakeEngine(), cfg(runs=1), store=store, session_id=session)
         assert [s["id"] for s in store.sessions()] == [session]
         assert store.bench_runs(session_id=session)[0]["id"] == result.run_id
+
+
+async def test_an_unknown_prompt_stops_the_bench_before_anything_is_stored_or_said(tmp_path: Path) -> None:
+    class NoSuchPrompt(FakeEngine):
+        def prompt_label(self, name: str | None) -> str:
+            if name == "nope":
+                raise PromptError("unknown prompt 'nope'")
+            return super().prompt_label(name)
+
+    engine = NoSuchPrompt()
+    with Store(tmp_path / "nuanu.db") as store:
+        session = store.start_session("console", "bench")
+        with pytest.raises(PromptError, match="nope"):
+            await run_bench(engine, cfg(runs=1, prompts=["minimal", "nope"]), store=store, session_id=session)
+        assert store.bench_runs(session_id=session) == []  # no run left "running"
+    assert engine.calls == []
 
 
 @pytest.mark.parametrize(

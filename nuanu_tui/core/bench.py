@@ -341,6 +341,9 @@ async def run_bench(
     session (source `bench-warmup`) but without the run id, so run queries hold counted utterances only.
     """
     config.validate()
+    # Labels ("NAME@VERSION") up front: an unknown prompt name raises here, before a run is stored or spoken.
+    label_of = getattr(engine, "prompt_label", None)
+    labels = {p: label_of(p) if callable(label_of) else p for p in config.prompts}
     cancel = cancel if cancel is not None else asyncio.Event()
     result = BenchResult(run_id=uuid.uuid4().hex, config=config, started_at=time.time())
     if store is not None:
@@ -354,13 +357,9 @@ async def run_bench(
     # a round every configuration gets the same trigger, so one shared memory would call the second
     # configuration's remark a repeat of the first's. Warm-ups remember nothing.
     sessions = {(spec, prompt): RemarkSession() for spec, prompt in config.configs}
-    label_of = getattr(engine, "prompt_label", None)
 
     def key(slot: Slot) -> str:
-        if not config.prompts:
-            return slot.spec
-        label = label_of(slot.prompt) if callable(label_of) else slot.prompt
-        return config_key(slot.spec, label)
+        return config_key(slot.spec, labels.get(slot.prompt))  # no prompts compared: the spec alone
 
     def progress(done: int, current: UtteranceResult | None, slot: Slot, warmup: bool = False) -> None:
         if on_progress is not None:
