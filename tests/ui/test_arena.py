@@ -141,3 +141,26 @@ async def test_bench_ratings_panel_shows_scores_and_like_rate() -> None:
         assert rows[0][3] == "3-1-0" and rows[0][4] == "50% of 2" and rows[1][4] == "-"
         assert rows[2] == ["", "", "", "", "100% of 1", third]
         assert "4 arena vote(s) · 3 quick rating(s)" in str(screen.query_one("#ratings-note").render())
+
+
+def test_a_hidden_lane_keeps_its_prompt_to_itself_until_the_vote() -> None:
+    """Racing two prompts blind: the lane's footer must not name the prompt («minimal@1») before the vote."""
+    from nuanu_tui.core.timeline import STAGES
+    from nuanu_tui.ui.messages import UtteranceView
+    from nuanu_tui.ui.widgets.lane import CompareLane
+
+    lane = CompareLane("A", "groq/llama-3.1-8b-instant", STAGES, {})
+    lane.view = UtteranceView(
+        "u1",
+        "собака",
+        "groq/llama-3.1-8b-instant",
+        "elevenlabs",
+        0.0,
+        text="Гав.",
+        done=True,
+        prompt="minimal@1",
+    )
+    lane.hidden = True
+    assert "minimal@1" not in lane._foot()
+    lane.hidden = False
+    assert "minimal@1" in lane._foot()

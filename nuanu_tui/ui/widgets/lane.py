@@ -97,7 +97,7 @@ class CompareLane(Vertical):
             parts.append(f"first byte {byte:,.0f} ms")
         if not v.done:
             parts.append("streaming…")
-        elif v.prompt:
+        elif v.prompt and not self.hidden:  # an arena lane's prompt is part of its identity
             parts.append(escape(v.prompt))
         badges = flag_badges(v.flags) if v.done else ""
         return " · ".join(parts) + (f"\n{badges}" if badges else "")
