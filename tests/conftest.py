@@ -13,6 +13,11 @@ from pathlib import Path
 import pytest
 
 from nuanu_tui.sim import SimThread
+
+try:
+    import fcntl  # POSIX: the sound tests' cross-worker lock below
+except ImportError:
+    fcntl = None  # type: ignore[assignment]
 from nuanu_tui.sim.profiles import LLMProfile, ProfileSet, TTSProfile
 
 # Facilities some OSes lack: the tests that need them skip there (Windows has no SIGKILL, only Linux /proc).
@@ -101,7 +106,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # So those tests run alone: every other test holds a shared lock for its whole run, a sound test an exclusive
 # one. A gate file gives the sound test priority (plain tests wait at the gate while a sound test is queued),
 # so it never starves behind a stream of plain tests. POSIX only; elsewhere the tests simply overlap.
-SOUND_FIXTURES = frozenset({"speaker", "pulse_server"})
+SOUND_FIXTURES = TIMING_FIXTURES  # every sound test is a timing test too
 SOUND_FILES = ("tests/test_speaker.py",)
 
 
@@ -133,10 +138,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
     if run_id is not None:
         _set_nice(0 if in_timing_group(item) else PLAIN_NICE)
-    try:
-        import fcntl
-    except ImportError:
-        fcntl = None  # type: ignore[assignment]
     if run_id is None or fcntl is None:
         yield
         return

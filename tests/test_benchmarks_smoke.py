@@ -70,10 +70,13 @@ def test_quick_tui_run_counts_both_processes() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    sys.platform == "win32", reason="the benchmark uses a pseudo-terminal, SIGINT and getloadavg"
+)
 def test_startup_benchmark_times_launches_from_outside(tmp_path: Path) -> None:
     """`benchmarks.startup` launches the real CLI and finds each moment it times (one counted run)."""
     out = tmp_path / "startup.json"
-    cases = "say-cloud,ride,collector"
+    cases = "say-cloud,ride,console,collector"
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.startup", "--runs", "1", "--cases", cases, "--out", str(out)],
         cwd=ROOT,
@@ -87,6 +90,8 @@ def test_startup_benchmark_times_launches_from_outside(tmp_path: Path) -> None:
     assert 0 < cloud["ms_median"] < 60_000 and cloud["runs"][0]["json_wait_ms"] is not None
     assert ride["runs"][0]["signal"] == "ready" and ride["runs"][0]["tracebacks"] == 0
     assert ride["runs"][0]["exit"] == 0  # stopped by SIGINT: the ride's own clean stop
+    typed = data["console"]["new"]["runs"][0]  # typed once, when the header was drawn, and kept until ready
+    assert 0 < typed["typed_ms"] < typed["ms"] and typed["retyped"] == 0
     run = collector["runs"][0]
     assert "unreachable" in run["dead_stderr"][0]
     assert not any("collector" in line for line in run["plain_stderr"])

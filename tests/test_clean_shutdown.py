@@ -17,11 +17,10 @@ import pytest
 NOISE = ("Traceback", "Fatal Python error", "Exception ignored", "Task exception was never retrieved")
 
 
-def launch(args: list[str], cwd: Path, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+def launch(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
     """Run the CLI with stdin a pipe that stays open until the process ends (never end of input)."""
     read_end, write_end = os.pipe()
     try:
-        os.write(write_end, stdin)
         return subprocess.run(
             [sys.executable, "-m", "nuanu_tui", *args],
             stdin=read_end,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from test_compare_screen import lane, open_compare, settle
-from test_console import SIZE, sim_settings
+from test_console import SIZE, sim_app
 from textual.widgets import Select
 from ui_fakes import Messages, ready
 
@@ -16,22 +16,15 @@ from nuanu_tui.core.llm.prompt_files import shipped_prompts
 from nuanu_tui.core.quality import Quality
 from nuanu_tui.core.store import Store
 from nuanu_tui.core.timeline import UtteranceResult
-from nuanu_tui.ui.app import make_app
 from nuanu_tui.ui.messages import ProviderSwitched, RoundDone, UtteranceDone
 from nuanu_tui.ui.widgets.stats_table import quality_cell, success_line
 from nuanu_tui.ui.widgets.transcript import Transcript, flag_badges
 
 
-def console_app(sim: Any) -> Any:
-    return make_app(
-        sim_settings(sim), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", live_status=False
-    )
-
-
 @pytest.mark.slow
 async def test_the_console_picker_switches_the_prompt_and_the_card_says_so(sim: Any) -> None:
     """Real engine on the emulator: pick «minimal», speak, and the request carried its text verbatim."""
-    app = console_app(sim)
+    app = sim_app(sim)
     messages = Messages()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await ready(pilot)
@@ -55,9 +48,7 @@ async def test_the_console_picker_switches_the_prompt_and_the_card_says_so(sim: 
 
 @pytest.mark.slow
 async def test_compare_lanes_ask_with_their_own_prompts(sim: Any) -> None:
-    app = make_app(
-        sim_settings(sim), llm="groq/llama-3.1-8b-instant", tts="elevenlabs", audio="null", live_status=False
-    )
+    app = sim_app(sim)
     messages = Messages()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         screen = await open_compare(pilot)
