@@ -261,3 +261,20 @@ async def test_a_typed_trigger_before_ready_is_kept_and_spoken_at_ready(sim: Any
     assert session.ready_at is not None and at >= session.ready_at
     assert (d.source, d.decision, d.trigger) == ("operator", "spoken", "две собаки слева")
     assert session.results[0].trigger == "две собаки слева"
+
+
+async def test_a_long_lived_engine_warms_the_rubric_before_ready(tmp_path: Any) -> None:
+    """The rubric rates each remark on the loop; cold, the first rating took ~23 ms there. The warm-up (in a
+    thread, before ready) rates a throwaway remark, so the morphology's first parses are done by then."""
+    from nuanu_tui.core import quality
+    from nuanu_tui.core.config import Settings
+
+    quality._content_lemma.cache_clear()
+    quality.subject_of.cache_clear()
+    settings = Settings().model_copy(update={"data_dir": tmp_path})
+    engine = await Engine.create(settings, llm="offline/phrasebook", tts="espeak", audio="null")
+    try:
+        assert quality._content_lemma.cache_info().currsize > 0
+        assert quality.subject_of.cache_info().currsize > 0
+    finally:
+        await engine.aclose()

@@ -11,6 +11,7 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
+from nuanu_tui.core import quality
 from nuanu_tui.core.chain_builder import ChainBuilder
 from nuanu_tui.core.config import Settings, failover_chain
 from nuanu_tui.core.errors import ConfigError, NuanuError
@@ -105,6 +106,12 @@ class ProviderLinks:
                 if self.fallback_tts is not None:
                     await self.instant.load(self.fallback_tts)
 
+        async def warm_rubric() -> None:
+            # Long-lived engines rate every remark on the loop, the first one too: cold it took ~23 ms there.
+            # (A one-shot `say` rates once, after its remark has played: it skips this.)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(quality.warm)
+
         if network_in_background:
             with contextlib.suppress(NuanuError):  # the SDK's code paths are local: no host can hold them
                 warm_code = getattr(self.llm(self.llm_spec), "warm_code", None)
@@ -116,7 +123,12 @@ class ProviderLinks:
             await asyncio.gather(warm_fallback(), load_interjections())
         else:
             await asyncio.gather(
-                warm_llm(), tts_opening, warm_fallback(), load_interjections(), self.net.probe_once("llm")
+                warm_llm(),
+                tts_opening,
+                warm_fallback(),
+                load_interjections(),
+                self.net.probe_once("llm"),
+                warm_rubric(),
             )
             await self.net.probe_once("tts")  # a ping needs the socket warm_tts opened
         self.fill_interjections()
